@@ -1,0 +1,61 @@
+"""The Query Result Lambda's settings, read once from the environment."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["LOCAL_AWS_ENDPOINT", "QueryResultSettings", "get_settings"]
+
+LOCAL_AWS_ENDPOINT = "http://localhost:4566"
+
+
+class QueryResultSettings(BaseSettings):
+    """Environment variables of the Query Result Lambda (names are the field names, upper-case)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Literal["local", "production"] = Field(
+        default="local", description="`production` on AWS; `local` for the local stack."
+    )
+    results_table_name: str = Field(
+        default="query-results", min_length=3, description="The DynamoDB results table."
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        description="AWS endpoint for `local` (LocalStack's when unset); ignored in `production`.",
+    )
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias="AWS_REGION",
+        description="The region of the table; Lambda sets `AWS_REGION` itself.",
+    )
+    next_token_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of `next_token`; unset, tokens are tamper-evident but forgeable.",
+    )
+    dynamodb_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=10)
+    dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0, le=25)
+    dynamodb_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="botocore standard-mode attempts per DynamoDB call."
+    )
+    filter_max_round_trips: int = Field(
+        default=5, ge=1, le=50, description="Queries per page at most when `ap_id` filters."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The DynamoDB endpoint: an override in `local`, AWS's own in `production`."""
+        if self.environment == "production":
+            return None
+        return self.aws_endpoint_url or LOCAL_AWS_ENDPOINT
+
+
+@cache
+def get_settings() -> QueryResultSettings:
+    """The settings, read from the environment on first use."""
+    return QueryResultSettings()

@@ -1,0 +1,159 @@
+"""``ResultsRepository``: one page of a user's results from DynamoDB (CONTRACT 4).
+
+Needs the ``dynamodb`` extra (``pip install "query-core[dynamodb]"``); the rest of
+``query_core`` does not import boto3.
+
+Reads are a ``Query`` on the table's key, newest first (descending ``result_id``),
+never a ``Scan`` and never an index. A page asks DynamoDB for ``limit + 1`` items,
+so that ``next_token`` is null exactly on the last page.
+
+* Without ``ap_id``: exactly one round trip per page.
+* With ``ap_id``: a ``FilterExpression`` on ``ap_id`` and further round trips of
+  ``filter_read_size`` items each until the page is full, the partition ends, or
+  ``max_round_trips`` is reached. At the cap the page may hold fewer than ``limit``
+  items (even none) together with a ``next_token`` that resumes where the reading
+  stopped; a client pages on until ``next_token`` is null. With the defaults (5 round
+  trips of at least 100 items) one page examines at most 500 items (or ``5 × (limit+1)``
+  when that is larger).
+
+Only the attributes of ``ResultItem`` are read (a ``ProjectionExpression``): the
+legacy ``marketing_id`` never leaves the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from query_core._dynamodb_json import from_attribute_value, from_item
+from query_core._exceptions import RepositoryError, RepositoryThrottledError
+from query_core._models import QueryRequest, QueryResponse, ResultItem
+from query_core._tokens import DEFAULT_TOKEN_KEY, PageTokenCodec
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
+__all__ = [
+    "DEFAULT_FILTER_READ_SIZE",
+    "DEFAULT_MAX_ROUND_TRIPS",
+    "ResultsRepository",
+    "from_attribute_value",
+    "from_item",
+]
+
+DEFAULT_MAX_ROUND_TRIPS: Final = 5
+DEFAULT_FILTER_READ_SIZE: Final = 100
+
+_THROTTLING_CODES: Final = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+_NAMES: Final = {
+    "#user_id": "user_id",
+    "#result_id": "result_id",
+    "#ap_id": "ap_id",
+    "#status": "status",
+    "#created_at": "created_at",
+    "#data": "data",
+}
+_PROJECTION: Final = ", ".join(_NAMES)
+
+
+def _to_result_item(item: Mapping[str, Mapping[str, Any]]) -> ResultItem:
+    return ResultItem.model_validate(from_item(item))
+
+
+class ResultsRepository:
+    """Pages through the results table; one instance per process, thread-safe."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        token_key: bytes = DEFAULT_TOKEN_KEY,
+        max_round_trips: int = DEFAULT_MAX_ROUND_TRIPS,
+        filter_read_size: int = DEFAULT_FILTER_READ_SIZE,
+    ) -> None:
+        if max_round_trips < 1 or filter_read_size < 1:
+            raise ValueError("max_round_trips and filter_read_size must be at least 1")
+        self._client = client
+        self._table_name = table_name
+        self._tokens = PageTokenCodec(token_key)
+        self._max_round_trips = max_round_trips
+        self._filter_read_size = filter_read_size
+
+    def query(self, request: QueryRequest) -> QueryResponse:
+        """One page of ``request.user_id``'s results, newest first.
+
+        Raises ``InvalidNextTokenError`` for a token of another query,
+        ``RepositoryThrottledError`` when DynamoDB throttles and ``RepositoryError``
+        for any other failure of the read.
+        """
+        start_after: str | None = None
+        if request.next_token is not None:
+            start_after = self._tokens.decode(
+                request.next_token, user_id=request.user_id, ap_id=request.ap_id
+            )
+        wanted = request.limit + 1  # one more than the page: tells whether a next page exists
+        values: dict[str, Any] = {":user_id": {"S": request.user_id}}
+        params: QueryInputTypeDef = {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "#user_id = :user_id",
+            "ExpressionAttributeNames": dict(_NAMES),
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": _PROJECTION,
+            "ScanIndexForward": False,
+            "Limit": wanted,
+        }
+        if request.ap_id is not None:
+            params["FilterExpression"] = "#ap_id = :ap_id"
+            values[":ap_id"] = {"S": request.ap_id}
+            params["Limit"] = max(wanted, self._filter_read_size)
+        if start_after is not None:
+            params["ExclusiveStartKey"] = {
+                "user_id": {"S": request.user_id},
+                "result_id": {"S": start_after},
+            }
+
+        raw_items: list[Mapping[str, Any]] = []
+        last_key: Mapping[str, Any] | None = None
+        for _ in range(self._max_round_trips if request.ap_id is not None else 1):
+            response = self._call_query(params)
+            raw_items.extend(response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if len(raw_items) >= wanted or last_key is None:
+                break
+            params["ExclusiveStartKey"] = last_key
+
+        items = [_to_result_item(raw) for raw in raw_items[: request.limit]]
+        next_token: str | None = None
+        if len(raw_items) > request.limit:
+            next_token = self._token_after(request, items[-1].result_id)
+        elif last_key is not None:
+            # The read stopped early (round-trip cap or DynamoDB's 1 MB page): resume
+            # after the last key DynamoDB examined, which may be past the last item.
+            resume_after = from_attribute_value(last_key["result_id"])
+            next_token = self._token_after(request, str(resume_after))
+        return QueryResponse(
+            user_id=request.user_id, items=items, count=len(items), next_token=next_token
+        )
+
+    def _token_after(self, request: QueryRequest, result_id: str) -> str:
+        return self._tokens.encode(
+            user_id=request.user_id, ap_id=request.ap_id, result_id=result_id
+        )
+
+    def _call_query(self, params: QueryInputTypeDef) -> Mapping[str, Any]:
+        """The one boundary where botocore's exceptions become ours."""
+        try:
+            return self._client.query(**params)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _THROTTLING_CODES:
+                raise RepositoryThrottledError("DynamoDB throttled the read") from exc
+            raise RepositoryError(f"DynamoDB Query failed: {code or 'unknown error'}") from exc
+        except BotoCoreError as exc:
+            raise RepositoryError("DynamoDB could not be reached") from exc

@@ -1,0 +1,104 @@
+"""The request every event shape decodes to, and the proxy response every shape answers with."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from query_core._exceptions import InvalidBodyError
+
+__all__ = [
+    "EventSource",
+    "LambdaContext",
+    "LambdaRequest",
+    "body_bytes",
+    "lower_headers",
+    "proxy_response",
+]
+
+type EventSource = Literal["rest_v1", "http_v2", "direct"]
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaRequest:
+    """An HTTP request as carried by a Lambda event, whatever the event's shape.
+
+    ``headers`` has lower-case names; ``query`` keeps repeated parameters in order.
+    For a direct invocation the bare event is the body (as JSON) of a
+    ``POST /query/result``.
+    """
+
+    source: EventSource
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: tuple[tuple[str, str], ...] = ()
+    request_id: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """A header's value by case-insensitive name."""
+        return self.headers.get(name.lower())
+
+
+def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    """Header names lower-cased; ``None`` values (API Gateway sends them) dropped."""
+    if not headers:
+        return {}
+    return {str(name).lower(): str(value) for name, value in headers.items() if value is not None}
+
+
+def body_bytes(body: Any, *, is_base64: bool) -> bytes | None:
+    """The raw body of a proxy event: ``None`` when absent, base64 decoded when flagged."""
+    if body is None:
+        return None
+    if not isinstance(body, str):
+        raise InvalidBodyError("request body must be text")
+    if not is_base64:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidBodyError("request body is flagged base64 but is not valid base64") from exc
+
+
+def proxy_response(
+    status_code: int,
+    body: BaseModel | Mapping[str, Any] | list[Any] | str | None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A Lambda proxy response, ``{"statusCode", "headers", "body"}``, with a JSON body.
+
+    The same shape answers REST v1 and HTTP API v2 events and direct invocations
+    (the legacy ``invoke_lambda`` caller read ``body`` from this envelope).
+    """
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    elif isinstance(body, str):
+        text = body
+    else:
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    all_headers = {"content-type": "application/json"}
+    if headers:
+        all_headers.update({name.lower(): value for name, value in headers.items()})
+    return {
+        "statusCode": status_code,
+        "headers": all_headers,
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+class LambdaContext(Protocol):
+    """The parts of the Lambda context object the handlers use (no SDK stubs needed)."""
+
+    @property
+    def aws_request_id(self) -> str: ...
+
+    def get_remaining_time_in_millis(self) -> int: ...

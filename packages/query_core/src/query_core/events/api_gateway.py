@@ -1,0 +1,44 @@
+"""REST API (v1) proxy events: `httpMethod`, `path`, `multiValueHeaders`, `requestContext`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from query_core.events._request import LambdaRequest, body_bytes, lower_headers
+
+__all__ = ["decode", "infer"]
+
+
+def infer(event: Any) -> bool:
+    """Whether ``event`` is a REST API (or HTTP API payload 1.0) proxy event."""
+    return (
+        isinstance(event, Mapping)
+        and "httpMethod" in event
+        and "requestContext" in event
+        and event.get("version") != "2.0"
+    )
+
+
+def decode(event: Mapping[str, Any]) -> LambdaRequest:
+    """Decode a REST proxy event. ``path`` excludes the stage, as API Gateway sends it."""
+    headers = lower_headers(event.get("headers"))
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if values:
+            headers[str(name).lower()] = str(values[-1])
+    query: list[tuple[str, str]] = []
+    multi = event.get("multiValueQueryStringParameters")
+    if multi:
+        query = [(str(k), str(v)) for k, vs in multi.items() for v in (vs or [])]
+    else:
+        query = [(str(k), str(v)) for k, v in (event.get("queryStringParameters") or {}).items()]
+    context = event.get("requestContext") or {}
+    return LambdaRequest(
+        source="rest_v1",
+        method=str(event["httpMethod"]).upper(),
+        path=str(event.get("path") or "/"),
+        body=body_bytes(event.get("body"), is_base64=bool(event.get("isBase64Encoded"))),
+        headers=headers,
+        query=tuple(query),
+        request_id=context.get("requestId"),
+    )

@@ -1,0 +1,81 @@
+import subprocess
+import sys
+
+import query_core
+import query_core.dynamodb
+import query_core.events
+
+
+def test_top_level_api_is_pinned():
+    assert query_core.__all__ == [
+        "DEFAULT_LIMIT",
+        "DEFAULT_TOKEN_KEY",
+        "MAX_BODY_BYTES",
+        "MAX_LIMIT",
+        "REQUEST_ID_HEADER",
+        "RESULT_PATH",
+        "RETIRED_MARKETING_DETAIL",
+        "RETIRED_PATH",
+        "InvalidBodyError",
+        "InvalidNextTokenError",
+        "JsonFormatter",
+        "PageTokenCodec",
+        "QueryCoreError",
+        "QueryRequest",
+        "QueryResponse",
+        "RepositoryError",
+        "RepositoryThrottledError",
+        "RequestError",
+        "RequestValidationError",
+        "ResultItem",
+        "UnsupportedEventError",
+        "clean_request_id",
+        "configure_json_logging",
+        "is_json_media_type",
+        "is_retired_path",
+        "parse_query_request",
+        "request_id_var",
+    ]
+    assert query_core.__all__ == sorted(query_core.__all__, key=lambda n: (not n.isupper(), n))
+
+
+def test_submodule_apis_are_pinned():
+    assert query_core.events.__all__ == [
+        "EventSource",
+        "LambdaContext",
+        "LambdaRequest",
+        "body_bytes",
+        "decode_event",
+        "lower_headers",
+        "proxy_response",
+    ]
+    assert query_core.dynamodb.__all__ == [
+        "DEFAULT_FILTER_READ_SIZE",
+        "DEFAULT_MAX_ROUND_TRIPS",
+        "ResultsRepository",
+        "from_attribute_value",
+        "from_item",
+    ]
+
+
+def test_every_name_in_all_exists():
+    for module in (query_core, query_core.events, query_core.dynamodb):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_models_and_codecs_import_without_boto3():
+    code = (
+        "import sys, query_core, query_core.events; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_error_tree_has_one_root():
+    for name in query_core.__all__:
+        obj = getattr(query_core, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, query_core.QueryCoreError), name
+            assert name.endswith("Error"), name

@@ -1,0 +1,122 @@
+"""moto's server on 127.0.0.1, in a thread of this process or as a process of its own."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+__all__ = ["LOCAL_REGION", "DynamoDBEmulator", "EmulatorProcess", "dynamodb_client", "free_port"]
+
+#: Credentials and region the emulator accepts; they never leave 127.0.0.1.
+LOCAL_REGION = "us-east-1"
+_LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def dynamodb_client(endpoint_url: str, *, region: str = LOCAL_REGION) -> DynamoDBClient:
+    """A boto3 DynamoDB client for an emulator, with the emulator's dummy credentials."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        **_LOCAL_CREDENTIALS,
+    )
+
+
+class DynamoDBEmulator:
+    """moto's server in a thread of this process, serving HTTP on 127.0.0.1.
+
+    Use it as a context manager; ``endpoint_url`` is set while it runs.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.endpoint_url = ""
+
+    def __enter__(self) -> Self:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.stop()
+
+
+class EmulatorProcess:
+    """moto's server as a child process (``python -m moto.server``) on 127.0.0.1."""
+
+    def __init__(self, port: int | None = None, *, startup_timeout: float = 20.0) -> None:
+        self.port = port or free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self._startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the process and wait until it accepts connections."""
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "MOTO_PORT": str(self.port)},
+        )
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto's server exited with code {self._process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"moto's server did not listen on port {self.port} in time")
+
+    def stop(self) -> None:
+        """Stop the process (terminate, then kill after 5 s)."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
