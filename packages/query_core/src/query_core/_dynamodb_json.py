@@ -52,7 +52,8 @@ def from_attribute_value(value: Mapping[str, Any]) -> JSONValue:
             strings: list[JSONValue] = [str(item) for item in sorted(inner)]
             return strings
         case "NS":
-            numbers: list[JSONValue] = [n for n in sorted(_number(item) for item in inner)]
+            numbers: list[JSONValue] = []
+            numbers.extend(sorted(_number(item) for item in inner))
             return numbers
         case "BS":
             raws = sorted(item.encode() if isinstance(item, str) else bytes(item) for item in inner)

@@ -31,16 +31,23 @@ class LambdaRequest:
 
     ``headers`` has lower-case names; ``query`` keeps repeated parameters in order.
     For a direct invocation the bare event is the body (as JSON) of a
-    ``POST /query/result``.
+    ``POST /query/result``. The body is decoded from base64 only when read, so that
+    a request with a broken body still has its headers (and its request id).
     """
 
     source: EventSource
     method: str
     path: str
-    body: bytes | None = None
+    raw_body: str | bytes | None = None
+    is_base64: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
     query: tuple[tuple[str, str], ...] = ()
     request_id: str | None = None
+
+    @property
+    def body(self) -> bytes | None:
+        """The body's bytes; ``InvalidBodyError`` when it is flagged base64 but is not."""
+        return body_bytes(self.raw_body, is_base64=self.is_base64)
 
     def header(self, name: str) -> str | None:
         """A header's value by case-insensitive name."""
@@ -58,6 +65,8 @@ def body_bytes(body: Any, *, is_base64: bool) -> bytes | None:
     """The raw body of a proxy event: ``None`` when absent, base64 decoded when flagged."""
     if body is None:
         return None
+    if isinstance(body, bytes):
+        return body
     if not isinstance(body, str):
         raise InvalidBodyError("request body must be text")
     if not is_base64:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from query_core.events._request import LambdaRequest, body_bytes, lower_headers
+from query_core.events._request import LambdaRequest, lower_headers
 
 __all__ = ["decode", "infer"]
 
@@ -37,7 +37,8 @@ def decode(event: Mapping[str, Any]) -> LambdaRequest:
         source="rest_v1",
         method=str(event["httpMethod"]).upper(),
         path=str(event.get("path") or "/"),
-        body=body_bytes(event.get("body"), is_base64=bool(event.get("isBase64Encoded"))),
+        raw_body=event.get("body"),
+        is_base64=bool(event.get("isBase64Encoded")),
         headers=headers,
         query=tuple(query),
         request_id=context.get("requestId"),

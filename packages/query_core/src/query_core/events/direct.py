@@ -27,7 +27,7 @@ def decode(event: Mapping[str, Any], *, request_id: str | None = None) -> Lambda
         source="direct",
         method="POST",
         path=RESULT_PATH,
-        body=json.dumps(event, separators=(",", ":")).encode(),
+        raw_body=json.dumps(event, separators=(",", ":")).encode(),
         headers={"content-type": "application/json"},
         request_id=request_id,
     )

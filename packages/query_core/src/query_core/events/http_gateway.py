@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from query_core.events._request import LambdaRequest, body_bytes, lower_headers
+from query_core.events._request import LambdaRequest, lower_headers
 
 __all__ = ["decode", "infer"]
 
@@ -31,7 +31,8 @@ def decode(event: Mapping[str, Any]) -> LambdaRequest:
         source="http_v2",
         method=str(http.get("method", "GET")).upper(),
         path=path,
-        body=body_bytes(event.get("body"), is_base64=bool(event.get("isBase64Encoded"))),
+        raw_body=event.get("body"),
+        is_base64=bool(event.get("isBase64Encoded")),
         headers=headers,
         query=tuple(parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True)),
         request_id=context.get("requestId"),

@@ -1,0 +1,103 @@
+"""Fixtures: moto's DynamoDB server over HTTP, seeded with demo data; the handler's settings."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from query_core import JsonFormatter
+from query_devstack import (
+    DynamoDBEmulator,
+    create_results_table,
+    demo_items,
+    dynamodb_client,
+    put_items,
+)
+
+EVENTS = Path(__file__).parent / "events"
+
+
+def _load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def load_event() -> Any:
+    """Read a realistic event from tests/events/ (a fresh copy each call)."""
+    return _load_event
+
+
+@dataclass
+class FakeContext:
+    """What the Lambda runtime passes: the request id and the time left."""
+
+    aws_request_id: str = "lambda-request-id"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    with DynamoDBEmulator() as emulator:
+        yield emulator.endpoint_url
+
+
+@pytest.fixture(scope="session")
+def seeded_table(dynamodb_endpoint: str) -> str:
+    client = dynamodb_client(dynamodb_endpoint)
+    name = f"results-{uuid.uuid4().hex[:8]}"
+    create_results_table(client, name)
+    put_items(client, demo_items(), name)
+    return name
+
+
+@pytest.fixture
+def handler_module(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, seeded_table: str):
+    """The handler module, configured for the emulator, with a fresh client."""
+    monkeypatch.setenv("ENVIRONMENT", "local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", dynamodb_endpoint)
+    monkeypatch.setenv("RESULTS_TABLE_NAME", seeded_table)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    from lambdas.query_result import handler as module
+    from lambdas.query_result._settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setattr(module, "_repository", None)
+    yield module
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The JSON lines the handler logs during the test."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+
+
+def _invoke(
+    module: Any, event: Any, request_id: str = "lambda-request-id"
+) -> tuple[int, Any, dict[str, str]]:
+    response = module.handler(event, FakeContext(request_id))
+    assert set(response) == {"statusCode", "headers", "body", "isBase64Encoded"}
+    return response["statusCode"], json.loads(response["body"]), response["headers"]
+
+
+@pytest.fixture
+def invoke() -> Any:
+    """Call a handler like the runtime does; answers (status, parsed body, headers)."""
+    return _invoke

@@ -1,0 +1,28 @@
+"""The handlers load no web framework: a fresh interpreter imports each and lists its modules."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+FORBIDDEN = {"fastapi", "starlette", "uvicorn", "mangum", "aiohttp", "httpx", "httpx2"}
+
+
+@pytest.mark.parametrize("module", ["lambdas.query_result.handler"])
+def test_handler_imports_no_web_framework(module):
+    code = (
+        f"import sys, json, {module}; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "", "ENVIRONMENT": "local"},
+    )
+    loaded = set(json.loads(result.stdout))
+    assert loaded.isdisjoint(FORBIDDEN), loaded & FORBIDDEN
+    assert "query_core" in loaded
+    assert "boto3" not in loaded  # the client is created on the first invocation
