@@ -6,7 +6,7 @@ from pydantic import ValidationError
 def test_local_defaults(monkeypatch):
     for name in ("ENVIRONMENT", "AWS_ENDPOINT_URL", "RESULTS_TABLE_NAME"):
         monkeypatch.delenv(name, raising=False)
-    settings = QueryResultSettings()
+    settings = QueryResultSettings.from_environ()
     assert settings.environment == "local"
     assert settings.results_table_name == "query-results"
     assert settings.endpoint_url == LOCAL_AWS_ENDPOINT
@@ -14,16 +14,36 @@ def test_local_defaults(monkeypatch):
 
 def test_local_endpoint_override(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5555")
-    assert QueryResultSettings().endpoint_url == "http://127.0.0.1:5555"
+    assert QueryResultSettings.from_environ().endpoint_url == "http://127.0.0.1:5555"
 
 
 def test_production_ignores_endpoint_overrides(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5555")
-    assert QueryResultSettings().endpoint_url is None
+    assert QueryResultSettings.from_environ().endpoint_url is None
 
 
 def test_bad_values_are_refused_at_start(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "staging")
     with pytest.raises(ValidationError, match="environment"):
-        QueryResultSettings()
+        QueryResultSettings.from_environ()
+
+
+def test_empty_variables_count_as_unset(monkeypatch):
+    monkeypatch.setenv("RESULTS_TABLE_NAME", "")
+    assert QueryResultSettings.from_environ().results_table_name == "query-results"
+
+
+def test_explicit_mapping_is_read():
+    settings = QueryResultSettings.from_environ(
+        {
+            "ENVIRONMENT": "production",
+            "RESULTS_TABLE_NAME": "prod-results",
+            "AWS_REGION": "eu-west-1",
+        }
+    )
+    assert (settings.environment, settings.results_table_name, settings.aws_region) == (
+        "production",
+        "prod-results",
+        "eu-west-1",
+    )

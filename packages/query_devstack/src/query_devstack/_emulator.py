@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -20,7 +21,7 @@ __all__ = ["LOCAL_REGION", "DynamoDBEmulator", "EmulatorProcess", "dynamodb_clie
 
 #: Credentials and region the emulator accepts; they never leave 127.0.0.1.
 LOCAL_REGION = "us-east-1"
-_LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_LOCAL_KEY = "testing"
 
 
 def free_port() -> int:
@@ -37,7 +38,8 @@ def dynamodb_client(endpoint_url: str, *, region: str = LOCAL_REGION) -> DynamoD
         endpoint_url=endpoint_url,
         region_name=region,
         config=Config(retries={"mode": "standard", "max_attempts": 3}),
-        **_LOCAL_CREDENTIALS,
+        aws_access_key_id=_LOCAL_KEY,
+        aws_secret_access_key=_LOCAL_KEY,
     )
 
 
@@ -50,6 +52,8 @@ class DynamoDBEmulator:
     def __init__(self, port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
 
+        # werkzeug logs a line per request; the emulator's traffic is not news.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint_url = ""
 

@@ -6,17 +6,16 @@ from functools import cache
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lambdas._env import EnvSettings
 
 __all__ = ["LOCAL_AWS_ENDPOINT", "QueryResultSettings", "get_settings"]
 
 LOCAL_AWS_ENDPOINT = "http://localhost:4566"
 
 
-class QueryResultSettings(BaseSettings):
+class QueryResultSettings(EnvSettings):
     """Environment variables of the Query Result Lambda (names are the field names, upper-case)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     environment: Literal["local", "production"] = Field(
         default="local", description="`production` on AWS; `local` for the local stack."
@@ -30,7 +29,6 @@ class QueryResultSettings(BaseSettings):
     )
     aws_region: str = Field(
         default="us-east-1",
-        validation_alias="AWS_REGION",
         description="The region of the table; Lambda sets `AWS_REGION` itself.",
     )
     next_token_secret: SecretStr | None = Field(
@@ -58,4 +56,4 @@ class QueryResultSettings(BaseSettings):
 @cache
 def get_settings() -> QueryResultSettings:
     """The settings, read from the environment on first use."""
-    return QueryResultSettings()
+    return QueryResultSettings.from_environ()

@@ -1,0 +1,101 @@
+"""The sessions everyone runs, CI included: ``nox`` runs the default list.
+
+Every session installs from ``uv.lock`` (``uv sync --frozen``) into its own virtualenv,
+and tests of one workspace member run in an environment holding only that member's
+declared dependencies (plus its ``test`` group), so an undeclared import fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typecheck", "tests", "build"]
+
+PYTHON = "3.12"
+ROOT = Path(__file__).parent
+
+#: Workspace members: distribution name -> (folder, import name, extras its tests need).
+MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "query-core": ("packages/query_core", "query_core", ("dynamodb",)),
+    "query-devstack": ("packages/query_devstack", "query_devstack", ()),
+    "query-lambdas": ("apps/lambdas", "lambdas", ()),
+}
+LIBRARIES = ["query-core", "query-devstack"]
+
+
+def sync(session: nox.Session, package: str | None, *groups: str, extras: tuple[str, ...] = ()):
+    """Install a member (or only groups) from the lock into the session's virtualenv."""
+    args = ["uv", "sync", "--frozen", "--no-default-groups", "--inexact"]
+    args += ["--package", package] if package else ["--no-install-workspace"]
+    args += [f"--group={group}" for group in groups]
+    args += [f"--extra={extra}" for extra in extras]
+    session.run_install(
+        *args, env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole workspace."""
+    sync(session, None, "lint")
+    session.run("ruff", "check", *(session.posargs or ["."]))
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("member", list(MEMBERS))
+def typecheck(session: nox.Session, member: str) -> None:
+    """mypy --strict on one member's sources, with only that member's dependencies."""
+    folder, _, extras = MEMBERS[member]
+    sync(session, member, "typecheck", extras=extras)
+    session.run("mypy", "--config-file", str(ROOT / "pyproject.toml"), f"{folder}/src")
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("member", list(MEMBERS))
+def tests(session: nox.Session, member: str) -> None:
+    """pytest for one member, in an environment of its declared dependencies; branch coverage."""
+    folder, import_name, extras = MEMBERS[member]
+    sync(session, member, "test", extras=extras)
+    coverage_file = ROOT / f".coverage.{member}"
+    session.run(
+        "pytest",
+        f"{folder}/tests",
+        f"--cov={import_name}",
+        "--cov-branch",
+        "--cov-report=term",
+        *session.posargs,
+        env={"COVERAGE_FILE": str(coverage_file)},
+    )
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Wheels and sdists of the libraries in packages/ into dist/."""
+    shutil.rmtree(ROOT / "dist", ignore_errors=True)
+    for package in LIBRARIES:
+        session.run("uv", "build", "--package", package, "--out-dir", "dist", external=True)
+    wheels = sorted(path.name for path in (ROOT / "dist").glob("*.whl"))
+    session.log("built: " + ", ".join(wheels))
+    if len(wheels) != len(LIBRARIES):
+        session.error(f"expected {len(LIBRARIES)} wheels, found {wheels}")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks, printed as ratios against baselines measured in the same run."""
+    sync(session, "query-lambdas", "test")
+    env = {}
+    if shutil.which("npm"):  # dynalite, for page latency at 100k items (see bench/run.py)
+        session.run(
+            "npm", "ci", "--prefix", "bench", "--no-audit", "--no-fund", "--silent",
+            external=True, silent=True,
+        )  # fmt: skip
+        env["DYNALITE_BIN"] = str(ROOT / "bench" / "node_modules" / ".bin" / "dynalite")
+    session.run("python", "bench/run.py", *session.posargs, env=env)
