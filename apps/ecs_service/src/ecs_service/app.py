@@ -1,0 +1,146 @@
+"""``create_app()``: the FastAPI application of the query service (CONTRACT 2)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from query_core import (
+    MAX_BODY_BYTES,
+    RESULT_PATH,
+    RETIRED_MARKETING_DETAIL,
+    RETIRED_PATH,
+    QueryRequest,
+    QueryResponse,
+    RequestError,
+    configure_json_logging,
+    is_json_media_type,
+    parse_query_request,
+)
+
+from ecs_service.errors import register_error_handlers
+from ecs_service.middleware import RequestIdMiddleware
+from ecs_service.settings import ServiceSettings, get_settings
+from ecs_service.sources import ResultSource, create_source
+
+__all__ = ["create_app"]
+
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class _PayloadTooLargeError(RequestError):
+    status_code = 413
+
+
+class _UnsupportedMediaTypeError(RequestError):
+    status_code = 415
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it passes 64 KiB (without reading the rest)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _PayloadTooLargeError(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _PayloadTooLargeError(f"request body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def get_source(request: Request) -> ResultSource:
+    """The process's result source, opened in the lifespan."""
+    source: ResultSource = request.app.state.source
+    return source
+
+
+def create_app(
+    settings: ServiceSettings | None = None, source: ResultSource | None = None
+) -> FastAPI:
+    """The application; ``settings`` and ``source`` default to the environment's."""
+    settings = settings or get_settings()
+    configure_json_logging(settings.log_level)
+    result_source = source or create_source(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await result_source.open()
+        app.state.source = result_source
+        try:
+            yield
+        finally:
+            await result_source.aclose()
+
+    app = FastAPI(
+        title="Query service",
+        version="0.1.0",
+        summary="One page of a user's stored results, newest first.",
+        lifespan=lifespan,
+    )
+    app.state.source = result_source
+    app.add_middleware(RequestIdMiddleware)
+    register_error_handlers(app)
+
+    @app.post(
+        RESULT_PATH,
+        response_model=QueryResponse,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": QueryRequest.model_json_schema()}},
+            }
+        },
+        responses={
+            400: {"description": "Body is not JSON, or next_token is invalid"},
+            413: {"description": "Body over 64 KiB"},
+            415: {"description": "Body is not application/json"},
+            422: {"description": "JSON that breaks the field rules"},
+            502: {"description": "The internal API answered something unusable"},
+            503: {"description": "The internal API is unavailable or throttling"},
+            504: {"description": "The internal API did not answer in time"},
+        },
+    )
+    async def query_result(
+        request: Request, source: Annotated[ResultSource, Depends(get_source)]
+    ) -> Response:
+        """One page of a user's results, newest first (CONTRACT 2.1)."""
+        if not is_json_media_type(request.headers.get("content-type")):
+            raise _UnsupportedMediaTypeError("Content-Type must be application/json")
+        query = parse_query_request(await _read_body(request))
+        page = await source.query(query, request_id=request.state.request_id)
+        return Response(page.model_dump_json(), media_type="application/json")
+
+    for path in (RETIRED_PATH, RETIRED_PATH + "/{rest:path}"):
+        app.add_api_route(
+            path,
+            _retired_endpoint,
+            methods=_ALL_METHODS,
+            include_in_schema=path == RETIRED_PATH,
+            status_code=410,
+            summary="Retired: the marketing-campaign query",
+            responses={410: {"description": RETIRED_MARKETING_DETAIL}},
+        )
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        """ALB health check: answers without calling anything downstream."""
+        return {"status": "ok"}
+
+    return app
+
+
+class _GoneError(RequestError):
+    status_code = 410
+
+    def __init__(self) -> None:
+        super().__init__(RETIRED_MARKETING_DETAIL)
+
+
+async def _retired_endpoint() -> None:
+    """Every method on /query/marketing and below answers 410 Gone (CONTRACT 2.2)."""
+    raise _GoneError()

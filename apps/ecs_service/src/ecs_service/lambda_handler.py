@@ -1,0 +1,12 @@
+"""The same app on Lambda (``ecs_service.lambda_handler.handler``), through Mangum.
+
+A fallback host and preview environments: REST (v1) and HTTP API (v2) events. Mangum
+runs the app's lifespan around each invocation, so the internal API client is opened
+and closed per call; ECS keeps it open for the life of the process.
+"""
+
+from mangum import Mangum
+
+from ecs_service.app import create_app
+
+handler = Mangum(create_app(), lifespan="auto", api_gateway_base_path="/")

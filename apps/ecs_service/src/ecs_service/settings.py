@@ -1,0 +1,77 @@
+"""The service's settings: environment variables, validated once at start (CONTRACT 5)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServiceSettings", "get_settings"]
+
+
+class ServiceSettings(BaseSettings):
+    """Environment variables of the ECS service (names are the field names, upper-case)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True)
+
+    environment: Literal["local", "production"] = Field(
+        default="local", description="`production` on AWS; `local` for the local stack."
+    )
+    internal_api_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Base URL of the private API, stage included; required in production.",
+    )
+    internal_api_auth: Literal["none", "iam"] = Field(
+        default="none", description="`iam` signs requests with SigV4 for `execute-api`."
+    )
+    result_source: Literal["internal_api", "lambda"] = Field(
+        default="internal_api",
+        description="`lambda` is the legacy direct invocation, kept for rollback.",
+    )
+    query_result_lambda_name: str | None = Field(
+        default=None, description="The Query Result Lambda, with `RESULT_SOURCE=lambda`."
+    )
+    aws_region: str = Field(default="us-east-1", description="Region for SigV4 and Lambda.")
+    upstream_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        lt=29,
+        description="Deadline of one call to the internal API (under API Gateway's 29 s).",
+    )
+    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0, lt=29)
+    upstream_max_connections: int = Field(
+        default=100, ge=1, le=10_000, description="Pooled connections to the internal API."
+    )
+    host: str = Field(default="127.0.0.1", description="Where uvicorn listens (0.0.0.0 in ECS).")
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_its_settings(self) -> Self:
+        if self.environment == "production":
+            if self.result_source == "internal_api" and not self.internal_api_url:
+                raise ValueError("INTERNAL_API_URL must be set when ENVIRONMENT=production")
+            if self.internal_api_url and not self.internal_api_url.startswith("https://"):
+                raise ValueError("INTERNAL_API_URL must be https:// when ENVIRONMENT=production")
+        # Both arrive with the production client (retries, breaker, SigV4, legacy source):
+        # refuse them at start rather than pretend.
+        if self.result_source == "lambda":
+            raise ValueError("RESULT_SOURCE=lambda is not available in this version yet")
+        if self.internal_api_auth == "iam":
+            raise ValueError("INTERNAL_API_AUTH=iam is not available in this version yet")
+        return self
+
+    @property
+    def upstream_url(self) -> str:
+        """The internal API's base URL (the local stack's default in `local`)."""
+        return self.internal_api_url or "http://127.0.0.1:8001/prod"
+
+
+@cache
+def get_settings() -> ServiceSettings:
+    """The settings, read from the environment once."""
+    return ServiceSettings()

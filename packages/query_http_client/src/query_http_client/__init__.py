@@ -1,0 +1,39 @@
+"""Typed client for the query service's private internal API (CONTRACT 3).
+
+``AsyncQueryClient`` (aiohttp) for the service, one per process; ``QueryClient``
+(urllib3) for scripts. aiohttp was chosen by measurement: docs/decisions/.
+"""
+
+from query_http_client._async import AsyncQueryClient
+from query_http_client._exceptions import (
+    QueryClientError,
+    UpstreamBadResponseError,
+    UpstreamError,
+    UpstreamRejectedError,
+    UpstreamThrottledError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+from query_http_client._protocol import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    RequestSigner,
+    parse_response,
+)
+from query_http_client._sync import QueryClient
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BYTES",
+    "AsyncQueryClient",
+    "QueryClient",
+    "QueryClientError",
+    "RequestSigner",
+    "UpstreamBadResponseError",
+    "UpstreamError",
+    "UpstreamRejectedError",
+    "UpstreamThrottledError",
+    "UpstreamTimeoutError",
+    "UpstreamUnavailableError",
+    "parse_response",
+]
