@@ -79,3 +79,13 @@ def test_error_tree_has_one_root():
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, query_core.QueryCoreError), name
             assert name.endswith("Error"), name
+
+
+def test_importing_the_package_and_codecs_does_not_import_pydantic():
+    code = (
+        "import sys, query_core, query_core.events; "
+        "print('pydantic' in sys.modules); "
+        "query_core.QueryRequest; print('pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -1,9 +1,16 @@
-"""The core of the query service: models, errors, page tokens, JSON logs.
+"""The core of the query service: models, errors, page tokens, HTTP rules, JSON logs.
 
-The DynamoDB repository lives in ``query_core.dynamodb`` (extra ``dynamodb``) and
-the Lambda event codecs in ``query_core.events``; importing this package imports
-neither boto3 nor botocore.
+The DynamoDB repository lives in ``query_core.dynamodb`` (extra ``dynamodb``) and the
+Lambda event codecs in ``query_core.events``. Importing this package imports neither
+boto3 nor pydantic: the models (``QueryRequest``, ``QueryResponse``, ``ResultItem``,
+``parse_query_request``) load on first use, so that a Lambda that only forwards HTTP
+(the Query Lambda) does not pay for pydantic at cold start.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from query_core._exceptions import (
     InvalidBodyError,
@@ -16,6 +23,7 @@ from query_core._exceptions import (
     UnsupportedEventError,
 )
 from query_core._http import (
+    MAX_BODY_BYTES,
     REQUEST_ID_HEADER,
     RESULT_PATH,
     RETIRED_MARKETING_DETAIL,
@@ -25,16 +33,17 @@ from query_core._http import (
     is_retired_path,
 )
 from query_core._logging import JsonFormatter, configure_json_logging, request_id_var
-from query_core._models import (
-    DEFAULT_LIMIT,
-    MAX_BODY_BYTES,
-    MAX_LIMIT,
-    QueryRequest,
-    QueryResponse,
-    ResultItem,
-    parse_query_request,
-)
 from query_core._tokens import DEFAULT_TOKEN_KEY, PageTokenCodec
+
+if TYPE_CHECKING:
+    from query_core._models import (
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+        QueryRequest,
+        QueryResponse,
+        ResultItem,
+        parse_query_request,
+    )
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -65,3 +74,28 @@ __all__ = [
     "parse_query_request",
     "request_id_var",
 ]
+
+_LAZY = dict.fromkeys(
+    (
+        "DEFAULT_LIMIT",
+        "MAX_LIMIT",
+        "QueryRequest",
+        "QueryResponse",
+        "ResultItem",
+        "parse_query_request",
+    ),
+    "query_core._models",
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'query_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

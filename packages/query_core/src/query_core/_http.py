@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "MAX_BODY_BYTES",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
     "RETIRED_MARKETING_DETAIL",
@@ -14,6 +15,8 @@ __all__ = [
     "is_retired_path",
 ]
 
+#: The largest request body any component accepts (CONTRACT 2.1): 64 KiB.
+MAX_BODY_BYTES: Final = 64 * 1024
 RESULT_PATH: Final = "/query/result"
 RETIRED_PATH: Final = "/query/marketing"
 REQUEST_ID_HEADER: Final = "X-Request-Id"

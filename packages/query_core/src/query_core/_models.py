@@ -13,7 +13,6 @@ from query_core._exceptions import InvalidBodyError, RequestValidationError
 
 __all__ = [
     "DEFAULT_LIMIT",
-    "MAX_BODY_BYTES",
     "MAX_LIMIT",
     "QueryRequest",
     "QueryResponse",
@@ -21,8 +20,6 @@ __all__ = [
     "parse_query_request",
 ]
 
-#: The largest request body any component accepts (CONTRACT 2.1): 64 KiB.
-MAX_BODY_BYTES: Final = 64 * 1024
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
 

@@ -8,6 +8,7 @@ from query_devstack._emulator import (
     dynamodb_client,
     free_port,
 )
+from query_devstack._gateway import ApiGatewayFront, LocalLambdaContext
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
 __all__ = [
@@ -15,8 +16,10 @@ __all__ = [
     "DEMO_AP_IDS",
     "DEMO_USERS",
     "LOCAL_REGION",
+    "ApiGatewayFront",
     "DynamoDBEmulator",
     "EmulatorProcess",
+    "LocalLambdaContext",
     "create_results_table",
     "demo_items",
     "dynamodb_client",

@@ -7,11 +7,12 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from query_core._exceptions import InvalidBodyError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "EventSource",
@@ -87,8 +88,9 @@ def proxy_response(
     The same shape answers REST v1 and HTTP API v2 events and direct invocations
     (the legacy ``invoke_lambda`` caller read ``body`` from this envelope).
     """
-    if isinstance(body, BaseModel):
-        text = body.model_dump_json()
+    dump_json = getattr(body, "model_dump_json", None)  # a pydantic model, not imported here
+    if dump_json is not None:
+        text = str(dump_json())
     elif isinstance(body, str):
         text = body
     else:

@@ -1,0 +1,82 @@
+"""The Query Lambda's settings, from the environment, without pydantic.
+
+This Lambda only forwards HTTP; importing pydantic would triple its cold start
+(see docs/decisions/0002). The few settings are checked here by hand, once, with
+one clear error naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Final
+
+__all__ = ["LOCAL_SERVICE_URL", "QueryLambdaSettings", "SettingsError", "get_settings"]
+
+LOCAL_SERVICE_URL: Final = "http://127.0.0.1:8000"
+_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing or wrong; the message names it."""
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float, upper: float) -> float:
+    raw = environ.get(name) or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < upper:
+        raise SettingsError(f"{name} must be between 0 and {upper:g} seconds, not {raw}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLambdaSettings:
+    """Environment variables of the Query Lambda."""
+
+    #: `production` on AWS; `local` for the local stack.
+    environment: str = "local"
+    #: Base URL of the query service (the name is kept; it now points at the internal ALB).
+    eks_handler_url: str = LOCAL_SERVICE_URL
+    #: Deadline of the forwarded call; API Gateway gives up at 29 s.
+    forward_timeout_seconds: float = 25.0
+    #: Deadline of the TCP connect to the service.
+    forward_connect_timeout_seconds: float = 2.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> QueryLambdaSettings:
+        """Read and check the variables; ``SettingsError`` names the first bad one."""
+        env = os.environ if environ is None else environ
+        environment = env.get("ENVIRONMENT") or "local"
+        if environment not in ("local", "production"):
+            raise SettingsError(f"ENVIRONMENT must be 'local' or 'production', not {environment!r}")
+        url = env.get("EKS_HANDLER_URL") or ""
+        if not url:
+            if environment == "production":
+                raise SettingsError("EKS_HANDLER_URL must be set when ENVIRONMENT=production")
+            url = LOCAL_SERVICE_URL
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(f"EKS_HANDLER_URL must be an http(s):// URL, not {url!r}")
+        level = (env.get("LOG_LEVEL") or "INFO").upper()
+        if level not in _LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
+        return cls(
+            environment=environment,
+            eks_handler_url=url.rstrip("/"),
+            forward_timeout_seconds=_seconds(env, "FORWARD_TIMEOUT_SECONDS", 25.0, 29.0),
+            forward_connect_timeout_seconds=_seconds(
+                env, "FORWARD_CONNECT_TIMEOUT_SECONDS", 2.0, 29.0
+            ),
+            log_level=level,
+        )
+
+
+@cache
+def get_settings() -> QueryLambdaSettings:
+    """The settings, read once per container."""
+    return QueryLambdaSettings.from_environ()

@@ -1,0 +1,43 @@
+"""``python -m local_stack.gateway``: one local API Gateway in front of one Lambda handler.
+
+The handler is named like Lambda's ``Handler`` setting (``module.path:function``) and
+reads its own environment, as on Lambda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+import uvicorn
+from query_devstack import ApiGatewayFront
+
+
+def load_handler(spec: str) -> Any:
+    """``package.module:function`` to the function."""
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise SystemExit(f"--handler must be module:function, not {spec!r}")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--handler", required=True, help="module:function of the Lambda")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--stage", default=None, help="path prefix such as prod (default: none)")
+    args = parser.parse_args(argv)
+    front = ApiGatewayFront(load_handler(args.handler), stage=args.stage)
+    uvicorn.run(
+        front,
+        host="127.0.0.1",
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""A local stand-in for API Gateway: HTTP in, a REST (v1) proxy event to a handler, HTTP out.
+
+It turns each request into the event API Gateway's Lambda proxy integration sends
+(``resource``, ``path`` without the stage, ``multiValueHeaders``, ``requestContext``
+with the stage, base64 for binary bodies), calls the real handler in a worker thread,
+and writes its ``{"statusCode", "headers", "body"}`` back, as API Gateway does,
+including its own answers: 403 ``Missing Authentication Token`` outside the stage,
+502 for a malformed proxy response, 504 past the 29 s integration timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = ["ApiGatewayFront", "LocalLambdaContext"]
+
+type Handler = Callable[[dict[str, Any], Any], Any]
+type Scope = dict[str, Any]
+type Receive = Callable[[], Awaitable[dict[str, Any]]]
+type Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+
+
+@dataclass
+class LocalLambdaContext:
+    """The Lambda context a local invocation gets: a request id and a deadline."""
+
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
+    function_name: str = "local"
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        left = self.timeout_seconds - (time.monotonic() - self._started)
+        return max(0, int(left * 1000))
+
+
+def _gateway_error(status: int, message: str, error_type: str) -> tuple[int, list[Any], bytes]:
+    body = json.dumps({"message": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"x-amzn-errortype", error_type.encode()),
+        (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
+    ]
+    return status, headers, body
+
+
+class ApiGatewayFront:
+    """An ASGI app that plays a REST API with one ``{proxy+}`` resource in front of ``handler``.
+
+    ``stage`` is the path prefix (``/prod``) as on an execute-api URL; ``None`` plays a
+    custom domain mapped without one.
+    """
+
+    def __init__(
+        self, handler: Handler, *, stage: str | None = "prod", api_id: str = "local"
+    ) -> None:
+        self._handler = handler
+        self._stage = stage
+        self._api_id = api_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status, headers, payload = await self._answer(scope, body)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def event(self, scope: Scope, body: bytes, request_id: str) -> dict[str, Any] | None:
+        """The proxy event for a request, or None when the path is outside the stage."""
+        path = scope["path"]
+        if self._stage is not None:
+            prefix = f"/{self._stage}"
+            if path != prefix and not path.startswith(prefix + "/"):
+                return None
+            path = path[len(prefix) :] or "/"
+        multi_headers: dict[str, list[str]] = {}
+        for raw_name, raw_value in scope["headers"]:
+            multi_headers.setdefault(raw_name.decode("latin-1"), []).append(
+                raw_value.decode("latin-1")
+            )
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(
+            scope["query_string"].decode("latin-1"), keep_blank_values=True
+        ):
+            multi_query.setdefault(name, []).append(value)
+        try:
+            text: str | None = body.decode("utf-8") if body else None
+            is_base64 = False
+        except UnicodeDecodeError:
+            text, is_base64 = base64.b64encode(body).decode(), True
+        client = scope.get("client") or ("127.0.0.1", 0)
+        return {
+            "resource": "/{proxy+}",
+            "path": path,
+            "httpMethod": scope["method"],
+            "headers": {name: values[-1] for name, values in multi_headers.items()},
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": {"proxy": path.lstrip("/")},
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": "/{proxy+}",
+                "httpMethod": scope["method"],
+                "path": scope["path"],
+                "stage": self._stage or "$default",
+                "requestId": request_id,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
+                "identity": {"sourceIp": client[0], "userAgent": None},
+                "domainName": "localhost",
+                "apiId": self._api_id,
+                "accountId": "000000000000",
+            },
+            "body": text,
+            "isBase64Encoded": is_base64,
+        }
+
+    async def _answer(self, scope: Scope, body: bytes) -> tuple[int, list[Any], bytes]:
+        request_id = str(uuid.uuid4())
+        event = self.event(scope, body, request_id)
+        if event is None:
+            return _gateway_error(
+                403, "Missing Authentication Token", "MissingAuthenticationTokenException"
+            )
+        context = LocalLambdaContext()
+        try:
+            result = await asyncio.wait_for(
+                asyncio.to_thread(self._handler, event, context), INTEGRATION_TIMEOUT_SECONDS
+            )
+        except TimeoutError:
+            return _gateway_error(504, "Endpoint request timed out", "INTEGRATION_TIMEOUT")
+        except Exception:
+            return _gateway_error(502, "Internal server error", "INTEGRATION_FAILURE")
+        return self._response(result, request_id)
+
+    @staticmethod
+    def _response(result: Any, request_id: str) -> tuple[int, list[Any], bytes]:
+        if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
+            return _gateway_error(502, "Internal server error", "INTEGRATION_FAILURE")
+        text = result.get("body") or ""
+        if not isinstance(text, str):
+            return _gateway_error(502, "Internal server error", "INTEGRATION_FAILURE")
+        payload = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
+        headers: list[tuple[bytes, bytes]] = []
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((name.lower().encode(), str(v).encode()) for v in values)
+        for name, value in (result.get("headers") or {}).items():
+            headers.append((name.lower().encode(), str(value).encode()))
+        headers.append((b"x-amzn-requestid", request_id.encode()))
+        return result["statusCode"], headers, payload
