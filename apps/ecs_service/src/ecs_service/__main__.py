@@ -22,7 +22,7 @@ def main() -> int:
     try:
         settings = ServiceSettings()
     except ValidationError as exc:
-        print(f"query-service: invalid configuration: {_first_error(exc)}", file=sys.stderr)  # noqa: T201
+        print(f"query-service: invalid configuration: {_first_error(exc)}", file=sys.stderr)
         return 2
     uvicorn.run(
         "ecs_service.asgi:app",

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "--internal-port", type=int, default=8001, help="internal API (default 8001)"
     )
     parser.add_argument(
-        "--dynamodb-port", type=int, default=4566, help="DynamoDB emulator (default 4566)"
+        "--dynamodb-port", type=int, default=4566, help="DynamoDB emulator; 0: any free"
     )
     parser.add_argument("--log-dir", type=Path, help="also write each part's log to DIR/<part>.log")
     parser.add_argument(
@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 ["-m", "local_stack.gateway", "--handler", "lambdas.query_result.handler:handler",
                  "--port", str(ports["internal API"]), "--stage", "prod"],
                 ports["internal API"],
-                {"AWS_ENDPOINT_URL": emulator.endpoint_url, "RESULTS_TABLE_NAME": DEFAULT_TABLE_NAME},
+                {"AWS_ENDPOINT_URL": emulator.endpoint_url,
+                 "RESULTS_TABLE_NAME": DEFAULT_TABLE_NAME},
                 args.log_dir,
             ),
             Part(

@@ -8,6 +8,7 @@ from query_devstack._emulator import (
     dynamodb_client,
     free_port,
 )
+from query_devstack._faults import MisbehavingServer, RecordedRequest, Reply
 from query_devstack._gateway import ApiGatewayFront, LocalLambdaContext
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
@@ -20,6 +21,9 @@ __all__ = [
     "DynamoDBEmulator",
     "EmulatorProcess",
     "LocalLambdaContext",
+    "MisbehavingServer",
+    "RecordedRequest",
+    "Reply",
     "create_results_table",
     "demo_items",
     "dynamodb_client",

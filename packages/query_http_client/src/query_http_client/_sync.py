@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Self
 
@@ -72,6 +73,7 @@ class QueryClient:
         if self._signer is not None:
             headers = dict(self._signer("POST", self._url, headers, body))
         deadline = self._timeout if timeout is None else timeout
+        give_up_at = time.monotonic() + deadline
         try:
             response = self._pool.request(
                 "POST",
@@ -85,15 +87,13 @@ class QueryClient:
                 redirect=False,
             )
             try:
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
-                if len(raw) > MAX_RESPONSE_BYTES:
-                    raise UpstreamBadResponseError(
-                        "the internal API's answer is too large", status_code=response.status
-                    )
+                raw = _read_until(response, give_up_at)
             finally:
                 response.release_conn()
             return parse_response(response.status, response.headers, raw)
-        except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+        except urllib3.exceptions.NewConnectionError as exc:  # a ConnectTimeoutError subclass
+            raise UpstreamUnavailableError(f"the internal API is unreachable: {exc}") from exc
+        except (urllib3.exceptions.TimeoutError, TimeoutError, _DeadlinePassedError) as exc:
             raise UpstreamTimeoutError(
                 f"the internal API did not answer within {deadline:g} s"
             ) from exc
@@ -101,3 +101,25 @@ class QueryClient:
             raise UpstreamBadResponseError("the internal API's answer was cut off") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UpstreamUnavailableError(f"the internal API is unreachable: {exc}") from exc
+
+
+class _DeadlinePassedError(Exception):
+    """The body was still arriving when the deadline passed (a trickling answer)."""
+
+
+def _read_until(response: urllib3.BaseHTTPResponse, give_up_at: float) -> bytes:
+    """The body, read a chunk at a time: urllib3's timeouts bound each read, not the whole."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > give_up_at:
+            raise _DeadlinePassedError
+        chunk = response.read1(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise UpstreamBadResponseError(
+                "the internal API's answer is too large", status_code=response.status
+            )
+        chunks.append(chunk)

@@ -1,0 +1,243 @@
+"""Both clients against a real HTTP server on 127.0.0.1 that misbehaves on request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+import query_http_client
+from query_core import QueryRequest, QueryResponse
+from query_devstack import MisbehavingServer, Reply
+from query_http_client import (
+    MAX_RESPONSE_BYTES,
+    AsyncQueryClient,
+    QueryClient,
+    UpstreamBadResponseError,
+    UpstreamRejectedError,
+    UpstreamThrottledError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+
+PAGE = {
+    "user_id": "u-1",
+    "items": [
+        {
+            "result_id": "01J",
+            "user_id": "u-1",
+            "ap_id": "ap-a",
+            "status": "done",
+            "created_at": "2026-01-01T00:00:00Z",
+            "data": {"n": 1},
+        }
+    ],
+    "count": 1,
+    "next_token": None,
+}
+REQUEST = QueryRequest(user_id="u-1", ap_id="ap-a", limit=5)
+
+
+def ok(body: object = PAGE, **kwargs: object) -> Reply:
+    return Reply(body=json.dumps(body).encode(), **kwargs)  # type: ignore[arg-type]
+
+
+def call_sync(url: str, timeout: float = 2.0) -> QueryResponse:
+    with QueryClient(url, timeout=timeout) as client:
+        return client.query(REQUEST, request_id="req-1")
+
+
+def call_async(url: str, timeout: float = 2.0) -> QueryResponse:
+    async def go() -> QueryResponse:
+        async with AsyncQueryClient(url, timeout=timeout) as client:
+            return await client.query(REQUEST, request_id="req-1")
+
+    return asyncio.run(go())
+
+
+CALLERS = pytest.mark.parametrize("call", [call_sync, call_async], ids=["sync", "async"])
+
+
+def test_public_api_is_pinned():
+    assert query_http_client.__all__ == [
+        "DEFAULT_TIMEOUT",
+        "MAX_RESPONSE_BYTES",
+        "AsyncQueryClient",
+        "QueryClient",
+        "QueryClientError",
+        "RequestSigner",
+        "UpstreamBadResponseError",
+        "UpstreamError",
+        "UpstreamRejectedError",
+        "UpstreamThrottledError",
+        "UpstreamTimeoutError",
+        "UpstreamUnavailableError",
+        "parse_response",
+    ]
+
+
+@CALLERS
+def test_page_is_returned_and_request_is_forwarded(call):
+    with MisbehavingServer(ok()) as server:
+        page = call(server.url + "/prod")
+    assert page == QueryResponse.model_validate(PAGE)
+    (request,) = server.requests
+    assert (request.method, request.target) == ("POST", "/prod/query/result")
+    assert json.loads(request.body) == {"user_id": "u-1", "ap_id": "ap-a", "limit": 5}
+    assert request.headers["x-request-id"] == "req-1"
+    assert request.headers["content-type"] == "application/json"
+
+
+@CALLERS
+def test_a_lambda_envelope_is_unwrapped(call):
+    envelope = {"statusCode": 200, "headers": {}, "body": json.dumps(PAGE)}
+    with MisbehavingServer(ok(envelope)) as server:
+        assert call(server.url).count == 1
+
+
+@CALLERS
+def test_an_envelope_carrying_an_error_is_that_error(call):
+    envelope = {"statusCode": 400, "body": json.dumps({"detail": "next_token is malformed"})}
+    with MisbehavingServer(ok(envelope)) as server, pytest.raises(UpstreamRejectedError) as caught:
+        call(server.url)
+    assert (caught.value.status_code, caught.value.detail) == (400, "next_token is malformed")
+
+
+@CALLERS
+@pytest.mark.parametrize("status", [400, 404, 422])
+def test_4xx_with_detail_is_passed_on(call, status):
+    with MisbehavingServer(ok({"detail": "nope"}, status=status)) as server:
+        with pytest.raises(UpstreamRejectedError) as caught:
+            call(server.url)
+    assert (caught.value.status_code, caught.value.detail) == (status, "nope")
+
+
+@CALLERS
+def test_api_gateway_403_is_a_bad_response(call):
+    reply = ok({"message": "Forbidden"}, status=403,
+               headers={"x-amzn-ErrorType": "ForbiddenException"})  # fmt: skip
+    with MisbehavingServer(reply) as server, pytest.raises(UpstreamRejectedError) as caught:
+        call(server.url)
+    assert caught.value.status_code == 403
+
+
+@CALLERS
+def test_429_is_throttling_with_its_retry_after(call):
+    reply = ok({"message": "Too Many Requests"}, status=429,
+               headers={"Retry-After": "3", "content-type": "application/json"})  # fmt: skip
+    with MisbehavingServer(reply) as server, pytest.raises(UpstreamThrottledError) as caught:
+        call(server.url)
+    assert caught.value.retry_after == 3
+
+
+@CALLERS
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_is_a_bad_response(call, status):
+    with MisbehavingServer(ok({"message": "Internal server error"}, status=status)) as server:
+        with pytest.raises(UpstreamBadResponseError) as caught:
+            call(server.url)
+    assert caught.value.status_code == status
+
+
+@CALLERS
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>oops</html>", b"", b'{"user_id": "u-1"}', b"[]", b'{"statusCode": 200, "body": "x"}'],
+)
+def test_unusable_200_bodies_are_bad_responses(call, body):
+    with MisbehavingServer(Reply(body=body)) as server, pytest.raises(UpstreamBadResponseError):
+        call(server.url)
+
+
+@CALLERS
+def test_slow_answer_is_a_timeout_within_the_deadline(call):
+    with MisbehavingServer(ok(delay=3)) as server:
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeoutError):
+            call(server.url, timeout=0.5)
+        assert time.monotonic() - started < 1.5
+
+
+@CALLERS
+def test_trickling_body_is_a_timeout(call):
+    reply = ok({"pad": "x" * 400}, trickle_bytes=20, trickle_pause=0.1)
+    with MisbehavingServer(reply) as server, pytest.raises(UpstreamTimeoutError):
+        call(server.url, timeout=0.5)
+
+
+@CALLERS
+def test_connection_refused_is_unavailable(call):
+    with MisbehavingServer() as server:
+        url = server.url
+    with pytest.raises(UpstreamUnavailableError):
+        call(url)
+
+
+@CALLERS
+def test_closed_without_answer_is_unavailable_or_bad(call):
+    with MisbehavingServer(Reply(close_without_answer=True)) as server:
+        with pytest.raises((UpstreamUnavailableError, UpstreamBadResponseError)):
+            call(server.url)
+
+
+@CALLERS
+def test_reset_mid_body_is_a_bad_response(call):
+    with MisbehavingServer(ok({"pad": "x" * 5000}, reset_after=100)) as server:
+        with pytest.raises((UpstreamBadResponseError, UpstreamUnavailableError)):
+            call(server.url)
+
+
+@CALLERS
+def test_oversized_body_is_refused(call):
+    body = b'{"pad": "' + b"x" * (MAX_RESPONSE_BYTES + 10) + b'"}'
+    with MisbehavingServer(Reply(body=body)) as server:
+        with pytest.raises(UpstreamBadResponseError, match="too large"):
+            call(server.url)
+
+
+def test_async_client_reuses_its_connections():
+    async def go(url: str) -> None:
+        async with AsyncQueryClient(url) as client:
+            for _ in range(5):
+                await client.query(REQUEST)
+
+    with MisbehavingServer(ok()) as server:
+        asyncio.run(go(server.url))
+    assert len(server.requests) == 5
+    assert server.connections == 1
+
+
+def test_sync_client_reuses_its_connections():
+    with MisbehavingServer(ok()) as server, QueryClient(server.url) as client:
+        for _ in range(5):
+            client.query(REQUEST)
+    assert server.connections == 1
+
+
+def test_unopened_async_client_says_so():
+    client = AsyncQueryClient("http://127.0.0.1:9")
+    with pytest.raises(RuntimeError, match="not open"):
+        asyncio.run(client.query(REQUEST))
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:8000", ""])
+def test_bad_base_url_is_refused(url):
+    with pytest.raises(ValueError, match="http"):
+        QueryClient(url)
+
+
+def test_signer_sees_the_request_and_adds_headers():
+    seen = []
+
+    def signer(method, url, headers, body):
+        seen.append((method, url, body))
+        return {**headers, "Authorization": "AWS4-HMAC-SHA256 test"}
+
+    with MisbehavingServer(ok()) as server:
+        with QueryClient(server.url, signer=signer) as client:
+            client.query(REQUEST)
+    assert seen == [
+        ("POST", server.url + "/query/result", REQUEST.model_dump_json(exclude_none=True).encode())
+    ]
+    assert server.requests[0].headers["authorization"] == "AWS4-HMAC-SHA256 test"
