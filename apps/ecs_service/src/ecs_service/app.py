@@ -15,7 +15,6 @@ from query_core import (
     QueryRequest,
     QueryResponse,
     RequestError,
-    configure_json_logging,
     is_json_media_type,
     parse_query_request,
 )
@@ -64,7 +63,6 @@ def create_app(
 ) -> FastAPI:
     """The application; ``settings`` and ``source`` default to the environment's."""
     settings = settings or get_settings()
-    configure_json_logging(settings.log_level)
     result_source = source or create_source(settings)
 
     @asynccontextmanager
@@ -116,15 +114,17 @@ def create_app(
         return Response(page.model_dump_json(), media_type="application/json")
 
     for path in (RETIRED_PATH, RETIRED_PATH + "/{rest:path}"):
-        app.add_api_route(
-            path,
-            _retired_endpoint,
-            methods=_ALL_METHODS,
-            include_in_schema=path == RETIRED_PATH,
-            status_code=410,
-            summary="Retired: the marketing-campaign query",
-            responses={410: {"description": RETIRED_MARKETING_DETAIL}},
-        )
+        for method in _ALL_METHODS:
+            app.add_api_route(
+                path,
+                _retired_endpoint,
+                methods=[method],
+                include_in_schema=path == RETIRED_PATH and method in ("GET", "POST"),
+                operation_id=f"retired_marketing_{method.lower()}{'_below' if '{' in path else ''}",
+                status_code=410,
+                summary="Retired: the marketing-campaign query",
+                responses={410: {"description": RETIRED_MARKETING_DETAIL}},
+            )
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -53,11 +53,6 @@ def _upstream(status: int, detail: str, retry_after: int | None) -> Callable[...
     return handle
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    _log.error("unexpected failure", exc_info=exc)
-    return _json(500, "internal error")
-
-
 def register_error_handlers(app: FastAPI) -> None:
     """Register every row of the table, most specific first."""
     app.add_exception_handler(RequestError, _request_error)
@@ -67,4 +62,4 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(
         QueryClientError, _upstream(502, ERROR_TABLE[UpstreamBadResponseError][1], None)
     )
-    app.add_exception_handler(Exception, _unexpected)
+    # Anything else: RequestIdMiddleware answers 500 {"detail": "internal error"}.

@@ -14,11 +14,21 @@ __all__ = ["RequestIdMiddleware"]
 
 _HEADER: Final = REQUEST_ID_HEADER.lower().encode()
 _log = logging.getLogger("ecs_service.access")
+_INTERNAL_ERROR_BODY: Final = b'{"detail":"internal error"}'
+_INTERNAL_ERROR_HEADERS: Final = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode()),
+]
 
 
 class RequestIdMiddleware:
     """Takes ``X-Request-Id`` from the caller (or makes one), binds it to the request's
-    log lines, echoes it on the response, and logs one access line per request."""
+    log lines, echoes it on the response, and logs one access line per request.
+
+    It also answers an exception nothing else handled with 500 ``{"detail": "internal
+    error"}`` carrying the request id (Starlette's own last-resort handler sits outside
+    every middleware, so its 500 would lose the id) and logs it with the traceback.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,11 +50,13 @@ class RequestIdMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        status_sent = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                status_sent = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k != _HEADER]
                 headers.append((_HEADER, request_id.encode()))
                 message["headers"] = headers
@@ -52,6 +64,14 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            _log.exception("unexpected failure")
+            if status_sent:
+                raise
+            await send_with_id(
+                {"type": "http.response.start", "status": 500, "headers": _INTERNAL_ERROR_HEADERS}
+            )
+            await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR_BODY})
         finally:
             _log.info(
                 "request handled",

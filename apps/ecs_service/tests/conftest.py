@@ -1,0 +1,126 @@
+"""Fixtures: the real service under uvicorn on 127.0.0.1, before a real misbehaving upstream."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import urllib3
+import uvicorn
+from ecs_service.app import create_app
+from ecs_service.settings import ServiceSettings
+from query_core import JsonFormatter
+from query_devstack import MisbehavingServer, Reply, free_port
+
+PAGE = {
+    "user_id": "u-1",
+    "items": [
+        {
+            "result_id": "01J",
+            "user_id": "u-1",
+            "ap_id": None,
+            "status": "done",
+            "created_at": "2026-01-01T00:00:00Z",
+            "data": {"n": 1.5, "big": 12345678901234567890},
+        }
+    ],
+    "count": 1,
+    "next_token": "tok.en",
+}
+
+
+def page_reply(**kwargs: Any) -> Reply:
+    return Reply(body=json.dumps(PAGE).encode(), **kwargs)
+
+
+class RunningService:
+    """uvicorn serving an app in a thread; ``request`` sends real HTTP to it."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
+            lifespan="on",
+        )  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.http = urllib3.PoolManager(retries=False)
+
+    def __enter__(self) -> RunningService:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.http.clear()
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> urllib3.BaseHTTPResponse:  # fmt: skip
+        if body is not None and not isinstance(body, bytes | str):
+            body = json.dumps(body)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        return self.http.request(method, self.url + path, body=body, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def upstream() -> Iterator[MisbehavingServer]:
+    with MisbehavingServer(page_reply()) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(upstream: MisbehavingServer) -> ServiceSettings:
+    return ServiceSettings(
+        internal_api_url=upstream.url + "/prod",
+        upstream_timeout_seconds=1.0,
+        environment="local",
+    )
+
+
+@pytest.fixture
+def service(settings: ServiceSettings) -> Iterator[RunningService]:
+    with RunningService(create_app(settings)) as running:
+        yield running
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture
+def page() -> dict[str, Any]:
+    """The page the upstream answers by default."""
+    return json.loads(json.dumps(PAGE))
+
+
+@pytest.fixture
+def make_reply() -> Any:
+    """Reply(...) with the default page as body unless given."""
+    return page_reply
+
+
+@pytest.fixture
+def serve() -> Any:
+    """Run another app under uvicorn: ``with serve(app) as running: ...``."""
+    return RunningService

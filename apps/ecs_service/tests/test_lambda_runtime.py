@@ -1,0 +1,88 @@
+"""The same app on Lambda through Mangum: REST (v1) and HTTP API (v2) events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+
+class Context:
+    aws_request_id = "mangum-ctx"
+    function_name = "query-service"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:query-service"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def rest_event(method: str, path: str, body: str | None) -> dict[str, Any]:
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "Host": "x.execute-api.example"},
+        "multiValueHeaders": {"Content-Type": ["application/json"],
+                              "Host": ["x.execute-api.example"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "stage": "prod",
+                           "path": "/prod" + path, "requestId": "gw-rest-1",
+                           "identity": {"sourceIp": "10.0.0.1"}},
+        "body": body,
+        "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+def http_event(method: str, path: str, body: str | None) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "y.execute-api.example"},
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "10.0.0.1", "userAgent": "test"},
+                           "requestId": "gw-http-1", "stage": "$default", "routeKey": "$default"},
+        "body": body,
+        "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def lambda_handler(monkeypatch, upstream):
+    monkeypatch.setenv("INTERNAL_API_URL", upstream.url + "/prod")
+    monkeypatch.setenv("ENVIRONMENT", "local")
+    from ecs_service import settings
+
+    settings.get_settings.cache_clear()
+    import importlib
+
+    import ecs_service.lambda_handler as module
+
+    module = importlib.reload(module)
+    yield module.handler
+    settings.get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("make_event", [rest_event, http_event], ids=["rest_v1", "http_v2"])
+def test_page_through_mangum(lambda_handler, upstream, page, make_event):
+    response = lambda_handler(make_event("POST", "/query/result", '{"user_id": "u-1"}'), Context())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == page
+    assert upstream.requests[0].headers["x-request-id"] in ("gw-rest-1", "gw-http-1")
+
+
+@pytest.mark.parametrize("make_event", [rest_event, http_event], ids=["rest_v1", "http_v2"])
+def test_contract_answers_through_mangum(lambda_handler, make_event):
+    gone = lambda_handler(make_event("GET", "/query/marketing", None), Context())
+    assert gone["statusCode"] == 410
+    bad = lambda_handler(make_event("POST", "/query/result", "{nope"), Context())
+    assert (bad["statusCode"], json.loads(bad["body"])) == (
+        400,
+        {"detail": "request body is not valid JSON"},
+    )

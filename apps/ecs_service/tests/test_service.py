@@ -1,0 +1,203 @@
+"""The service over real HTTP: routes, the error table (CONTRACT 2.4), request ids, limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from ecs_service.app import create_app
+from query_core import RETIRED_MARKETING_DETAIL, QueryRequest, QueryResponse
+from query_devstack import Reply
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.data)
+
+
+def test_page_comes_back_unchanged(service, upstream, page):
+    response = service.request("POST", "/query/result", {"user_id": "u-1", "limit": 5})
+    assert response.status == 200
+    assert body(response) == page
+    assert response.headers["content-type"] == "application/json"
+    (sent,) = upstream.requests
+    assert sent.target == "/prod/query/result"
+    assert json.loads(sent.body) == {"user_id": "u-1", "limit": 5}
+
+
+def test_request_id_is_taken_forwarded_and_echoed(service, upstream):
+    response = service.request("POST", "/query/result", {"user_id": "u-1"},
+                               headers={"X-Request-Id": "caller-42"})  # fmt: skip
+    assert response.headers["x-request-id"] == "caller-42"
+    assert upstream.requests[0].headers["x-request-id"] == "caller-42"
+
+
+def test_request_id_is_generated_when_missing_or_unsafe(service, upstream):
+    first = service.request("POST", "/query/result", {"user_id": "u-1"})
+    second = service.request("POST", "/query/result", {"user_id": "u-1"},
+                             headers={"X-Request-Id": "bad id with spaces"})  # fmt: skip
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert len(set(ids)) == 2
+    assert "bad id with spaces" not in ids
+    assert [r.headers["x-request-id"] for r in upstream.requests] == ids
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "path", ["/query/marketing", "/query/marketing/", "/query/marketing/m-1/x"]
+)
+def test_marketing_is_gone_everywhere(service, upstream, method, path):
+    response = service.request(method, path, body=json.dumps({"marketing_id": "m-1"}))
+    assert response.status == 410
+    assert body(response) == {"detail": RETIRED_MARKETING_DETAIL}
+    assert upstream.requests == []
+
+
+def test_health_calls_nothing_downstream(service, upstream):
+    response = service.request("GET", "/health")
+    assert (response.status, body(response)) == (200, {"status": "ok"})
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/nope", 404), ("GET", "/query/result", 405), ("DELETE", "/query/result", 405)],
+)
+def test_unknown_path_and_wrong_method(service, method, path, status):
+    response = service.request(method, path)
+    assert response.status == status
+    assert isinstance(body(response)["detail"], str)
+
+
+def test_bad_json_is_400(service, upstream):
+    response = service.request("POST", "/query/result", body="{nope",
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+    assert (response.status, body(response)) == (400, {"detail": "request body is not valid JSON"})
+    assert upstream.requests == []
+
+
+def test_field_errors_are_422(service):
+    response = service.request("POST", "/query/result", {"user_id": "", "extra": 1})
+    assert response.status == 422
+    assert {tuple(e["loc"]) for e in body(response)["detail"]} == {
+        ("body", "user_id"),
+        ("body", "extra"),
+    }
+
+
+def test_non_json_content_type_is_415(service):
+    response = service.request("POST", "/query/result", body='{"user_id": "u"}',
+                               headers={"Content-Type": "text/plain"})  # fmt: skip
+    assert response.status == 415
+
+
+def test_missing_content_type_is_read_as_json(service):
+    response = service.request("POST", "/query/result", body=b'{"user_id": "u-1"}')
+    assert response.status == 200
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_body_over_64_kib_is_413(service, upstream, chunked):
+    big = json.dumps({"user_id": "u-1", "pad": "x" * 70_000}).encode()
+    response = service.request("POST", "/query/result", body=big, chunked=chunked,
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+    assert response.status == 413
+    assert "64" in body(response)["detail"] or "65536" in body(response)["detail"]
+    assert upstream.requests == []
+
+
+def test_upstream_4xx_detail_reaches_the_client(service, upstream):
+    upstream.reply = Reply(status=400, body=b'{"detail": "next_token is malformed"}')
+    response = service.request("POST", "/query/result", {"user_id": "u-1", "next_token": "x.y"})
+    assert (response.status, body(response)) == (400, {"detail": "next_token is malformed"})
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "retry_after"),
+    [
+        (Reply(status=500, body=b'{"detail": "internal error"}'), 502, None),
+        (Reply(status=502, body=b'{"message": "Internal server error"}'), 502, None),
+        (Reply(status=200, body=b"<html>not json</html>"), 502, None),
+        (Reply(status=200, body=b'{"wrong": "shape"}'), 502, None),
+        (Reply(status=429, body=b'{"message": "Too Many Requests"}'), 503, "1"),
+        (Reply(status=429, body=b"{}", headers={"Retry-After": "4"}), 503, "4"),
+        (Reply(delay=3), 504, None),
+    ],
+)
+def test_upstream_failures_map_to_the_contract(service, upstream, reply, status, retry_after):
+    upstream.reply = reply
+    started = time.monotonic()
+    response = service.request("POST", "/query/result", {"user_id": "u-1"})
+    assert response.status == status
+    detail = body(response)["detail"]
+    assert isinstance(detail, str)
+    assert "Traceback" not in detail
+    assert "Error" not in detail
+    assert response.headers.get("retry-after") == retry_after
+    assert time.monotonic() - started < 2.5  # the 1 s deadline, plus slack
+
+
+def test_unreachable_upstream_is_503(serve, settings):
+    from ecs_service.settings import ServiceSettings
+
+    dead = ServiceSettings(internal_api_url="http://127.0.0.1:9/prod", environment="local")
+    with serve(create_app(dead)) as running:
+        response = running.request("POST", "/query/result", {"user_id": "u-1"})
+    assert response.status == 503
+    assert response.headers["retry-after"] == "1"
+
+
+class _BrokenSource:
+    async def open(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def query(self, request: QueryRequest, *, request_id: str) -> QueryResponse:
+        raise RuntimeError("arn:aws:lambda:ap-northeast-1:123:function:x exploded")
+
+
+def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):
+    with serve(create_app(settings, source=_BrokenSource())) as running:
+        response = running.request("POST", "/query/result", {"user_id": "u-1"},
+                                   headers={"X-Request-Id": "boom-1"})  # fmt: skip
+    assert (response.status, body(response)) == (500, {"detail": "internal error"})
+    assert response.headers["x-request-id"] == "boom-1"
+    failure = _log_line(json_logs, "unexpected failure")
+    assert failure["request_id"] == "boom-1"
+
+
+def _log_line(json_logs, message: str) -> dict[str, Any]:
+    # The access line is written just after the response is sent: wait for it briefly.
+    for _ in range(100):
+        lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+        found = [line for line in lines if line["message"] == message]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"no log line {message!r}")
+
+
+def test_access_log_line_carries_the_request_id(service, json_logs):
+    service.request("POST", "/query/result", {"user_id": "u-1"}, headers={"X-Request-Id": "log-1"})
+    access = _log_line(json_logs, "request handled")
+    assert (access["request_id"], access["status"], access["path"]) == (
+        "log-1",
+        200,
+        "/query/result",
+    )
+
+
+def test_connections_to_upstream_are_pooled(service, upstream):
+    for _ in range(5):
+        assert service.request("POST", "/query/result", {"user_id": "u-1"}).status == 200
+    assert upstream.connections == 1
+
+
+def test_openapi_documents_the_contract(service):
+    spec = body(service.request("GET", "/openapi.json"))
+    operation = spec["paths"]["/query/result"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["user_id"]
+    assert {"400", "413", "415", "422", "502", "503", "504"} <= set(operation["responses"])
+    assert "/health" not in spec["paths"]
