@@ -23,10 +23,13 @@ ROOT = Path(__file__).parent
 #: Workspace members: distribution name -> (folder, import name, extras its tests need).
 MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "query-core": ("packages/query_core", "query_core", ("dynamodb",)),
+    "query-http-client": ("packages/query_http_client", "query_http_client", ()),
     "query-devstack": ("packages/query_devstack", "query_devstack", ()),
     "query-lambdas": ("apps/lambdas", "lambdas", ()),
+    "query-ecs-service": ("apps/ecs_service", "ecs_service", ()),
+    "query-local-stack": ("apps/local_stack", "local_stack", ()),
 }
-LIBRARIES = ["query-core", "query-devstack"]
+LIBRARIES = ["query-core", "query-http-client", "query-devstack"]
 
 
 def sync(session: nox.Session, package: str | None, *groups: str, extras: tuple[str, ...] = ()):
@@ -73,6 +76,20 @@ def tests(session: nox.Session, member: str) -> None:
         *session.posargs,
         env={"COVERAGE_FILE": str(coverage_file)},
     )
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """Only the end-to-end tests: the local stack as real processes, walked over HTTP."""
+    sync(session, "query-local-stack", "test")
+    session.run("pytest", "apps/local_stack/tests", "-m", "e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def serve(session: nox.Session) -> None:
+    """The whole chain on 127.0.0.1 with demo data; options after --, e.g. -- --help."""
+    sync(session, "query-local-stack")
+    session.run("python", "-m", "local_stack", *session.posargs)
 
 
 @nox.session(python=PYTHON)

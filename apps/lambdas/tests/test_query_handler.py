@@ -1,0 +1,150 @@
+"""The Query Lambda against a real HTTP server standing in for the ECS service."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from query_devstack import MisbehavingServer, Reply
+
+SERVICE_PAGE = b'{"user_id":"u-1001","items":[],"count":0,"next_token":null}'
+
+
+@pytest.fixture
+def service():
+    reply = Reply(body=SERVICE_PAGE,
+                  headers={"content-type": "application/json", "x-request-id": "client-req-7",
+                           "server": "uvicorn", "set-cookie": "internal=1"})  # fmt: skip
+    with MisbehavingServer(reply) as server:
+        yield server
+
+
+@pytest.fixture
+def query_module(monkeypatch, service):
+    monkeypatch.setenv("ENVIRONMENT", "local")
+    monkeypatch.setenv("EKS_HANDLER_URL", service.url)
+    monkeypatch.setenv("FORWARD_TIMEOUT_SECONDS", "1")
+    from lambdas.query import handler as module
+    from lambdas.query._settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setattr(module, "_pool", None)
+    yield module
+    get_settings.cache_clear()
+
+
+def call(module: Any, event: Any, remaining_ms: int = 29_000) -> dict[str, Any]:
+    class Context:
+        aws_request_id = "lambda-ctx-id"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return remaining_ms
+
+    return module.handler(event, Context())
+
+
+def test_forwards_method_path_query_body_and_allowed_headers(query_module, service, load_event):
+    response = call(query_module, load_event("rest_v1_external_query.json"))
+    assert response["statusCode"] == 200
+    assert response["body"] == SERVICE_PAGE.decode()
+    (sent,) = service.requests
+    assert sent.method == "POST"
+    assert sent.target == "/query/result?trace=1&tag=a&tag=b"
+    assert json.loads(sent.body) == {"user_id": "u-1001", "ap_id": "ap-search", "limit": 3}
+    assert sent.headers["x-request-id"] == "client-req-7"
+    assert sent.headers["content-type"] == "application/json"
+    assert "authorization" not in sent.headers
+    assert "cookie" not in sent.headers
+
+
+def test_returns_status_body_and_allowed_headers_only(query_module, service, load_event):
+    service.reply = Reply(status=410, body=b'{"detail":"gone"}',
+                          headers={"content-type": "application/json", "x-request-id": "r",
+                                   "retry-after": "2", "server": "uvicorn"})  # fmt: skip
+    response = call(query_module, load_event("rest_v1_external_query.json"))
+    assert (response["statusCode"], response["body"]) == (410, '{"detail":"gone"}')
+    assert response["headers"] == {
+        "content-type": "application/json",
+        "x-request-id": "r",
+        "retry-after": "2",
+    }
+
+
+def test_request_id_falls_back_to_the_gateway_id(query_module, service, load_event):
+    event = load_event("rest_v1_external_query.json")
+    for headers in ("headers", "multiValueHeaders"):
+        event[headers].pop("X-Request-Id")
+    call(query_module, event)
+    assert service.requests[0].headers["x-request-id"] == "4f0a1b2c-external-gw-request"
+
+
+def test_health_is_not_forwarded(query_module, service, load_event):
+    event = load_event("rest_v1_external_query.json")
+    event["httpMethod"], event["path"], event["body"] = "GET", "/health", None
+    response = call(query_module, event)
+    assert (response["statusCode"], json.loads(response["body"])) == (404, {"detail": "Not Found"})
+    assert service.requests == []
+
+
+def test_unreachable_service_is_502(query_module, monkeypatch, load_event):
+    monkeypatch.setenv("EKS_HANDLER_URL", "http://127.0.0.1:9")
+    query_module.get_settings.cache_clear()
+    response = call(query_module, load_event("rest_v1_external_query.json"))
+    assert response["statusCode"] == 502
+    assert json.loads(response["body"]) == {"detail": "the query service is unreachable"}
+    assert response["headers"]["x-request-id"] == "client-req-7"
+
+
+def test_slow_service_is_504_within_the_deadline(query_module, service, load_event):
+    service.reply = Reply(delay=3)
+    started = time.monotonic()
+    response = call(query_module, load_event("rest_v1_external_query.json"))
+    assert response["statusCode"] == 504
+    assert time.monotonic() - started < 2
+
+
+def test_deadline_respects_the_lambda_time_left(query_module, service, load_event):
+    service.reply = Reply(delay=3)
+    started = time.monotonic()
+    response = call(query_module, load_event("rest_v1_external_query.json"), remaining_ms=800)
+    assert response["statusCode"] == 504
+    assert time.monotonic() - started < 0.8
+
+
+def test_reset_mid_body_is_502(query_module, service, load_event):
+    service.reply = Reply(body=b"x" * 5000, reset_after=10)
+    assert call(query_module, load_event("rest_v1_external_query.json"))["statusCode"] == 502
+
+
+def test_connections_are_reused_across_warm_invocations(query_module, service, load_event):
+    for _ in range(4):
+        assert call(query_module, load_event("rest_v1_external_query.json"))["statusCode"] == 200
+    assert service.connections == 1
+
+
+def test_bad_base64_body_is_400(query_module, service, load_event):
+    event = load_event("rest_v1_external_query.json")
+    event["body"], event["isBase64Encoded"] = "%%%", True
+    assert call(query_module, event)["statusCode"] == 400
+    assert service.requests == []
+
+
+def test_direct_invocation_is_refused(query_module, service):
+    response = call(query_module, {"user_id": "u-1001"})
+    assert response["statusCode"] == 400
+    assert service.requests == []
+
+
+def test_production_needs_the_service_url():
+    from lambdas.query._settings import QueryLambdaSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="EKS_HANDLER_URL must be set"):
+        QueryLambdaSettings.from_environ({"ENVIRONMENT": "production"})
+    with pytest.raises(SettingsError, match="FORWARD_TIMEOUT_SECONDS"):
+        QueryLambdaSettings.from_environ({"FORWARD_TIMEOUT_SECONDS": "40"})
+    settings = QueryLambdaSettings.from_environ(
+        {"ENVIRONMENT": "production", "EKS_HANDLER_URL": "http://internal-alb.local/"}
+    )
+    assert settings.eks_handler_url == "http://internal-alb.local"
