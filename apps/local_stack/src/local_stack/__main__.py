@@ -102,6 +102,10 @@ def _pump(name: str, stream: IO[bytes] | None, log: IO[bytes] | None) -> None:
         log.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _check_free(port: int, what: str) -> None:
     with socket.socket() as sock:
         try:
@@ -142,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
 
+    # Ctrl-C and SIGTERM both stop the chain in order (SIGINT explicitly: a shell that
+    # starts us in the background would otherwise leave it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     emulator = EmulatorProcess(ports["DynamoDB emulator"])
     parts: list[Part] = []
@@ -206,7 +214,6 @@ READY""",
             flush=True,
         )
         if not args.once:
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             while all(part.process and part.process.poll() is None for part in parts):
                 time.sleep(0.5)
             print("a part of the chain stopped; stopping the rest", file=sys.stderr)
