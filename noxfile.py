@@ -107,7 +107,7 @@ def build(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks, printed as ratios against baselines measured in the same run."""
-    sync(session, "query-lambdas", "test")
+    sync(session, "query-local-stack", "bench")
     env = {}
     if shutil.which("npm"):  # dynalite, for page latency at 100k items (see bench/run.py)
         session.run(

@@ -209,6 +209,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=15, help="cold starts per side")
     parser.add_argument("--requests", type=int, default=300, help="pages per table")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per load run")
+    parser.add_argument("--skip-service", action="store_true", help="only the Lambda figures")
     args = parser.parse_args()
     results: dict[str, Any] = {}
 
@@ -237,6 +239,17 @@ def main() -> None:
         print(f"   1,000 items:   {p['items_1k_ms']:6.2f} ms per page (median)")
         print(f"   100,000 items: {p['items_100k_ms']:6.2f} ms per page (median)")
         print(f"   ratio {p['ratio']:.2f}x  (target <= 1.3x: {_verdict(p['ratio'], 1.3)})")
+
+    if args.skip_service:
+        print("4. service benchmark: skipped (--skip-service)")
+    else:
+        print("4. service under load (wrk, one uvicorn worker each; ratios in the same run)",
+              flush=True)  # fmt: skip
+        sys.path.insert(0, str(Path(__file__).parent))
+        import service
+
+        results["service"] = service.run(args.seconds)
+        print("\n".join(service.report(results["service"])))
 
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

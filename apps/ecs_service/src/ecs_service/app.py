@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from query_core import (
     MAX_BODY_BYTES,
     RESULT_PATH,
@@ -52,12 +51,6 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def get_source(request: Request) -> ResultSource:
-    """The process's result source, opened in the lifespan."""
-    source: ResultSource = request.app.state.source
-    return source
-
-
 def create_app(
     settings: ServiceSettings | None = None, source: ResultSource | None = None
 ) -> FastAPI:
@@ -79,6 +72,10 @@ def create_app(
         version="0.1.0",
         summary="One page of a user's stored results, newest first.",
         lifespan=lifespan,
+        # The docs routes are added last (below), so that the API's own routes match first.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.source = result_source
     app.add_middleware(RequestIdMiddleware)
@@ -103,13 +100,12 @@ def create_app(
             504: {"description": "The internal API did not answer in time"},
         },
     )
-    async def query_result(
-        request: Request, source: Annotated[ResultSource, Depends(get_source)]
-    ) -> Response:
+    async def query_result(request: Request) -> Response:
         """One page of a user's results, newest first (CONTRACT 2.1)."""
         if not is_json_media_type(request.headers.get("content-type")):
             raise _UnsupportedMediaTypeError("Content-Type must be application/json")
         query = parse_query_request(await _read_body(request))
+        source: ResultSource = request.app.state.source  # no Depends: it costs every request
         page = await source.query(query, request_id=request.state.request_id)
         return Response(page.model_dump_json(), media_type="application/json")
 
@@ -131,6 +127,8 @@ def create_app(
         """ALB health check: answers without calling anything downstream."""
         return {"status": "ok"}
 
+    app.openapi_url, app.docs_url, app.redoc_url = "/openapi.json", "/docs", "/redoc"
+    app.setup()
     return app
 
 

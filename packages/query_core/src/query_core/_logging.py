@@ -31,11 +31,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": request_id_var.get(),
         }
-        line.update(
-            (key, value)
-            for key, value in vars(record).items()
-            if key not in _STANDARD_ATTRS and not key.startswith("_")
-        )
+        attributes = vars(record)
+        for key in attributes.keys() - _STANDARD_ATTRS:  # the `extra` fields
+            if not key.startswith("_"):
+                line[key] = attributes[key]
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, ensure_ascii=False)

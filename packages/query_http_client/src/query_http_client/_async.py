@@ -50,6 +50,9 @@ class AsyncQueryClient:
         self._signer = signer
         self._session: aiohttp.ClientSession | None = None
 
+    def _client_timeout(self, deadline: float) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=deadline, connect=min(self._connect_timeout, deadline))
+
     async def open(self) -> None:
         """Create the connection pool; needs a running event loop."""
         if self._session is None:
@@ -58,6 +61,7 @@ class AsyncQueryClient:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                timeout=self._client_timeout(self._timeout),
                 skip_auto_headers=("User-Agent",),
                 raise_for_status=False,
             )
@@ -95,18 +99,19 @@ class AsyncQueryClient:
         if self._signer is not None:
             headers = dict(self._signer("POST", self._url, headers, body))
         deadline = self._timeout if timeout is None else timeout
-        client_timeout = aiohttp.ClientTimeout(
-            total=deadline, connect=min(self._connect_timeout, deadline)
-        )
+        # The session's timeout covers the usual call; only an override builds a new one.
+        options = {} if timeout is None else {"timeout": self._client_timeout(deadline)}
         try:
             async with self._session.post(
-                self._url, data=body, headers=headers, timeout=client_timeout
+                self._url, data=body, headers=headers, **options
             ) as response:
-                if (response.content_length or 0) > MAX_RESPONSE_BYTES:
+                length = response.content_length
+                if length is not None and length > MAX_RESPONSE_BYTES:
                     raise UpstreamBadResponseError(
                         "the internal API's answer is too large", status_code=response.status
                     )
-                raw = await _read_capped(response)
+                # A declared length within the cap can be read whole; otherwise count chunks.
+                raw = await response.read() if length is not None else await _read_capped(response)
                 return parse_response(response.status, response.headers, raw)
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
