@@ -42,6 +42,22 @@ boto3.client("dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1
 print(time.perf_counter() - t0)
 """
 
+URLLIB3_INIT = """
+import time
+t0 = time.perf_counter()
+import urllib3
+urllib3.PoolManager()
+print(time.perf_counter() - t0)
+"""
+
+QUERY_LAMBDA_INIT = """
+import time
+t0 = time.perf_counter()
+from lambdas.query import handler
+handler.get_pool()
+print(time.perf_counter() - t0)
+"""
+
 HANDLER_INIT = """
 import time
 t0 = time.perf_counter()
@@ -58,7 +74,7 @@ def _fresh(code: str, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def cold_init(rounds: int) -> dict[str, Any]:
+def cold_init(rounds: int, baseline: str = BASELINE_INIT, subject: str = "") -> dict[str, Any]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "ENVIRONMENT": "local",
@@ -67,14 +83,15 @@ def cold_init(rounds: int) -> dict[str, Any]:
         "AWS_ACCESS_KEY_ID": "x",
         "AWS_SECRET_ACCESS_KEY": "x",
     }
-    _fresh(BASELINE_INIT, env)  # warm the OS file cache for both
-    _fresh(HANDLER_INIT, env)
+    subject = subject or HANDLER_INIT
+    _fresh(baseline, env)  # warm the OS file cache for both
+    _fresh(subject, env)
     base, handler = [], []
     for _ in range(rounds):  # interleaved, so drift hits both alike
-        base.append(_fresh(BASELINE_INIT, env))
-        handler.append(_fresh(HANDLER_INIT, env))
+        base.append(_fresh(baseline, env))
+        handler.append(_fresh(subject, env))
     b, h = statistics.median(base), statistics.median(handler)
-    return {"baseline_ms": b * 1000, "handler_ms": h * 1000, "ratio": h / b, "target": 1.15}
+    return {"baseline_ms": b * 1000, "handler_ms": h * 1000, "ratio": h / b}
 
 
 def _count_queries(client: Any) -> list[str]:
@@ -219,6 +236,10 @@ def main() -> None:
     print(f"   baseline boto3.client + pydantic model: {c['baseline_ms']:7.1f} ms")
     print(f"   Query Result Lambda import + client:    {c['handler_ms']:7.1f} ms")
     print(f"   ratio {c['ratio']:.2f}x  (target <= 1.15x: {_verdict(c['ratio'], 1.15)})")
+    results["query_lambda_init"] = q = cold_init(args.rounds, URLLIB3_INIT, QUERY_LAMBDA_INIT)
+    print(f"   baseline import urllib3 + PoolManager:   {q['baseline_ms']:7.1f} ms")
+    print(f"   Query Lambda import + pool:             {q['handler_ms']:7.1f} ms")
+    print(f"   ratio {q['ratio']:.2f}x  (target <= 1.2x: {_verdict(q['ratio'], 1.2)})")
 
     print("2. DynamoDB round trips per page (moto server)", flush=True)
     from query_devstack import DynamoDBEmulator

@@ -79,7 +79,7 @@ def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes]
 
 def wrk(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
          "-s", str(HERE / "wrk_post.lua"), url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
