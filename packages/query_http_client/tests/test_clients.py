@@ -15,6 +15,7 @@ from query_http_client import (
     AsyncQueryClient,
     QueryClient,
     UpstreamBadResponseError,
+    UpstreamMisconfiguredError,
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
@@ -64,11 +65,17 @@ def test_public_api_is_pinned():
         "DEFAULT_TIMEOUT",
         "MAX_RESPONSE_BYTES",
         "AsyncQueryClient",
+        "CircuitBreaker",
+        "CircuitOpenError",
         "QueryClient",
         "QueryClientError",
         "RequestSigner",
+        "Resilience",
+        "RetryBudget",
+        "RetryPolicy",
         "UpstreamBadResponseError",
         "UpstreamError",
+        "UpstreamMisconfiguredError",
         "UpstreamRejectedError",
         "UpstreamThrottledError",
         "UpstreamTimeoutError",
@@ -114,12 +121,24 @@ def test_4xx_with_detail_is_passed_on(call, status):
 
 
 @CALLERS
-def test_api_gateway_403_is_a_bad_response(call):
-    reply = ok({"message": "Forbidden"}, status=403,
-               headers={"x-amzn-ErrorType": "ForbiddenException"})  # fmt: skip
-    with MisbehavingServer(reply) as server, pytest.raises(UpstreamRejectedError) as caught:
+@pytest.mark.parametrize(
+    ("error_type", "hint"),
+    [
+        ("ForbiddenException", "aws:SourceVpce"),
+        ("AccessDeniedException", "execute-api:Invoke"),
+        ("MissingAuthenticationTokenException", "stage"),
+        ("", "aws:SourceVpce"),
+    ],
+)
+def test_api_gateway_403_is_a_misconfiguration_with_a_likely_cause(call, error_type, hint):
+    headers = {"content-type": "application/json"}
+    if error_type:
+        headers["x-amzn-ErrorType"] = f"{error_type}:http://internal.amazon.com/coral/"
+    reply = ok({"message": "Forbidden"}, status=403, headers=headers)
+    with MisbehavingServer(reply) as server, pytest.raises(UpstreamMisconfiguredError) as caught:
         call(server.url)
-    assert caught.value.status_code == 403
+    assert caught.value.error_type == (error_type or "Forbidden")
+    assert hint in caught.value.likely_cause
 
 
 @CALLERS
@@ -132,12 +151,37 @@ def test_429_is_throttling_with_its_retry_after(call):
 
 
 @CALLERS
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_5xx_is_a_bad_response(call, status):
+@pytest.mark.parametrize(
+    ("status", "error", "retryable"),
+    [
+        (500, UpstreamBadResponseError, False),
+        (502, UpstreamBadResponseError, True),
+        (503, UpstreamUnavailableError, True),
+        (504, UpstreamTimeoutError, True),
+    ],
+)
+def test_5xx_answers(call, status, error, retryable):
     with MisbehavingServer(ok({"message": "Internal server error"}, status=status)) as server:
-        with pytest.raises(UpstreamBadResponseError) as caught:
+        with pytest.raises(error) as caught:
             call(server.url)
     assert caught.value.status_code == status
+    assert caught.value.retryable is retryable
+
+
+@CALLERS
+def test_throttling_error_type_is_throttling_whatever_the_status(call):
+    reply = ok({"message": "Rate exceeded"}, status=400,
+               headers={"x-amzn-ErrorType": "ThrottlingException"})  # fmt: skip
+    with MisbehavingServer(reply) as server, pytest.raises(UpstreamThrottledError):
+        call(server.url)
+
+
+@CALLERS
+def test_lambda_error_shape_is_a_bad_response(call):
+    body = {"errorMessage": "boom", "errorType": "KeyError", "stackTrace": ["..."]}
+    with MisbehavingServer(ok(body)) as server, pytest.raises(UpstreamBadResponseError) as caught:
+        call(server.url)
+    assert "KeyError" in str(caught.value)
 
 
 @CALLERS

@@ -6,9 +6,11 @@
 
 from query_http_client._async import AsyncQueryClient
 from query_http_client._exceptions import (
+    CircuitOpenError,
     QueryClientError,
     UpstreamBadResponseError,
     UpstreamError,
+    UpstreamMisconfiguredError,
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
@@ -20,17 +22,24 @@ from query_http_client._protocol import (
     RequestSigner,
     parse_response,
 )
+from query_http_client._resilience import CircuitBreaker, Resilience, RetryBudget, RetryPolicy
 from query_http_client._sync import QueryClient
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_RESPONSE_BYTES",
     "AsyncQueryClient",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "QueryClient",
     "QueryClientError",
     "RequestSigner",
+    "Resilience",
+    "RetryBudget",
+    "RetryPolicy",
     "UpstreamBadResponseError",
     "UpstreamError",
+    "UpstreamMisconfiguredError",
     "UpstreamRejectedError",
     "UpstreamThrottledError",
     "UpstreamTimeoutError",

@@ -22,6 +22,7 @@ from query_http_client._protocol import (
     request_headers,
     result_url,
 )
+from query_http_client._resilience import Resilience
 
 __all__ = ["AsyncQueryClient"]
 
@@ -42,13 +43,16 @@ class AsyncQueryClient:
         connect_timeout: float = 2.0,
         max_connections: int = 100,
         signer: RequestSigner | None = None,
+        resilience: Resilience | None = None,
     ) -> None:
         self._url = result_url(base_url)
+        self._resilience = resilience
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._max_connections = max_connections
         self._signer = signer
         self._session: aiohttp.ClientSession | None = None
+        self._default_timeout = self._client_timeout(timeout)
 
     def _client_timeout(self, deadline: float) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(total=deadline, connect=min(self._connect_timeout, deadline))
@@ -61,7 +65,7 @@ class AsyncQueryClient:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=self._client_timeout(self._timeout),
+                timeout=self._default_timeout,
                 skip_auto_headers=("User-Agent",),
                 raise_for_status=False,
             )
@@ -84,26 +88,36 @@ class AsyncQueryClient:
     ) -> None:
         await self.aclose()
 
-    async def query(
-        self,
-        request: QueryRequest,
-        *,
-        request_id: str | None = None,
-        timeout: float | None = None,
-    ) -> QueryResponse:
-        """One page of results; raises only ``QueryClientError`` subclasses."""
+    async def query(self, request: QueryRequest, *, request_id: str | None = None) -> QueryResponse:
+        """One page of results; raises only ``QueryClientError`` subclasses.
+
+        Without ``resilience`` it is one attempt bounded by ``timeout``; with it, the
+        policy's deadline, retries, budget and breaker apply.
+        """
         if self._session is None:
             raise RuntimeError("AsyncQueryClient is not open: use `async with` or `await open()`")
         body = encode_request(request)
         headers = request_headers(request_id)
-        if self._signer is not None:
+        if self._resilience is None:
+            return await self._attempt(body, headers, None)
+        return await self._resilience.run_async(
+            lambda timeout: self._attempt(body, headers, timeout)
+        )
+
+    async def _attempt(
+        self, body: bytes, headers: dict[str, str], timeout: float | None
+    ) -> QueryResponse:
+        """One HTTP call; ``timeout`` None means the session's own."""
+        assert self._session is not None  # noqa: S101 - checked by query()
+        if self._signer is not None:  # signed per attempt: the signature carries the time
             headers = dict(self._signer("POST", self._url, headers, body))
         deadline = self._timeout if timeout is None else timeout
-        # The session's timeout covers the usual call; only an override builds a new one.
-        options = {} if timeout is None else {"timeout": self._client_timeout(deadline)}
+        client_timeout = (
+            self._default_timeout if timeout is None else self._client_timeout(deadline)
+        )
         try:
             async with self._session.post(
-                self._url, data=body, headers=headers, **options
+                self._url, data=body, headers=headers, timeout=client_timeout
             ) as response:
                 length = response.content_length
                 if length is not None and length > MAX_RESPONSE_BYTES:

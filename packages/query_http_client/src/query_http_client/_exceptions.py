@@ -4,11 +4,16 @@
 QueryClientError
 ├── UpstreamRejectedError        the API refused the request (4xx other than 429) -> same status
 └── UpstreamError                the API failed us
-    ├── UpstreamUnavailableError   unreachable: refused, reset, DNS             -> 503
-    │   └── UpstreamThrottledError   429 or API Gateway throttling               -> 503
-    ├── UpstreamTimeoutError       no answer within the deadline                -> 504
+    ├── UpstreamUnavailableError   unreachable: refused, reset, DNS; API 503    -> 503
+    │   ├── UpstreamThrottledError   429 or API Gateway throttling               -> 503
+    │   └── CircuitOpenError         the breaker is open: not even tried         -> 503
+    ├── UpstreamTimeoutError       no answer within the deadline; API 504       -> 504
     └── UpstreamBadResponseError   5xx, non-JSON, wrong shape, oversized body   -> 502
+        └── UpstreamMisconfiguredError  API Gateway 403: policy, endpoint, stage -> 502
 ```
+
+Every ``UpstreamError`` carries ``attempts``: how many calls were made (0 when the breaker
+was open).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CircuitOpenError",
     "QueryClientError",
     "UpstreamBadResponseError",
     "UpstreamError",
+    "UpstreamMisconfiguredError",
     "UpstreamRejectedError",
     "UpstreamThrottledError",
     "UpstreamTimeoutError",
@@ -42,13 +49,24 @@ class UpstreamRejectedError(QueryClientError):
 class UpstreamError(QueryClientError):
     """The internal API failed; ``status_code`` is its HTTP status when it answered."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    #: Whether another attempt could succeed (connect errors, timeouts, 429, 502-504).
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.attempts = 1
+        self.retry_after: float | None = None
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class UpstreamUnavailableError(UpstreamError):
-    """The internal API could not be reached."""
+    """The internal API could not be reached (or said it is unavailable)."""
+
+    retryable = True
 
 
 class UpstreamThrottledError(UpstreamUnavailableError):
@@ -61,9 +79,31 @@ class UpstreamThrottledError(UpstreamUnavailableError):
         self.retry_after = retry_after
 
 
+class CircuitOpenError(UpstreamUnavailableError):
+    """The circuit breaker is open: the call was not made; ``retry_after`` is the cool-down left."""
+
+    retryable = False
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("the internal API's circuit is open after repeated failures")
+        self.retry_after = retry_after
+        self.attempts = 0
+
+
 class UpstreamTimeoutError(UpstreamError):
     """The internal API did not answer within the deadline."""
+
+    retryable = True
 
 
 class UpstreamBadResponseError(UpstreamError):
     """The internal API answered something unusable."""
+
+
+class UpstreamMisconfiguredError(UpstreamBadResponseError):
+    """API Gateway refused the call (403): ``likely_cause`` says what to check."""
+
+    def __init__(self, message: str, *, error_type: str, likely_cause: str) -> None:
+        super().__init__(message, status_code=403)
+        self.error_type = error_type
+        self.likely_cause = likely_cause

@@ -11,15 +11,21 @@ from query_core import REQUEST_ID_HEADER, RESULT_PATH, QueryRequest, QueryRespon
 
 from query_http_client._exceptions import (
     UpstreamBadResponseError,
+    UpstreamMisconfiguredError,
     UpstreamRejectedError,
     UpstreamThrottledError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
 )
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "LIKELY_CAUSES",
     "MAX_RESPONSE_BYTES",
+    "THROTTLING_ERROR_TYPES",
     "RequestSigner",
     "encode_request",
+    "error_type",
     "parse_response",
     "request_headers",
     "result_url",
@@ -65,8 +71,50 @@ def request_headers(request_id: str | None) -> dict[str, str]:
     return headers
 
 
+#: API Gateway's ``x-amzn-ErrorType`` values that mean "slow down".
+THROTTLING_ERROR_TYPES: Final = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "LimitExceededException", "THROTTLED"}
+)
+
+#: API Gateway's 403 answers, and what an operator should check for each.
+LIKELY_CAUSES: Final = {
+    "AccessDeniedException": (
+        "IAM or the resource policy denied the call: check that the ECS task role may "
+        "execute-api:Invoke POST /query/result and that the private API's resource policy "
+        "allows that role"
+    ),
+    "ForbiddenException": (
+        "the private API refused the request: check that it arrives through the execute-api "
+        "VPC endpoint named in the resource policy (aws:SourceVpce) and that the endpoint has "
+        "private DNS enabled"
+    ),
+    "MissingAuthenticationTokenException": (
+        "no such stage or resource: check that INTERNAL_API_URL includes the stage "
+        "(e.g. .../prod) and that POST /query/result is deployed to it"
+    ),
+    "UnrecognizedClientException": (
+        "the signature's credentials are unknown: check INTERNAL_API_AUTH=iam and the task role"
+    ),
+    "InvalidSignatureException": (
+        "the request signature was refused: check the region in the signer and the clock"
+    ),
+    "IncompleteSignatureException": (
+        "the request was not signed: check INTERNAL_API_AUTH=iam (the API uses IAM auth)"
+    ),
+}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return headers.get(name) or headers.get(name.lower())
+
+
+def error_type(headers: Mapping[str, str]) -> str:
+    """API Gateway's ``x-amzn-ErrorType`` without its ``:namespace`` suffix, or ``""``."""
+    return (_header(headers, "x-amzn-ErrorType") or "").split(":", 1)[0].strip()
+
+
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After") or headers.get("retry-after")
+    value = _header(headers, "Retry-After")
     try:
         return max(0.0, float(value)) if value else None
     except ValueError:
@@ -84,26 +132,53 @@ def _detail(body: bytes) -> Any:
 
 
 def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> QueryResponse:
-    """Read the API's answer: a page, or the error it stands for.
+    """Read the API's answer: a page, or the error it stands for (CONTRACT 2.4, 3).
 
     A body that is still a Lambda proxy envelope (``{"statusCode", "body"}``, from a
-    non-proxy integration or the legacy invoke path) is unwrapped first.
+    non-proxy integration or the legacy invoke path) is unwrapped first; a Lambda's
+    own error shape (``{"errorMessage", "errorType"}``) is a bad response.
     """
+    kind = error_type(headers)
+    if status == 429 or kind in THROTTLING_ERROR_TYPES:
+        raise UpstreamThrottledError(
+            f"the internal API is throttling ({kind or status})", retry_after=_retry_after(headers)
+        )
     if status == 200:
         try:
             return QueryResponse.model_validate_json(body)
         except pydantic.ValidationError as exc:
             envelope = _envelope(body)
             if envelope is None:
+                lambda_error = _lambda_error(body)
+                if lambda_error is not None:
+                    raise UpstreamBadResponseError(
+                        f"the Query Result Lambda failed with {lambda_error}", status_code=status
+                    ) from exc
                 raise UpstreamBadResponseError(
                     "the internal API answered 200 with a body that is not a page",
                     status_code=status,
                 ) from exc
             inner_status, inner_headers, inner_body = envelope
             return parse_response(inner_status, {**headers, **inner_headers}, inner_body)
-    if status == 429:
-        raise UpstreamThrottledError(
-            "the internal API is throttling", retry_after=_retry_after(headers)
+    if status == 403:  # the Query Result Lambda never answers 403: API Gateway did
+        raise UpstreamMisconfiguredError(
+            f"API Gateway refused the call with 403 {kind or '(no error type)'}",
+            error_type=kind or "Forbidden",
+            likely_cause=LIKELY_CAUSES.get(kind, LIKELY_CAUSES["ForbiddenException"]),
+        )
+    if status == 502:
+        raise UpstreamBadResponseError(
+            "the internal API answered 502 (bad gateway or a malformed Lambda proxy response)",
+            status_code=status,
+            retryable=True,
+        )
+    if status == 503:
+        error = UpstreamUnavailableError("the internal API answered 503", status_code=status)
+        error.retry_after = _retry_after(headers)
+        raise error
+    if status == 504:
+        raise UpstreamTimeoutError(
+            f"the internal API answered 504 ({kind or 'gateway timeout'})", status_code=status
         )
     if 400 <= status < 500:
         detail = _detail(body)
@@ -113,6 +188,16 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Quer
             )
         raise UpstreamRejectedError(status, detail)
     raise UpstreamBadResponseError(f"the internal API answered {status}", status_code=status)
+
+
+def _lambda_error(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed.get("errorType") or "an unhandled error")
+    return None
 
 
 def _envelope(body: bytes) -> tuple[int, dict[str, str], bytes] | None:

@@ -23,6 +23,7 @@ from query_http_client._protocol import (
     request_headers,
     result_url,
 )
+from query_http_client._resilience import Resilience
 
 __all__ = ["QueryClient"]
 
@@ -38,8 +39,10 @@ class QueryClient:
         connect_timeout: float = 2.0,
         max_connections: int = 10,
         signer: RequestSigner | None = None,
+        resilience: Resilience | None = None,
     ) -> None:
         self._url = result_url(base_url)
+        self._resilience = resilience
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._signer = signer
@@ -60,19 +63,21 @@ class QueryClient:
     ) -> None:
         self.close()
 
-    def query(
-        self,
-        request: QueryRequest,
-        *,
-        request_id: str | None = None,
-        timeout: float | None = None,
-    ) -> QueryResponse:
-        """One page of results; raises only ``QueryClientError`` subclasses."""
+    def query(self, request: QueryRequest, *, request_id: str | None = None) -> QueryResponse:
+        """One page of results; raises only ``QueryClientError`` subclasses.
+
+        Without ``resilience`` it is one attempt bounded by ``timeout``; with it, the
+        policy's deadline, retries, budget and breaker apply.
+        """
         body = encode_request(request)
         headers = request_headers(request_id)
-        if self._signer is not None:
+        if self._resilience is None:
+            return self._attempt(body, headers, self._timeout)
+        return self._resilience.run_sync(lambda timeout: self._attempt(body, headers, timeout))
+
+    def _attempt(self, body: bytes, headers: dict[str, str], deadline: float) -> QueryResponse:
+        if self._signer is not None:  # signed per attempt: the signature carries the time
             headers = dict(self._signer("POST", self._url, headers, body))
-        deadline = self._timeout if timeout is None else timeout
         give_up_at = time.monotonic() + deadline
         try:
             response = self._pool.request(

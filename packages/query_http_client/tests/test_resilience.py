@@ -1,0 +1,227 @@
+"""Deadline, retries, budget and breaker, against the real misbehaving server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from itertools import count
+
+import pytest
+from query_core import QueryRequest
+from query_devstack import MisbehavingServer, Reply
+from query_http_client import (
+    AsyncQueryClient,
+    CircuitBreaker,
+    CircuitOpenError,
+    QueryClient,
+    Resilience,
+    RetryBudget,
+    RetryPolicy,
+    UpstreamBadResponseError,
+    UpstreamRejectedError,
+    UpstreamThrottledError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+
+PAGE = json.dumps({"user_id": "u", "items": [], "count": 0, "next_token": None}).encode()
+REQUEST = QueryRequest(user_id="u")
+FAST = RetryPolicy(deadline=2.0, attempt_timeout=0.5, max_attempts=3, backoff_base=0.01)
+
+
+def sequence(*replies: Reply):
+    """Answer with each reply in turn, then the last one forever."""
+    numbers = count()
+
+    def choose(_request):
+        return replies[min(next(numbers), len(replies) - 1)]
+
+    return choose
+
+
+def run_async(url: str, resilience: Resilience, timeout: float = 5.0):
+    async def go():
+        async with AsyncQueryClient(url, timeout=timeout, resilience=resilience) as client:
+            return await client.query(REQUEST)
+
+    return asyncio.run(go())
+
+
+def run_sync(url: str, resilience: Resilience, timeout: float = 5.0):
+    with QueryClient(url, timeout=timeout, resilience=resilience) as client:
+        return client.query(REQUEST)
+
+
+RUNNERS = pytest.mark.parametrize("run", [run_sync, run_async], ids=["sync", "async"])
+
+
+@RUNNERS
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_retryable_answers_are_retried_until_success(run, status):
+    replies = sequence(Reply(status=status, body=b'{"message": "x"}'), Reply(body=PAGE))
+    with MisbehavingServer(replies) as server:
+        page = run(server.url, Resilience(FAST))
+    assert page.count == 0
+    assert len(server.requests) == 2
+
+
+@RUNNERS
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(status=400, body=b'{"detail": "bad token"}'), UpstreamRejectedError),
+        (Reply(status=422, body=b'{"detail": []}'), UpstreamRejectedError),
+        (Reply(status=500, body=b'{"detail": "internal error"}'), UpstreamBadResponseError),
+        (Reply(body=b"not json"), UpstreamBadResponseError),
+    ],
+)
+def test_other_answers_are_never_retried(run, reply, error):
+    with MisbehavingServer(reply) as server, pytest.raises(error):
+        run(server.url, Resilience(FAST))
+    assert len(server.requests) == 1
+
+
+@RUNNERS
+def test_attempts_are_capped(run):
+    with MisbehavingServer(Reply(status=503, body=b"{}")) as server:
+        with pytest.raises(UpstreamUnavailableError) as caught:
+            run(server.url, Resilience(FAST))
+    assert len(server.requests) == 3
+    assert caught.value.attempts == 3
+
+
+@RUNNERS
+def test_connection_refused_is_retried_then_unavailable(run):
+    with MisbehavingServer() as server:
+        url = server.url
+    with pytest.raises(UpstreamUnavailableError) as caught:
+        run(url, Resilience(FAST))
+    assert caught.value.attempts == 3
+
+
+@RUNNERS
+def test_a_hung_attempt_is_cut_and_retried(run):
+    replies = sequence(Reply(delay=3), Reply(body=PAGE))
+    with MisbehavingServer(replies) as server:
+        started = time.monotonic()
+        assert run(server.url, Resilience(FAST)).count == 0
+    assert 0.5 <= time.monotonic() - started < 1.5
+    assert len(server.requests) == 2
+
+
+@RUNNERS
+def test_the_deadline_covers_everything(run):
+    policy = RetryPolicy(deadline=1.0, attempt_timeout=0.4, max_attempts=10, backoff_base=0.01)
+    with MisbehavingServer(Reply(delay=3)) as server:
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeoutError):
+            run(server.url, Resilience(policy))
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.3
+    assert len(server.requests) <= 3
+
+
+@RUNNERS
+def test_retry_after_is_honoured_within_the_deadline(run):
+    throttled = Reply(status=429, body=b"{}", headers={"Retry-After": "0.4"})
+    with MisbehavingServer(sequence(throttled, Reply(body=PAGE))) as server:
+        started = time.monotonic()
+        run(server.url, Resilience(FAST))
+    assert time.monotonic() - started >= 0.4
+
+
+@RUNNERS
+def test_retry_after_beyond_the_deadline_is_not_waited_for(run):
+    throttled = Reply(status=429, body=b"{}", headers={"Retry-After": "30"})
+    with MisbehavingServer(throttled) as server:
+        started = time.monotonic()
+        with pytest.raises(UpstreamThrottledError) as caught:
+            run(server.url, Resilience(FAST))
+    assert time.monotonic() - started < 0.5
+    assert caught.value.retry_after == 30
+    assert len(server.requests) == 1
+
+
+def test_budget_stops_retries_when_spent_and_refills_on_success():
+    budget = RetryBudget(capacity=10, retry_cost=5)
+    resilience = Resilience(FAST, budget=budget)
+    with MisbehavingServer(Reply(status=503, body=b"{}")) as server:
+        with pytest.raises(UpstreamUnavailableError):
+            run_sync(server.url, resilience)
+        assert len(server.requests) == 3  # two retries: 10 tokens
+        assert budget.tokens == 0
+        with pytest.raises(UpstreamUnavailableError) as caught:
+            run_sync(server.url, resilience)
+        assert caught.value.attempts == 1  # budget spent: no retry
+        server.reply = Reply(body=PAGE)
+        run_sync(server.url, resilience)
+    assert budget.tokens == 1
+
+
+def test_budget_returns_the_cost_of_a_retry_that_succeeded():
+    budget = RetryBudget(capacity=500)
+    with MisbehavingServer(sequence(Reply(status=503, body=b"{}"), Reply(body=PAGE))) as server:
+        run_sync(server.url, Resilience(FAST, budget=budget))
+    assert budget.tokens == 500
+
+
+def test_breaker_opens_fails_fast_then_probes_and_closes():
+    now = [0.0]
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=5, clock=lambda: now[0])
+    policy = RetryPolicy(deadline=2, attempt_timeout=0.5, max_attempts=1)
+    resilience = Resilience(policy, breaker=breaker)
+    with MisbehavingServer(Reply(status=502, body=b"{}")) as server:
+        for _ in range(2):
+            with pytest.raises(UpstreamBadResponseError):
+                run_sync(server.url, resilience)
+        assert breaker.state == "open"
+        with pytest.raises(CircuitOpenError) as caught:
+            run_sync(server.url, resilience)
+        assert caught.value.attempts == 0
+        assert caught.value.retry_after == 5
+        assert len(server.requests) == 2  # the open circuit made no call
+        now[0] = 5.0
+        assert breaker.state == "half_open"
+        with pytest.raises(UpstreamBadResponseError):
+            run_sync(server.url, resilience)  # the probe fails: open again
+        assert breaker.state == "open"
+        now[0] = 10.0
+        server.reply = Reply(body=PAGE)
+        run_sync(server.url, resilience)  # the probe succeeds: closed
+        assert breaker.state == "closed"
+
+
+def test_half_open_lets_one_probe_through():
+    now = [0.0]
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=1, clock=lambda: now[0])
+    breaker.record_failure()
+    now[0] = 1.0
+    breaker.before_call()  # the probe
+    with pytest.raises(CircuitOpenError):
+        breaker.before_call()  # everyone else waits for its outcome
+    breaker.abandon()
+    breaker.before_call()
+
+
+def test_a_rejection_does_not_count_against_the_upstream():
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=60)
+    with MisbehavingServer(Reply(status=400, body=b'{"detail": "x"}')) as server:
+        for _ in range(3):
+            with pytest.raises(UpstreamRejectedError):
+                run_sync(server.url, Resilience(FAST, breaker=breaker))
+    assert breaker.state == "closed"
+
+
+def test_policy_and_breaker_refuse_nonsense():
+    with pytest.raises(ValueError, match="deadline"):
+        RetryPolicy(deadline=0)
+    with pytest.raises(ValueError, match="failure_threshold"):
+        CircuitBreaker(failure_threshold=0)
+
+
+def test_full_jitter_stays_within_its_ceiling():
+    policy = RetryPolicy(backoff_base=0.1, backoff_max=0.3)
+    samples = [policy.backoff(n) for n in range(6) for _ in range(50)]
+    assert all(0 <= s <= 0.3 for s in samples)
+    assert max(policy.backoff(0) for _ in range(200)) <= 0.1
