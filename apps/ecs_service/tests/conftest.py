@@ -87,7 +87,8 @@ def upstream() -> Iterator[MisbehavingServer]:
 def settings(upstream: MisbehavingServer) -> ServiceSettings:
     return ServiceSettings(
         internal_api_url=upstream.url + "/prod",
-        upstream_timeout_seconds=1.0,
+        upstream_deadline_seconds=1.0,
+        upstream_attempt_timeout_seconds=1.0,
         environment="local",
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -67,6 +68,10 @@ def lambda_handler(monkeypatch, upstream):
     module = importlib.reload(module)
     yield module.handler
     settings.get_settings.cache_clear()
+    # Mangum makes an event loop for the process (as on Lambda) and never closes it.
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    loop.close()
+    asyncio.set_event_loop(None)
 
 
 @pytest.mark.parametrize("make_event", [rest_event, http_event], ids=["rest_v1", "http_v2"])

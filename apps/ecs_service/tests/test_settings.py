@@ -12,7 +12,8 @@ def test_local_defaults(monkeypatch):
     settings = ServiceSettings()
     assert settings.environment == "local"
     assert settings.upstream_url == "http://127.0.0.1:8001/prod"
-    assert settings.upstream_timeout_seconds < 29
+    assert settings.upstream_deadline_seconds < 29
+    assert settings.upstream_max_attempts == 3
 
 
 def test_production_needs_an_https_internal_api_url(monkeypatch):
@@ -29,19 +30,32 @@ def test_production_needs_an_https_internal_api_url(monkeypatch):
     assert ServiceSettings().environment == "production"
 
 
-@pytest.mark.parametrize(
-    ("name", "value"), [("RESULT_SOURCE", "lambda"), ("INTERNAL_API_AUTH", "iam")]
-)
-def test_parts_not_built_yet_are_refused_at_start(monkeypatch, name, value):
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationError, match="not available in this version"):
+def test_lambda_source_needs_a_function_name(monkeypatch):
+    monkeypatch.setenv("RESULT_SOURCE", "lambda")
+    with pytest.raises(ValidationError, match="QUERY_RESULT_LAMBDA_NAME must be set"):
         ServiceSettings()
+    monkeypatch.setenv("QUERY_RESULT_LAMBDA_NAME", "query_result_lambda")
+    assert ServiceSettings().result_source == "lambda"
 
 
-def test_timeout_must_fit_api_gateway(monkeypatch):
-    monkeypatch.setenv("UPSTREAM_TIMEOUT_SECONDS", "30")
+def test_deadline_must_fit_api_gateway(monkeypatch):
+    monkeypatch.setenv("UPSTREAM_DEADLINE_SECONDS", "30")
     with pytest.raises(ValidationError):
         ServiceSettings()
+    monkeypatch.setenv("UPSTREAM_DEADLINE_SECONDS", "3")
+    monkeypatch.setenv("UPSTREAM_ATTEMPT_TIMEOUT_SECONDS", "4")
+    with pytest.raises(ValidationError, match="must not exceed the deadline"):
+        ServiceSettings()
+
+
+def test_endpoint_override_only_in_local(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert ServiceSettings().aws_endpoint == "http://127.0.0.1:9"
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv(
+        "INTERNAL_API_URL", "https://abc.execute-api.ap-northeast-1.amazonaws.com/prod"
+    )
+    assert ServiceSettings().aws_endpoint is None
 
 
 def test_production_start_without_settings_fails_with_one_clear_line():

@@ -11,8 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from query_core import RequestError
 from query_http_client import (
+    CircuitOpenError,
     QueryClientError,
     UpstreamBadResponseError,
+    UpstreamError,
+    UpstreamMisconfiguredError,
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
@@ -25,6 +28,8 @@ _log = logging.getLogger("ecs_service.errors")
 
 #: exception type -> (status, detail shown to the client, Retry-After seconds or None)
 ERROR_TABLE: dict[type[Exception], tuple[int, str, int | None]] = {
+    CircuitOpenError: (503, "the results service is failing; retry later", 1),
+    UpstreamMisconfiguredError: (502, "the results service refused the call", None),
     UpstreamTimeoutError: (504, "the results service did not answer in time", None),
     UpstreamThrottledError: (503, "the results service is busy; retry later", 1),
     UpstreamUnavailableError: (503, "the results service is unavailable; retry later", 1),
@@ -46,7 +51,21 @@ def _upstream(status: int, detail: str, retry_after: int | None) -> Callable[...
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         hint = getattr(exc, "retry_after", None)
         seconds = max(retry_after or 0, math.ceil(hint)) if hint else retry_after
-        _log.warning("upstream failure: %s", exc, extra={"status": status})
+        extra = {
+            "status": status,
+            "error": type(exc).__name__,
+            "attempts": getattr(exc, "attempts", None),
+            "upstream_status": getattr(exc, "status_code", None),
+        }
+        if isinstance(exc, UpstreamMisconfiguredError):
+            _log.error(
+                "the internal API refused the call (%s): likely cause: %s",
+                exc.error_type,
+                exc.likely_cause,
+                extra=extra,
+            )
+        elif isinstance(exc, UpstreamError):
+            _log.warning("upstream failure: %s", exc, extra=extra)
         headers = {"Retry-After": str(seconds)} if seconds is not None else None
         return _json(status, detail, headers)
 

@@ -35,13 +35,39 @@ class ServiceSettings(BaseSettings):
         default=None, description="The Query Result Lambda, with `RESULT_SOURCE=lambda`."
     )
     aws_region: str = Field(default="us-east-1", description="Region for SigV4 and Lambda.")
-    upstream_timeout_seconds: float = Field(
+    upstream_deadline_seconds: float = Field(
         default=10.0,
         gt=0,
         lt=29,
-        description="Deadline of one call to the internal API (under API Gateway's 29 s).",
+        description="Overall deadline of one request's upstream work: every attempt and pause "
+        "(under API Gateway's 29 s integration limit). Past it: 504.",
     )
-    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0, lt=29)
+    upstream_attempt_timeout_seconds: float = Field(
+        default=5.0, gt=0, lt=29, description="Longest single attempt; a hung one is retried."
+    )
+    upstream_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, lt=29, description="TCP/TLS connect timeout of one attempt."
+    )
+    upstream_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per request (1 = no retries)."
+    )
+    upstream_resilience: bool = Field(
+        default=True,
+        description="Retries, retry budget and circuit breaker; off = one attempt per request.",
+    )
+    retry_budget_capacity: int = Field(
+        default=500, ge=0, description="Token bucket of the process's retries (5 per retry)."
+    )
+    breaker_failure_threshold: int = Field(
+        default=5, ge=1, description="Failed requests in a row that open the circuit."
+    )
+    breaker_reset_seconds: float = Field(
+        default=10.0, gt=0, description="Cool-down before an open circuit lets a probe through."
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        description="AWS endpoint for `local` (the Lambda source); ignored in production.",
+    )
     upstream_max_connections: int = Field(
         default=100, ge=1, le=10_000, description="Pooled connections to the internal API."
     )
@@ -57,13 +83,16 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("INTERNAL_API_URL must be set when ENVIRONMENT=production")
             if self.internal_api_url and not self.internal_api_url.startswith("https://"):
                 raise ValueError("INTERNAL_API_URL must be https:// when ENVIRONMENT=production")
-        # Both arrive with the production client (retries, breaker, SigV4, legacy source):
-        # refuse them at start rather than pretend.
-        if self.result_source == "lambda":
-            raise ValueError("RESULT_SOURCE=lambda is not available in this version yet")
-        if self.internal_api_auth == "iam":
-            raise ValueError("INTERNAL_API_AUTH=iam is not available in this version yet")
+        if self.result_source == "lambda" and not self.query_result_lambda_name:
+            raise ValueError("QUERY_RESULT_LAMBDA_NAME must be set when RESULT_SOURCE=lambda")
+        if self.upstream_attempt_timeout_seconds > self.upstream_deadline_seconds:
+            raise ValueError("UPSTREAM_ATTEMPT_TIMEOUT_SECONDS must not exceed the deadline")
         return self
+
+    @property
+    def aws_endpoint(self) -> str | None:
+        """An AWS endpoint override, honoured only in `local`."""
+        return None if self.environment == "production" else self.aws_endpoint_url
 
     @property
     def upstream_url(self) -> str:

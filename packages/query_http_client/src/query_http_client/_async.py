@@ -129,12 +129,14 @@ class AsyncQueryClient:
                 return parse_response(response.status, response.headers, raw)
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
-                f"the internal API did not answer within {deadline:g} s"
+                f"the internal API did not answer within {deadline:.3g} s"
             ) from exc
         except aiohttp.ClientConnectionError as exc:
             raise UpstreamUnavailableError(f"the internal API is unreachable: {exc}") from exc
         except aiohttp.ClientPayloadError as exc:
-            raise UpstreamBadResponseError("the internal API's answer was cut off") from exc
+            raise UpstreamBadResponseError(
+                "the internal API's answer was cut off", retryable=True
+            ) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamBadResponseError(f"the internal API's answer is unusable: {exc}") from exc
 

@@ -100,10 +100,12 @@ class QueryClient:
             raise UpstreamUnavailableError(f"the internal API is unreachable: {exc}") from exc
         except (urllib3.exceptions.TimeoutError, TimeoutError, _DeadlinePassedError) as exc:
             raise UpstreamTimeoutError(
-                f"the internal API did not answer within {deadline:g} s"
+                f"the internal API did not answer within {deadline:.3g} s"
             ) from exc
         except urllib3.exceptions.ProtocolError as exc:
-            raise UpstreamBadResponseError("the internal API's answer was cut off") from exc
+            raise UpstreamBadResponseError(
+                "the internal API's answer was cut off", retryable=True
+            ) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UpstreamUnavailableError(f"the internal API is unreachable: {exc}") from exc
 
