@@ -4,7 +4,9 @@ Load comes from wrk (a separate process, Debian's ``wrk``) on 127.0.0.1; the ups
 canned internal API (``subjects.py upstream``), fast (0 ms) or slow (50 ms). Every subject
 runs under uvicorn with one worker:
 
-    service        ecs_service.asgi:app (the real app: validation, request ids, JSON logs at INFO)
+    service        ecs_service.asgi:app (the real app: validation, request ids, JSON logs at INFO,
+                   deadline, retries, retry budget, circuit breaker)
+    service_plain  the same app with UPSTREAM_RESILIENCE=false (one attempt, no budget/breaker)
     (a) floor      a minimal FastAPI endpoint calling the upstream with aiohttp directly
     (b) straight   a sync requests.post per request in a threadpool endpoint
     httpx2         the floor endpoint on httpx2, for the HTTP-stack decision
@@ -67,10 +69,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    if name == "service":
+    if name in ("service", "service_plain"):
         args = [sys.executable, "-m", "uvicorn", "ecs_service.asgi:app", "--host", "127.0.0.1",
                 "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
-        env = {"ENVIRONMENT": "local", "INTERNAL_API_URL": upstream_url, "LOG_LEVEL": "INFO"}
+        env = {"ENVIRONMENT": "local", "INTERNAL_API_URL": upstream_url, "LOG_LEVEL": "INFO",
+               "UPSTREAM_RESILIENCE": "false" if name == "service_plain" else "true"}  # fmt: skip
     else:
         args = [sys.executable, str(HERE / "subjects.py"), name, str(port)]
         env = {"UPSTREAM_URL": upstream_url}
@@ -115,6 +118,7 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
             upstreams[label] = f"http://127.0.0.1:{port}/prod"
         plan = [(u, s) for u in upstreams for s in ("service", "aiohttp_floor", "requests_sync")]
         plan.append(("fast", "httpx2_floor"))
+        plan.append(("fast", "service_plain"))
         for upstream, subject in plan:
             process, url = start_subject(subject, upstreams[upstream])
             try:
@@ -167,6 +171,7 @@ def report(results: dict[str, Any]) -> list[str]:
     floor = runs["fast/service/c64"]["rps"] / runs["fast/aiohttp_floor/c64"]["rps"]
     straight = runs["slow50ms/service/c256"]["rps"] / runs["slow50ms/requests_sync/c256"]["rps"]
     httpx2 = runs["fast/httpx2_floor/c64"]["rps"] / runs["fast/aiohttp_floor/c64"]["rps"]
+    hardened = runs["fast/service/c64"]["rps"] / runs["fast/service_plain/c64"]["rps"]
     rss = results["rss"]
     half = rss[len(rss) // 2][1]
     last = rss[-1][1]
@@ -177,6 +182,8 @@ def report(results: dict[str, Any]) -> list[str]:
         f"   service vs (b) at c256, 50 ms upstream: {straight:.2f}x  (target >= 2x: "
         f"{'met' if straight >= 2 else 'MISSED'})",
         f"   httpx2 floor vs aiohttp floor at c64:    {httpx2:.2f}x  (HTTP-stack choice)",
+        f"   retries+budget+breaker on vs off, c64:   {hardened:.2f}x  (target >= 0.95x: "
+        f"{'met' if hardened >= 0.95 else 'MISSED'})",
         f"   service RSS: {half:.0f} MB at {rss[len(rss) // 2][0]:,} requests, {last:.0f} MB at "
         f"{rss[-1][0]:,} (target < 150 MB and flat: "
         f"{'met' if last < 150 and last - half < 5 else 'MISSED'})",

@@ -21,6 +21,7 @@ class Stack:
     service_url: str
     internal_url: str
     dynamodb_url: str
+    legacy_service_url: str
     log_dir: Path
     output: list[str]
 
@@ -31,7 +32,8 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("stack-logs")
-    ports = {name: free_port() for name in ("external", "service", "internal", "dynamodb")}
+    names = ("external", "service", "internal", "dynamodb", "legacy-service", "invoke")
+    ports = {name: free_port() for name in names}
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack", "--log-dir", str(log_dir),
          *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port)))],
@@ -62,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         service_url=f"http://127.0.0.1:{ports['service']}",
         internal_url=f"http://127.0.0.1:{ports['internal']}/prod",
         dynamodb_url=f"http://127.0.0.1:{ports['dynamodb']}",
+        legacy_service_url=f"http://127.0.0.1:{ports['legacy-service']}",
         log_dir=log_dir,
         output=output,
     )

@@ -135,3 +135,33 @@ def test_startup_banner_shows_the_urls_and_a_curl(stack):
     text = "".join(stack.output)
     assert stack.external_url in text
     assert "curl -s -X POST" in text
+
+
+PARITY_CASES = [
+    {"user_id": "u-1001", "limit": 5},
+    {"user_id": "u-1002", "ap_id": "ap-reports", "limit": 3},
+    {"user_id": "u-1004"},
+    {"user_id": "nobody"},
+    {"user_id": "u-1001", "next_token": "forged.token"},
+]
+
+
+@pytest.mark.parametrize("body", PARITY_CASES)
+def test_legacy_lambda_source_answers_like_the_internal_api(stack, body):
+    via_api = post(stack.service_url, body)
+    via_invoke = post(stack.legacy_service_url, body)
+    assert (via_invoke.status, via_invoke.data) == (via_api.status, via_api.data)
+
+
+def test_legacy_source_pages_like_the_internal_api(stack):
+    assert walk(stack.legacy_service_url, user_id="u-1003", limit=9) == stored(stack, "u-1003")
+
+
+def test_request_id_reaches_the_lambda_on_the_legacy_path(stack):
+    response = post(stack.legacy_service_url, {"user_id": "u-1001"}, {"X-Request-Id": "legacy-7"})
+    assert response.headers["x-request-id"] == "legacy-7"
+    for _ in range(50):
+        if '"request_id": "legacy-7"' in stack.log("lambda-invoke-api"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the request id is not in the invoked Lambda's log")

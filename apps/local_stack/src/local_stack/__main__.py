@@ -4,6 +4,8 @@
       <- internal API   (local API Gateway, stage /prod, Query Result Lambda's handler)
       <- ECS service    (uvicorn, INTERNAL_API_URL -> internal API)
       <- external API   (local API Gateway, Query Lambda's handler, EKS_HANDLER_URL -> service)
+    and the rollback path beside it:
+    DynamoDB <- Lambda Invoke API (Query Result Lambda) <- ECS service with RESULT_SOURCE=lambda
 
 Every part is a real process; ENVIRONMENT=local throughout. Ctrl-C stops them all.
 """
@@ -32,6 +34,7 @@ from query_devstack import (
     put_items,
 )
 
+LEGACY_FUNCTION = "query_result_lambda"
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -130,6 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dynamodb-port", type=int, default=4566, help="DynamoDB emulator; 0: any free"
     )
+    parser.add_argument(
+        "--legacy-service-port",
+        type=int,
+        default=8002,
+        help="ECS service with RESULT_SOURCE=lambda (rollback path); 0: any free",
+    )
+    parser.add_argument(
+        "--invoke-port", type=int, default=8003, help="local Lambda Invoke API; 0: any free"
+    )
     parser.add_argument("--log-dir", type=Path, help="also write each part's log to DIR/<part>.log")
     parser.add_argument(
         "--once", action="store_true", help="start, print, and stop (a smoke check)"
@@ -140,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         "ECS service": args.service_port or free_port(),
         "internal API": args.internal_port or free_port(),
         "DynamoDB emulator": args.dynamodb_port or free_port(),
+        "legacy ECS service": args.legacy_service_port or free_port(),
+        "Lambda Invoke API": args.invoke_port or free_port(),
     }
     for what, port in ports.items():
         _check_free(port, what)
@@ -187,6 +201,24 @@ def main(argv: list[str] | None = None) -> int:
                 {"EKS_HANDLER_URL": service_url},
                 args.log_dir,
             ),
+            Part(
+                "lambda-invoke-api",
+                ["-m", "local_stack.gateway", "--handler", "lambdas.query_result.handler:handler",
+                 "--port", str(ports["Lambda Invoke API"]), "--invoke", LEGACY_FUNCTION],
+                ports["Lambda Invoke API"],
+                {"AWS_ENDPOINT_URL": emulator.endpoint_url,
+                 "RESULTS_TABLE_NAME": DEFAULT_TABLE_NAME},
+                args.log_dir,
+            ),
+            Part(
+                "ecs-service-legacy",
+                ["-m", "ecs_service"],
+                ports["legacy ECS service"],
+                {"RESULT_SOURCE": "lambda", "QUERY_RESULT_LAMBDA_NAME": LEGACY_FUNCTION,
+                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['Lambda Invoke API']}",
+                 "PORT": str(ports["legacy ECS service"]), "HOST": "127.0.0.1"},
+                args.log_dir,
+            ),
         ]  # fmt: skip
         for part in parts:
             part.start()
@@ -202,6 +234,9 @@ The query chain is up ({elapsed:.1f} s), ENVIRONMENT=local, {seeded} demo result
   ECS service (FastAPI)               {service_url}        docs: {service_url}/docs
   internal API (Query Result Lambda)  {internal_url}
   DynamoDB emulator (moto)            {emulator.endpoint_url}   table: {DEFAULT_TABLE_NAME}
+  rollback path: ECS service with RESULT_SOURCE=lambda
+                                      http://127.0.0.1:{ports["legacy ECS service"]}
+  Lambda Invoke API ({LEGACY_FUNCTION})  http://127.0.0.1:{ports["Lambda Invoke API"]}
 
 Try:
   curl -s -X POST {external_url}/query/result \\

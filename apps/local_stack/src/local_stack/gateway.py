@@ -1,7 +1,8 @@
-"""``python -m local_stack.gateway``: one local API Gateway in front of one Lambda handler.
+"""``python -m local_stack.gateway``: one local API Gateway (or Lambda Invoke API) for a handler.
 
 The handler is named like Lambda's ``Handler`` setting (``module.path:function``) and
-reads its own environment, as on Lambda.
+reads its own environment, as on Lambda. With ``--invoke NAME`` it serves the Lambda
+``Invoke`` API for a function of that name instead, as boto3 expects it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 from typing import Any
 
 import uvicorn
-from query_devstack import ApiGatewayFront
+from query_devstack import ApiGatewayFront, LambdaInvokeFront
 
 
 def load_handler(spec: str) -> Any:
@@ -27,8 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--handler", required=True, help="module:function of the Lambda")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--stage", default=None, help="path prefix such as prod (default: none)")
+    parser.add_argument("--invoke", metavar="NAME", help="serve the Lambda Invoke API instead")
     args = parser.parse_args(argv)
-    front = ApiGatewayFront(load_handler(args.handler), stage=args.stage)
+    handler = load_handler(args.handler)
+    front: Any
+    if args.invoke:
+        front = LambdaInvokeFront({args.invoke: handler})
+    else:
+        front = ApiGatewayFront(handler, stage=args.stage)
     uvicorn.run(
         front,
         host="127.0.0.1",

@@ -9,7 +9,12 @@ from query_devstack._emulator import (
     free_port,
 )
 from query_devstack._faults import MisbehavingServer, RecordedRequest, Reply
-from query_devstack._gateway import ApiGatewayFront, LocalLambdaContext
+from query_devstack._gateway import (
+    ApiGatewayFront,
+    ClientContext,
+    LambdaInvokeFront,
+    LocalLambdaContext,
+)
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
 __all__ = [
@@ -18,8 +23,10 @@ __all__ = [
     "DEMO_USERS",
     "LOCAL_REGION",
     "ApiGatewayFront",
+    "ClientContext",
     "DynamoDBEmulator",
     "EmulatorProcess",
+    "LambdaInvokeFront",
     "LocalLambdaContext",
     "MisbehavingServer",
     "RecordedRequest",

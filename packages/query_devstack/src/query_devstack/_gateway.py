@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["ApiGatewayFront", "LocalLambdaContext"]
+__all__ = ["ApiGatewayFront", "ClientContext", "LambdaInvokeFront", "LocalLambdaContext"]
 
 type Handler = Callable[[dict[str, Any], Any], Any]
 type Scope = dict[str, Any]
@@ -31,12 +31,22 @@ INTEGRATION_TIMEOUT_SECONDS = 29.0
 
 
 @dataclass
+class ClientContext:
+    """The caller's ``ClientContext`` of an ``Invoke``, as the Lambda runtime exposes it."""
+
+    custom: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    client: Any = None
+
+
+@dataclass
 class LocalLambdaContext:
     """The Lambda context a local invocation gets: a request id and a deadline."""
 
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
     function_name: str = "local"
+    client_context: ClientContext | None = None
     _started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
@@ -173,3 +183,69 @@ class ApiGatewayFront:
             headers.append((name.lower().encode(), str(value).encode()))
         headers.append((b"x-amzn-requestid", request_id.encode()))
         return result["statusCode"], headers, payload
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+class LambdaInvokeFront:
+    """An ASGI app that speaks the Lambda ``Invoke`` API for local functions.
+
+    ``POST /2015-03-31/functions/{name}/invocations`` runs ``functions[name]`` with
+    the JSON payload as its event, as boto3's ``invoke`` (RequestResponse) expects:
+    200 and the handler's JSON; an exception is 200 with ``X-Amz-Function-Error:
+    Unhandled`` and ``{"errorMessage", "errorType"}``; an unknown function is 404
+    ``ResourceNotFoundException``. ``X-Amz-Client-Context`` reaches the handler as
+    ``context.client_context``.
+    """
+
+    PREFIX = "/2015-03-31/functions/"
+
+    def __init__(self, functions: dict[str, Handler]) -> None:
+        self._functions = functions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await ApiGatewayFront(lambda e, c: None)(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        status, headers, payload = await self._invoke(scope, body)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _invoke(self, scope: Scope, body: bytes) -> tuple[int, list[Any], bytes]:
+        path: str = scope["path"]
+        name = path.removeprefix(self.PREFIX).removesuffix("/invocations").split(":")[-1]
+        request_id = str(uuid.uuid4())
+        base = [(b"content-type", b"application/json"), (b"x-amzn-requestid", request_id.encode())]
+        handler = self._functions.get(name)
+        if scope["method"] != "POST" or not path.startswith(self.PREFIX) or handler is None:
+            error = {"Type": "User", "message": f"Function not found: {name}"}
+            return (
+                404,
+                [*base, (b"x-amzn-errortype", b"ResourceNotFoundException")],
+                (json.dumps(error).encode()),
+            )
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client_context = None
+        if "x-amz-client-context" in headers:
+            raw = json.loads(base64.b64decode(headers["x-amz-client-context"]))
+            client_context = ClientContext(custom=raw.get("custom") or {}, env=raw.get("env") or {})
+        context = LocalLambdaContext(
+            aws_request_id=request_id, function_name=name, client_context=client_context
+        )
+        try:
+            event = json.loads(body) if body else {}
+            result = await asyncio.to_thread(handler, event, context)
+        except Exception as exc:
+            error = {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []}
+            return 200, [*base, (b"x-amz-function-error", b"Unhandled")], json.dumps(error).encode()
+        return 200, [*base, (b"x-amz-executed-version", b"$LATEST")], json.dumps(result).encode()

@@ -100,10 +100,23 @@ def _route(request: LambdaRequest, request_id: str) -> dict[str, Any]:
     return proxy_response(200, page, {REQUEST_ID_HEADER: request_id})
 
 
+def _client_context_request_id(context: LambdaContext) -> str | None:
+    """The caller's request id from an ``Invoke``'s ClientContext (the legacy source sends it)."""
+    client_context = getattr(context, "client_context", None)
+    custom = getattr(client_context, "custom", None)
+    if isinstance(custom, dict):
+        return clean_request_id(custom.get("request_id"))
+    return None
+
+
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: one page of results, or ``{"detail": ...}`` with a 4xx/5xx status."""
     started = time.perf_counter()
-    request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+    request_id = (
+        _client_context_request_id(context)
+        or getattr(context, "aws_request_id", None)
+        or str(uuid.uuid4())
+    )
     request: LambdaRequest | None = None
     token = request_id_var.set(request_id)
     try:
