@@ -92,16 +92,55 @@ def serve(session: nox.Session) -> None:
     session.run("python", "-m", "local_stack", *session.posargs)
 
 
+#: The Lambda platform the deployment package is resolved for (see infra: x86_64, 3.12).
+LAMBDA_PLATFORM = ("--python-platform", "x86_64-manylinux_2_28", "--python-version", "3.12")
+
+
+def _export(session: nox.Session, package: str, target: Path) -> None:
+    """Third-party requirements of a member, pinned with hashes from uv.lock."""
+    session.run(
+        "uv", "export", "--frozen", "--package", package, "--no-dev", "--no-default-groups",
+        "--no-emit-workspace", "--format", "requirements-txt", "--output-file", str(target),
+        "--quiet", external=True,
+    )  # fmt: skip
+
+
+def build_artifacts(session: nox.Session) -> None:
+    """dist/: library wheels; dist/lambda/package (both Lambdas); dist/image (Docker context)."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for package in [*LIBRARIES, "query-lambdas", "query-ecs-service"]:
+        session.run("uv", "build", "--wheel", "--package", package, "--out-dir", str(dist),
+                    "--quiet", external=True)  # fmt: skip
+    wheel = {p.name.split("-")[0]: p for p in dist.glob("*.whl")}
+    # The Lambda deployment package: binary wheels for the Lambda platform, no build step.
+    lambda_dir = dist / "lambda"
+    lambda_dir.mkdir()
+    _export(session, "query-lambdas", lambda_dir / "requirements.txt")
+    package_dir = lambda_dir / "package"
+    session.run(
+        "uv", "pip", "install", "--quiet", "--target", str(package_dir), *LAMBDA_PLATFORM,
+        "--only-binary", ":all:", "--require-hashes", "--no-deps",
+        "-r", str(lambda_dir / "requirements.txt"), external=True,
+    )  # fmt: skip
+    session.run(
+        "uv", "pip", "install", "--quiet", "--target", str(package_dir), *LAMBDA_PLATFORM,
+        "--no-deps", str(wheel["query_core"]), str(wheel["query_lambdas"]), external=True,
+    )  # fmt: skip
+    # The image build context for apps/ecs_service/Dockerfile.
+    image = dist / "image"
+    (image / "wheels").mkdir(parents=True)
+    _export(session, "query-ecs-service", image / "requirements.txt")
+    for name in ("query_core", "query_http_client", "query_ecs_service"):
+        shutil.copy(wheel[name], image / "wheels")
+    shutil.copy(ROOT / "apps" / "ecs_service" / "Dockerfile", image / "Dockerfile")
+    session.log(f"built: {', '.join(sorted(wheel))}; dist/lambda/package; dist/image")
+
+
 @nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
-    """Wheels and sdists of the libraries in packages/ into dist/."""
-    shutil.rmtree(ROOT / "dist", ignore_errors=True)
-    for package in LIBRARIES:
-        session.run("uv", "build", "--package", package, "--out-dir", "dist", external=True)
-    wheels = sorted(path.name for path in (ROOT / "dist").glob("*.whl"))
-    session.log("built: " + ", ".join(wheels))
-    if len(wheels) != len(LIBRARIES):
-        session.error(f"expected {len(LIBRARIES)} wheels, found {wheels}")
+    """Wheels of the libraries, the Lambda deployment package and the image build context."""
+    build_artifacts(session)
 
 
 @nox.session(python=PYTHON)

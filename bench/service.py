@@ -92,6 +92,25 @@ def wrk(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     return result
 
 
+def paired(a: str, b: str, upstream_url: str, concurrency: int, seconds: float,
+           rounds: int = 3) -> dict[str, Any]:  # fmt: skip
+    """A against B with both running, alternating runs so that drift hits both alike."""
+    pa, url_a = start_subject(a, upstream_url)
+    pb, url_b = start_subject(b, upstream_url)
+    try:
+        wrk(url_a, 16, 1)
+        wrk(url_b, 16, 1)
+        rps_a, rps_b = [], []
+        for _ in range(rounds):
+            rps_a.append(wrk(url_a, concurrency, seconds)["rps"])
+            rps_b.append(wrk(url_b, concurrency, seconds)["rps"])
+    finally:
+        _stop(pa)
+        _stop(pb)
+    ratios = sorted(x / y for x, y in zip(rps_a, rps_b, strict=True))
+    return {"a": a, "b": b, "rps_a": rps_a, "rps_b": rps_b, "ratio": ratios[len(ratios) // 2]}
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -134,6 +153,10 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
                     )
             finally:
                 _stop(process)
+        results["paired_floor"] = paired("service", "aiohttp_floor", upstreams["fast"], 64, seconds)
+        results["paired_hardening"] = paired(
+            "service", "service_plain", upstreams["fast"], 64, seconds
+        )
         process, url = start_subject("service", upstreams["fast"])
         try:
             samples = []
@@ -168,15 +191,16 @@ def report(results: dict[str, Any]) -> list[str]:
                 f"{s['p50_us'] / 1000:6.1f} ({a['p50_us'] / 1000:.1f}/{b['p50_us'] / 1000:.1f})   "
                 f"{s['p99_us'] / 1000:6.1f} ({a['p99_us'] / 1000:.1f}/{b['p99_us'] / 1000:.1f})"
             )
-    floor = runs["fast/service/c64"]["rps"] / runs["fast/aiohttp_floor/c64"]["rps"]
+    floor = results["paired_floor"]["ratio"]
     straight = runs["slow50ms/service/c256"]["rps"] / runs["slow50ms/requests_sync/c256"]["rps"]
     httpx2 = runs["fast/httpx2_floor/c64"]["rps"] / runs["fast/aiohttp_floor/c64"]["rps"]
-    hardened = runs["fast/service/c64"]["rps"] / runs["fast/service_plain/c64"]["rps"]
+    hardened = results["paired_hardening"]["ratio"]
     rss = results["rss"]
     half = rss[len(rss) // 2][1]
     last = rss[-1][1]
     lines += [
         "",
+        "   paired runs (both up, alternating, median of 3 ratios):",
         f"   service vs (a) at c64, fast upstream:   {floor:.2f}x  (target >= 0.85x: "
         f"{'met' if floor >= 0.85 else 'MISSED'})",
         f"   service vs (b) at c256, 50 ms upstream: {straight:.2f}x  (target >= 2x: "
