@@ -92,8 +92,9 @@ def wrk(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     return result
 
 
-def paired(a: str, b: str, upstream_url: str, concurrency: int, seconds: float,
-           rounds: int = 3) -> dict[str, Any]:  # fmt: skip
+def paired(
+    a: str, b: str, upstream_url: str, concurrency: int, seconds: float, *, rounds: int = 3
+) -> dict[str, Any]:
     """A against B with both running, alternating runs so that drift hits both alike."""
     pa, url_a = start_subject(a, upstream_url)
     pb, url_b = start_subject(b, upstream_url)

@@ -189,7 +189,7 @@ async def _read_body(receive: Receive) -> bytes:
     body = b""
     while True:
         message = await receive()
-        body += message.get("body", b"")
+        body += bytes(message.get("body", b""))
         if not message.get("more_body"):
             return body
 
@@ -246,6 +246,14 @@ class LambdaInvokeFront:
             event = json.loads(body) if body else {}
             result = await asyncio.to_thread(handler, event, context)
         except Exception as exc:
-            error = {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []}
-            return 200, [*base, (b"x-amz-function-error", b"Unhandled")], json.dumps(error).encode()
+            failure: dict[str, Any] = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "stackTrace": [],
+            }
+            return (
+                200,
+                [*base, (b"x-amz-function-error", b"Unhandled")],
+                json.dumps(failure).encode(),
+            )
         return 200, [*base, (b"x-amz-executed-version", b"$LATEST")], json.dumps(result).encode()
