@@ -15,7 +15,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "typecheck", "tests", "build"]
+nox.options.sessions = ["lint", "typecheck", "tests", "build", "infra"]
 
 PYTHON = "3.12"
 ROOT = Path(__file__).parent
@@ -83,6 +83,17 @@ def e2e(session: nox.Session) -> None:
     """Only the end-to-end tests: the local stack as real processes, walked over HTTP."""
     sync(session, "query-local-stack", "test")
     session.run("pytest", "apps/local_stack/tests", "-m", "e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def infra(session: nox.Session) -> None:
+    """The CDK app: build the assets, synthesize (cdk-nag AwsSolutions), assert, cfn-lint."""
+    build_artifacts(session)
+    sync(session, "query-infra", "test")
+    session.run(
+        "pytest", "infra/tests", *session.posargs,
+        env={"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, default=False)

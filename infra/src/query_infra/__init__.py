@@ -1,0 +1,1 @@
+"""The AWS CDK app of the query service. Runtime code never imports this package."""
