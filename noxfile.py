@@ -7,6 +7,7 @@ declared dependencies (plus its ``test`` group), so an undeclared import fails.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "typecheck", "tests", "build", "infra"]
+nox.options.sessions = ["lint", "typecheck", "tests", "build", "infra", "docs"]
 
 PYTHON = "3.12"
 ROOT = Path(__file__).parent
@@ -96,6 +97,31 @@ def infra(session: nox.Session) -> None:
         "pytest", "infra/tests", *session.posargs,
         env={"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
     )  # fmt: skip
+
+
+def _ensure_chromium(session: nox.Session) -> None:
+    """Debian's chromium for the site's browser test, installed when missing (CI runs as root)."""
+    if shutil.which("chromium"):
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        session.error("the docs' browser test needs Debian's chromium: apt-get install chromium")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env, silent=True)
+    session.run("apt-get", "install", "-y", "-qq", "chromium", external=True, env=env, silent=True)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The site: mermaid bundled from npm, `mkdocs build --strict`, then its checks in chromium."""
+    sync(session, "query-local-stack", "docs")
+    session.run("npm", "ci", "--prefix", "docs", "--no-audit", "--no-fund", "--silent",
+                external=True, silent=True)  # fmt: skip
+    assets = ROOT / "docs" / "assets"
+    assets.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "docs" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js", assets)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    _ensure_chromium(session)
+    session.run("pytest", "docs/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

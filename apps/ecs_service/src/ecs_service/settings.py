@@ -72,9 +72,11 @@ class ServiceSettings(BaseSettings):
         default=100, ge=1, le=10_000, description="Pooled connections to the internal API."
     )
     host: str = Field(default="127.0.0.1", description="Where uvicorn listens (0.0.0.0 in ECS).")
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535, description="Where uvicorn listens.")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the JSON log lines."
+    )
 
     @model_validator(mode="after")
     def _production_needs_its_settings(self) -> Self:

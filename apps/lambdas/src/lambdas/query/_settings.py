@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Final
 
@@ -38,15 +38,27 @@ def _seconds(environ: Mapping[str, str], name: str, default: float, upper: float
 class QueryLambdaSettings:
     """Environment variables of the Query Lambda."""
 
-    #: `production` on AWS; `local` for the local stack.
-    environment: str = "local"
-    #: Base URL of the query service (the name is kept; it now points at the internal ALB).
-    eks_handler_url: str = LOCAL_SERVICE_URL
-    #: Deadline of the forwarded call; API Gateway gives up at 29 s.
-    forward_timeout_seconds: float = 25.0
-    #: Deadline of the TCP connect to the service.
-    forward_connect_timeout_seconds: float = 2.0
-    log_level: str = "INFO"
+    environment: str = field(
+        default="local",
+        metadata={"description": "`production` on AWS; `local` for the local stack."},
+    )
+    eks_handler_url: str = field(
+        default=LOCAL_SERVICE_URL,
+        metadata={
+            "description": "Base URL of the query service; the name is kept for compatibility "
+            "and now points at the internal ALB. Required in `production`."
+        },
+    )
+    forward_timeout_seconds: float = field(
+        default=25.0,
+        metadata={"description": "Deadline of the forwarded call (API Gateway gives up at 29 s)."},
+    )
+    forward_connect_timeout_seconds: float = field(
+        default=2.0, metadata={"description": "Deadline of the TCP connect to the service."}
+    )
+    log_level: str = field(
+        default="INFO", metadata={"description": "DEBUG, INFO, WARNING or ERROR."}
+    )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> QueryLambdaSettings:

@@ -35,15 +35,21 @@ class QueryResultSettings(EnvSettings):
         default=None,
         description="HMAC key of `next_token`; unset, tokens are tamper-evident but forgeable.",
     )
-    dynamodb_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=10)
-    dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0, le=25)
+    dynamodb_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=10, description="Connect timeout of each DynamoDB call."
+    )
+    dynamodb_read_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=25, description="Read timeout of each DynamoDB call."
+    )
     dynamodb_max_attempts: int = Field(
         default=3, ge=1, le=10, description="botocore standard-mode attempts per DynamoDB call."
     )
     filter_max_round_trips: int = Field(
         default=5, ge=1, le=50, description="Queries per page at most when `ap_id` filters."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the JSON log lines."
+    )
 
     @property
     def endpoint_url(self) -> str | None:
