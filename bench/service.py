@@ -156,7 +156,7 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
                 _stop(process)
         results["paired_floor"] = paired("service", "aiohttp_floor", upstreams["fast"], 64, seconds)
         results["paired_hardening"] = paired(
-            "service", "service_plain", upstreams["fast"], 64, seconds
+            "service", "service_plain", upstreams["fast"], 64, seconds, rounds=5
         )
         process, url = start_subject("service", upstreams["fast"])
         try:

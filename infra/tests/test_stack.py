@@ -130,10 +130,10 @@ def _policies_of(synth, role_fragment: str) -> list[dict[str, Any]]:
 
 
 def test_task_role_may_only_invoke_post_query_result(fresh, existing):
-    statements = _policies_of(fresh, "TaskDefTaskRole")
+    statements = _policies_of(fresh, "ServiceTaskRole")
     assert [s["Action"] for s in statements] == ["execute-api:Invoke"]
     assert "/POST/query/result" in text(statements[0]["Resource"])
-    rollback = _policies_of(existing, "TaskDefTaskRole")
+    rollback = _policies_of(existing, "ServiceTaskRole")
     assert {json.dumps(s["Action"]) for s in rollback} == {
         '"execute-api:Invoke"',
         '"lambda:InvokeFunction"',
@@ -185,6 +185,7 @@ def test_private_api_is_bound_to_the_vpc_endpoint(fresh):
     assert "aws:SourceVpce" in deny["Condition"]["StringNotEquals"]
     assert allow["Effect"] == "Allow"
     assert allow["Resource"] == "execute-api:/prod/POST/query/result"
+    assert "ServiceTaskRole" in text(allow["Principal"])  # only the service's task role
 
 
 def test_private_api_method_is_iam_authorized_lambda_proxy(fresh):

@@ -75,6 +75,13 @@ class QueryServiceStack(Stack):
         self.table = self._table()
         self.security_groups = self._security_groups()
         self.query_result_fn = self._query_result_lambda()
+        # Made before the private API: its resource policy names it as the only caller.
+        self.task_role = iam.Role(
+            self,
+            "ServiceTaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="The query service's tasks: may call POST /query/result of the private API",
+        )
         self.private_api = self._private_api()
         self.service, self.alb = self._ecs_service()
         self.query_fn, self.live_alias, self.public_api = self._query_lambda()
@@ -288,7 +295,7 @@ class QueryServiceStack(Stack):
                     ),
                     iam.PolicyStatement(
                         effect=iam.Effect.ALLOW,
-                        principals=[iam.AnyPrincipal()],
+                        principals=[iam.ArnPrincipal(self.task_role.role_arn)],
                         actions=["execute-api:Invoke"],
                         resources=[f"execute-api:/{STAGE}/POST/query/result"],
                         conditions={"StringEquals": {"aws:SourceVpce": endpoint_id}},
@@ -373,6 +380,7 @@ class QueryServiceStack(Stack):
         task = ecs.FargateTaskDefinition(
             self,
             "TaskDef",
+            task_role=self.task_role,
             cpu=config.task_cpu,
             memory_limit_mib=config.task_memory_mib,
             runtime_platform=ecs.RuntimePlatform(
