@@ -201,7 +201,7 @@ def report(results: dict[str, Any]) -> list[str]:
     last = rss[-1][1]
     lines += [
         "",
-        "   paired runs (both up, alternating, median of 3 ratios):",
+        "   paired runs (both up, alternating; median of the per-round ratios):",
         f"   service vs (a) at c64, fast upstream:   {floor:.2f}x  (target >= 0.85x: "
         f"{'met' if floor >= 0.85 else 'MISSED'})",
         f"   service vs (b) at c256, 50 ms upstream: {straight:.2f}x  (target >= 2x: "
