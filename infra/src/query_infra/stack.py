@@ -63,6 +63,28 @@ def managed_policy(name: str) -> str:
     return f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{name}"
 
 
+def stage_options(access_logs: logs.ILogGroup) -> apigw.StageOptions:
+    """Stage ``prod`` with JSON access logs, error logging, metrics and X-Ray tracing."""
+    return apigw.StageOptions(
+        stage_name=STAGE,
+        access_log_destination=apigw.LogGroupLogDestination(access_logs),
+        access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+            caller=True,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=True,
+        ),
+        logging_level=apigw.MethodLoggingLevel.ERROR,
+        metrics_enabled=True,
+        tracing_enabled=True,
+    )
+
+
 class QueryServiceStack(Stack):
     """The whole service in one stack; environment-agnostic, facts from the context."""
 
@@ -302,24 +324,7 @@ class QueryServiceStack(Stack):
                     ),
                 ]
             ),
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE,
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                metrics_enabled=True,
-                tracing_enabled=True,
-            ),
+            deploy_options=stage_options(access_logs),
             cloud_watch_role=True,
         )
         api.root.add_resource("query").add_resource("result").add_method(
@@ -587,24 +592,7 @@ class QueryServiceStack(Stack):
             proxy=True,
             rest_api_name=f"query-public-{config.environment}",
             description="The query service's public API (Query Lambda, alias live)",
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE,
-                access_log_destination=apigw.LogGroupLogDestination(public_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                metrics_enabled=True,
-                tracing_enabled=True,
-            ),
+            deploy_options=stage_options(public_logs),
             cloud_watch_role=True,
         )
         CfnOutput(self, "PublicApiUrl", value=api.url, description="The public API")
