@@ -11,9 +11,11 @@ from query_core import (
     RESULT_PATH,
     RETIRED_MARKETING_DETAIL,
     RETIRED_PATH,
+    PayloadTooLargeError,
     QueryRequest,
     QueryResponse,
     RequestError,
+    UnsupportedMediaTypeError,
     is_json_media_type,
     parse_query_request,
 )
@@ -28,25 +30,17 @@ __all__ = ["create_app"]
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-class _PayloadTooLargeError(RequestError):
-    status_code = 413
-
-
-class _UnsupportedMediaTypeError(RequestError):
-    status_code = 415
-
-
 async def _read_body(request: Request) -> bytes:
     """The body, refused with 413 as soon as it passes 64 KiB (without reading the rest)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _PayloadTooLargeError(f"request body is larger than {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLargeError
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise _PayloadTooLargeError(f"request body is larger than {MAX_BODY_BYTES} bytes")
+            raise PayloadTooLargeError
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -103,7 +97,7 @@ def create_app(
     async def query_result(request: Request) -> Response:
         """One page of a user's results, newest first (CONTRACT 2.1)."""
         if not is_json_media_type(request.headers.get("content-type")):
-            raise _UnsupportedMediaTypeError("Content-Type must be application/json")
+            raise UnsupportedMediaTypeError
         query = parse_query_request(await _read_body(request))
         source: ResultSource = request.app.state.source  # no Depends: it costs every request
         page = await source.query(query, request_id=request.state.request_id)

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from query_core._exceptions import (
     InvalidBodyError,
     InvalidNextTokenError,
+    PayloadTooLargeError,
     QueryCoreError,
     RepositoryError,
     RepositoryThrottledError,
     RequestError,
     RequestValidationError,
     UnsupportedEventError,
+    UnsupportedMediaTypeError,
 )
 from query_core._http import (
     MAX_BODY_BYTES,
@@ -58,6 +60,7 @@ __all__ = [
     "InvalidNextTokenError",
     "JsonFormatter",
     "PageTokenCodec",
+    "PayloadTooLargeError",
     "QueryCoreError",
     "QueryRequest",
     "QueryResponse",
@@ -67,6 +70,7 @@ __all__ = [
     "RequestValidationError",
     "ResultItem",
     "UnsupportedEventError",
+    "UnsupportedMediaTypeError",
     "clean_request_id",
     "configure_json_logging",
     "is_json_media_type",

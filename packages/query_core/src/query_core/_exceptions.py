@@ -8,6 +8,8 @@ QueryCoreError
 ├── RequestError                 the caller's fault: the apps answer 4xx
 │   ├── InvalidBodyError           body is not a JSON object                 -> 400
 │   ├── InvalidNextTokenError      next_token malformed, tampered or foreign -> 400
+│   ├── PayloadTooLargeError       body over 64 KiB                          -> 413
+│   ├── UnsupportedMediaTypeError  body with a non-JSON content type         -> 415
 │   └── RequestValidationError     JSON that breaks the field rules          -> 422
 ├── UnsupportedEventError        a Lambda event of no known shape
 └── RepositoryError              DynamoDB failed                            -> 500
@@ -19,15 +21,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from query_core._http import MAX_BODY_BYTES
+
 __all__ = [
     "InvalidBodyError",
     "InvalidNextTokenError",
+    "PayloadTooLargeError",
     "QueryCoreError",
     "RepositoryError",
     "RepositoryThrottledError",
     "RequestError",
     "RequestValidationError",
     "UnsupportedEventError",
+    "UnsupportedMediaTypeError",
 ]
 
 
@@ -52,6 +58,24 @@ class InvalidBodyError(RequestError):
 
 class InvalidNextTokenError(RequestError):
     """``next_token`` is malformed, was edited, or belongs to another query."""
+
+
+class PayloadTooLargeError(RequestError):
+    """The body is larger than ``MAX_BODY_BYTES`` (64 KiB)."""
+
+    status_code = 413
+
+    def __init__(self) -> None:
+        super().__init__(f"request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """The body's Content-Type is not JSON."""
+
+    status_code = 415
+
+    def __init__(self) -> None:
+        super().__init__("Content-Type must be application/json")
 
 
 class RequestValidationError(RequestError):

@@ -21,10 +21,11 @@ from query_core import (
     REQUEST_ID_HEADER,
     RESULT_PATH,
     RETIRED_MARKETING_DETAIL,
-    QueryCoreError,
+    PayloadTooLargeError,
     RepositoryThrottledError,
     RequestError,
     UnsupportedEventError,
+    UnsupportedMediaTypeError,
     clean_request_id,
     configure_json_logging,
     is_json_media_type,
@@ -92,10 +93,11 @@ def _route(request: LambdaRequest, request_id: str) -> dict[str, Any]:
     if request.method != "POST":
         return _error(405, "Method Not Allowed", request_id, Allow="POST")
     if not is_json_media_type(request.header("content-type")):
-        return _error(415, "Content-Type must be application/json", request_id)
-    if request.body is not None and len(request.body) > MAX_BODY_BYTES:
-        return _error(413, f"request body is larger than {MAX_BODY_BYTES} bytes", request_id)
-    query = parse_query_request(request.body)
+        raise UnsupportedMediaTypeError
+    body = request.body  # decoded once (base64 bodies are decoded on every read)
+    if body is not None and len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError
+    query = parse_query_request(body)
     page = get_repository().query(query)
     return proxy_response(200, page, {REQUEST_ID_HEADER: request_id})
 
@@ -138,7 +140,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             response = _error(
                 503, "results store is busy; retry later", request_id, **{"Retry-After": "1"}
             )
-        except (QueryCoreError, Exception):
+        except Exception:
             _log.exception("unexpected failure")
             response = _error(500, "internal error", request_id)
         _log.info(
