@@ -48,6 +48,7 @@ def test_submodule_apis_are_pinned():
         "LambdaRequest",
         "body_bytes",
         "decode_event",
+        "error_response",
         "lower_headers",
         "proxy_response",
     ]

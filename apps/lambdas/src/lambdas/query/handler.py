@@ -23,11 +23,10 @@ from query_core import (
     REQUEST_ID_HEADER,
     RequestError,
     UnsupportedEventError,
-    clean_request_id,
     configure_json_logging,
     request_id_var,
 )
-from query_core.events import LambdaContext, LambdaRequest, decode_event, proxy_response
+from query_core.events import LambdaContext, LambdaRequest, decode_event, error_response
 
 from lambdas.query._settings import QueryLambdaSettings, get_settings
 
@@ -51,10 +50,6 @@ def get_pool() -> urllib3.PoolManager:
     if _pool is None:
         _pool = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
     return _pool
-
-
-def _error(status: int, detail: str, request_id: str) -> dict[str, Any]:
-    return proxy_response(status, {"detail": detail}, {REQUEST_ID_HEADER: request_id})
 
 
 def _deadline(settings: QueryLambdaSettings, context: LambdaContext) -> float:
@@ -85,13 +80,13 @@ def _forward(request: LambdaRequest, request_id: str, context: LambdaContext) ->
         )
     except urllib3.exceptions.ConnectTimeoutError:
         _log.warning("the query service is unreachable (connect timeout)", extra={"url": url})
-        return _error(502, "the query service is unreachable", request_id)
+        return error_response(502, "the query service is unreachable", request_id)
     except urllib3.exceptions.TimeoutError:
         _log.warning("the query service did not answer in time", extra={"deadline_s": deadline})
-        return _error(504, "the query service did not answer in time", request_id)
+        return error_response(504, "the query service did not answer in time", request_id)
     except urllib3.exceptions.HTTPError as exc:
         _log.warning("the query service is unreachable: %s", exc, extra={"url": url})
-        return _error(502, "the query service is unreachable", request_id)
+        return error_response(502, "the query service is unreachable", request_id)
     returned = {
         name: response.headers[name]
         for name in RETURNED_RESPONSE_HEADERS
@@ -102,7 +97,7 @@ def _forward(request: LambdaRequest, request_id: str, context: LambdaContext) ->
         text = response.data.decode("utf-8")
     except UnicodeDecodeError:
         _log.warning("the query service answered a body that is not UTF-8")
-        return _error(502, "the query service answered something unusable", request_id)
+        return error_response(502, "the query service answered something unusable", request_id)
     return {
         "statusCode": response.status,
         "headers": returned,
@@ -120,25 +115,21 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         try:
             request = decode_event(event, request_id=request_id)
-            request_id = (
-                clean_request_id(request.header(REQUEST_ID_HEADER))
-                or request.request_id
-                or request_id
-            )
+            request_id = request.effective_request_id or request_id
             request_id_var.set(request_id)
             if request.source == "direct":  # only API Gateway calls this function
-                response = _error(400, "unsupported event", request_id)
+                response = error_response(400, "unsupported event", request_id)
             elif request.path.rstrip("/") in _NOT_FORWARDED:
-                response = _error(404, "Not Found", request_id)
+                response = error_response(404, "Not Found", request_id)
             else:
                 response = _forward(request, request_id, context)
         except RequestError as exc:
-            response = _error(exc.status_code, str(exc.detail), request_id)
+            response = error_response(exc.status_code, exc.detail, request_id)
         except UnsupportedEventError:
-            response = _error(400, "unsupported event", request_id)
+            response = error_response(400, "unsupported event", request_id)
         except Exception:
             _log.exception("unexpected failure")
-            response = _error(500, "internal error", request_id)
+            response = error_response(500, "internal error", request_id)
         _log.info(
             "request forwarded",
             extra={

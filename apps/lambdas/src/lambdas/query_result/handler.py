@@ -33,7 +33,13 @@ from query_core import (
     parse_query_request,
     request_id_var,
 )
-from query_core.events import LambdaContext, LambdaRequest, decode_event, proxy_response
+from query_core.events import (
+    LambdaContext,
+    LambdaRequest,
+    decode_event,
+    error_response,
+    proxy_response,
+)
 
 from lambdas.query_result._settings import QueryResultSettings, get_settings
 
@@ -80,18 +86,14 @@ def _create_repository(settings: QueryResultSettings) -> ResultsRepository:
     )
 
 
-def _error(status: int, detail: Any, request_id: str, **headers: str) -> dict[str, Any]:
-    return proxy_response(status, {"detail": detail}, {REQUEST_ID_HEADER: request_id, **headers})
-
-
 def _route(request: LambdaRequest, request_id: str) -> dict[str, Any]:
     """Answer one decoded request; raises ``QueryCoreError`` for the error table below."""
     if is_retired_path(request.path):
-        return _error(410, RETIRED_MARKETING_DETAIL, request_id)
+        return error_response(410, RETIRED_MARKETING_DETAIL, request_id)
     if request.path.rstrip("/") != RESULT_PATH:
-        return _error(404, "Not Found", request_id)
+        return error_response(404, "Not Found", request_id)
     if request.method != "POST":
-        return _error(405, "Method Not Allowed", request_id, Allow="POST")
+        return error_response(405, "Method Not Allowed", request_id, {"Allow": "POST"})
     if not is_json_media_type(request.header("content-type")):
         raise UnsupportedMediaTypeError
     body = request.body  # decoded once (base64 bodies are decoded on every read)
@@ -124,25 +126,21 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         try:
             request = decode_event(event, request_id=request_id)
-            request_id = (
-                clean_request_id(request.header(REQUEST_ID_HEADER))
-                or request.request_id
-                or request_id
-            )
+            request_id = request.effective_request_id or request_id
             request_id_var.set(request_id)
             response = _route(request, request_id)
         except RequestError as exc:
-            response = _error(exc.status_code, exc.detail, request_id)
+            response = error_response(exc.status_code, exc.detail, request_id)
         except UnsupportedEventError:
-            response = _error(400, "unsupported event", request_id)
+            response = error_response(400, "unsupported event", request_id)
         except RepositoryThrottledError:
             _log.warning("DynamoDB throttled the read")
-            response = _error(
-                503, "results store is busy; retry later", request_id, **{"Retry-After": "1"}
+            response = error_response(
+                503, "results store is busy; retry later", request_id, {"Retry-After": "1"}
             )
         except Exception:
             _log.exception("unexpected failure")
-            response = _error(500, "internal error", request_id)
+            response = error_response(500, "internal error", request_id)
         _log.info(
             "request handled",
             extra={

@@ -20,6 +20,7 @@ from query_core.events._request import (
     LambdaContext,
     LambdaRequest,
     body_bytes,
+    error_response,
     lower_headers,
     proxy_response,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "LambdaRequest",
     "body_bytes",
     "decode_event",
+    "error_response",
     "lower_headers",
     "proxy_response",
 ]

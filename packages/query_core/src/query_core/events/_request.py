@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from query_core._exceptions import InvalidBodyError
+from query_core._http import REQUEST_ID_HEADER, clean_request_id
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -19,6 +20,7 @@ __all__ = [
     "LambdaContext",
     "LambdaRequest",
     "body_bytes",
+    "error_response",
     "lower_headers",
     "proxy_response",
 ]
@@ -54,6 +56,12 @@ class LambdaRequest:
         """A header's value by case-insensitive name."""
         return self.headers.get(name.lower())
 
+    @property
+    def effective_request_id(self) -> str | None:
+        """The caller's ``X-Request-Id`` when it is safe to echo and log, else the event's
+        own id (API Gateway's, or the fallback ``decode_event`` was given)."""
+        return clean_request_id(self.header(REQUEST_ID_HEADER)) or self.request_id
+
 
 def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
     """Header names lower-cased; ``None`` values (API Gateway sends them) dropped."""
@@ -76,6 +84,15 @@ def body_bytes(body: Any, *, is_base64: bool) -> bytes | None:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidBodyError("request body is flagged base64 but is not valid base64") from exc
+
+
+def error_response(
+    status_code: int, detail: Any, request_id: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A proxy response ``{"detail": ...}`` that echoes the request id."""
+    return proxy_response(
+        status_code, {"detail": detail}, {REQUEST_ID_HEADER: request_id, **(headers or {})}
+    )
 
 
 def proxy_response(
