@@ -15,8 +15,8 @@ from query_http_client._exceptions import (
 )
 from query_http_client._protocol import (
     DEFAULT_TIMEOUT,
-    MAX_RESPONSE_BYTES,
     RequestSigner,
+    check_body_size,
     encode_request,
     parse_response,
     request_headers,
@@ -120,10 +120,7 @@ class AsyncQueryClient:
                 self._url, data=body, headers=headers, timeout=client_timeout
             ) as response:
                 length = response.content_length
-                if length is not None and length > MAX_RESPONSE_BYTES:
-                    raise UpstreamBadResponseError(
-                        "the internal API's answer is too large", status_code=response.status
-                    )
+                check_body_size(length, response.status)
                 # A declared length within the cap can be read whole; otherwise count chunks.
                 raw = await response.read() if length is not None else await _read_capped(response)
                 return parse_response(response.status, response.headers, raw)
@@ -146,9 +143,6 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
         size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise UpstreamBadResponseError(
-                "the internal API's answer is too large", status_code=response.status
-            )
+        check_body_size(size, response.status)
         chunks.append(chunk)
     return b"".join(chunks)

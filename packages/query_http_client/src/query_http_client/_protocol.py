@@ -48,6 +48,12 @@ class RequestSigner(Protocol):
         ...
 
 
+def check_body_size(size: int | None, status: int) -> None:
+    """Refuse an answer larger than ``MAX_RESPONSE_BYTES`` (declared, or read so far)."""
+    if size is not None and size > MAX_RESPONSE_BYTES:
+        raise UpstreamBadResponseError("the internal API's answer is too large", status_code=status)
+
+
 def result_url(base_url: str) -> str:
     """``{INTERNAL_API_URL}/query/result``: the base URL keeps its stage path."""
     if not base_url.startswith(("http://", "https://")):

@@ -16,8 +16,8 @@ from query_http_client._exceptions import (
 )
 from query_http_client._protocol import (
     DEFAULT_TIMEOUT,
-    MAX_RESPONSE_BYTES,
     RequestSigner,
+    check_body_size,
     encode_request,
     parse_response,
     request_headers,
@@ -125,8 +125,5 @@ def _read_until(response: urllib3.BaseHTTPResponse, give_up_at: float) -> bytes:
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise UpstreamBadResponseError(
-                "the internal API's answer is too large", status_code=response.status
-            )
+        check_body_size(size, response.status)
         chunks.append(chunk)
