@@ -1,4 +1,7 @@
-"""The service over real HTTP: routes, the error table (CONTRACT 2.4), request ids, limits."""
+"""The service over real HTTP: routes, the error table, request ids, limits.
+
+See docs/contract.md#errors.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The Query Result Lambda: same answer on every way it is called (CONTRACT 3)."""
+"""The Query Result Lambda: same answer on every way it is called.
+
+See docs/contract.md#internal-api.
+"""
 
 from __future__ import annotations
 

@@ -237,7 +237,8 @@ class QueryServiceStack(Stack):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        # Kept but unused (CONTRACT 4): removing it is a later infrastructure change.
+        # Kept but unused (docs/contract.md#data-model): removing it is a later
+        # infrastructure change.
         table.add_global_secondary_index(
             index_name="marketing_id-index",
             partition_key=dynamodb.Attribute(
@@ -281,7 +282,7 @@ class QueryServiceStack(Stack):
         acknowledge(
             fn,
             "L1",
-            "Python 3.12 is the project's target runtime (CONTRACT; the ECS "
+            "Python 3.12 is the project's target runtime (docs/contract.md#overview; the ECS "
             "image matches); moving to a newer runtime is its own change",
         )
         # Only Query on the table itself: no index is queried, so no index/* grant.
@@ -575,7 +576,7 @@ class QueryServiceStack(Stack):
         acknowledge(
             fn,
             "L1",
-            "Python 3.12 is the project's target runtime (CONTRACT); moving "
+            "Python 3.12 is the project's target runtime (docs/contract.md#overview); moving "
             "to a newer runtime is its own change",
         )
         alias = lambda_.Alias(self, "QueryLive", alias_name="live", version=fn.current_version)

@@ -1,4 +1,4 @@
-"""``create_app()``: the FastAPI application of the query service (CONTRACT 2)."""
+"""``create_app()``: the FastAPI application of the query service (docs/contract.md#public-api)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def create_app(
         },
     )
     async def query_result(request: Request) -> Response:
-        """One page of a user's results, newest first (CONTRACT 2.1)."""
+        """One page of a user's results, newest first (docs/contract.md#query-result)."""
         if not is_json_media_type(request.headers.get("content-type")):
             raise UnsupportedMediaTypeError
         query = parse_query_request(await _read_body(request))
@@ -134,5 +134,8 @@ class _GoneError(RequestError):
 
 
 async def _retired_endpoint() -> None:
-    """Every method on /query/marketing and below answers 410 Gone (CONTRACT 2.2)."""
+    """Every method on /query/marketing and below answers 410 Gone.
+
+    See docs/contract.md#retired-marketing.
+    """
     raise _GoneError()

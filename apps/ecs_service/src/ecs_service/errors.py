@@ -1,4 +1,4 @@
-"""The one table that maps errors to HTTP answers (CONTRACT 2.4)."""
+"""The one table that maps errors to HTTP answers (docs/contract.md#errors)."""
 
 from __future__ import annotations
 

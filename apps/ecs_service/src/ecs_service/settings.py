@@ -1,4 +1,7 @@
-"""The service's settings: environment variables, validated once at start (CONTRACT 5)."""
+"""The service's settings: environment variables, validated once at start.
+
+See docs/contract.md#configuration.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DynamoDB's typed attribute values to plain JSON values (CONTRACT 2.1).
+"""DynamoDB's typed attribute values to plain JSON values (docs/contract.md#query-result).
 
 Numbers come back as ``int`` when integral and ``float`` otherwise, sets as sorted
 lists (binary sets sorted by their bytes), binary values as base64 text; maps and

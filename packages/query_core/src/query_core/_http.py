@@ -1,4 +1,4 @@
-"""HTTP rules that every front of the service applies the same way (CONTRACT 2)."""
+"""HTTP rules that every front of the service applies the same way (docs/contract.md#public-api)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ __all__ = [
     "is_retired_path",
 ]
 
-#: The largest request body any component accepts (CONTRACT 2.1): 64 KiB.
+#: The largest request body any component accepts (docs/contract.md#query-result): 64 KiB.
 MAX_BODY_BYTES: Final = 64 * 1024
 RESULT_PATH: Final = "/query/result"
 RETIRED_PATH: Final = "/query/marketing"
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 
-#: The ``detail`` of every 410 on ``/query/marketing`` and below (CONTRACT 2.2).
+#: The ``detail`` of every 410 on ``/query/marketing`` and below
+#: (docs/contract.md#retired-marketing).
 RETIRED_MARKETING_DETAIL: Final = (
     "The marketing-campaign query has been retired. Results are queried by user_id: "
     'POST /query/result with a JSON body such as {"user_id": "..."}.'

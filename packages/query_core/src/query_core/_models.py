@@ -1,4 +1,4 @@
-"""The wire models of ``POST /query/result`` (CONTRACT 2.1)."""
+"""The wire models of ``POST /query/result`` (docs/contract.md#query-result)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``ResultsRepository``: one page of a user's results from DynamoDB (CONTRACT 4).
+"""``ResultsRepository``: one page of a user's results from DynamoDB (docs/contract.md#data-model).
 
 Needs the ``dynamodb`` extra (``pip install "query-core[dynamodb]"``); the rest of
 ``query_core`` does not import boto3.

@@ -1,4 +1,4 @@
-"""The results table as CONTRACT 4 describes it, and writing items into it."""
+"""The results table as docs/contract.md#data-model describes it, and writing items into it."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def create_results_table(client: DynamoDBClient, table_name: str = DEFAULT_TABLE
         ],
         GlobalSecondaryIndexes=[
             {
-                # Kept but unused (CONTRACT 4); removing it is a later infrastructure change.
+                # Kept but unused (docs/contract.md#data-model); removing it is a later
+                # infrastructure change.
                 "IndexName": "marketing_id-index",
                 "KeySchema": [{"AttributeName": "marketing_id", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},

@@ -1,4 +1,4 @@
-"""Typed client for the query service's private internal API (CONTRACT 3).
+"""Typed client for the query service's private internal API (docs/contract.md#internal-api).
 
 ``AsyncQueryClient`` (aiohttp) for the service, one per process; ``QueryClient``
 (urllib3) for scripts. aiohttp was chosen by measurement: docs/decisions/.

@@ -1,4 +1,7 @@
-"""What both clients share: the request they send and how they read the answer (CONTRACT 3)."""
+"""What both clients share: the request they send and how they read the answer.
+
+See docs/contract.md#internal-api.
+"""
 
 from __future__ import annotations
 
@@ -138,7 +141,8 @@ def _detail(body: bytes) -> Any:
 
 
 def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> QueryResponse:
-    """Read the API's answer: a page, or the error it stands for (CONTRACT 2.4, 3).
+    """Read the API's answer: a page, or the error it stands for (docs/contract.md#errors and
+    docs/contract.md#internal-api).
 
     A body that is still a Lambda proxy envelope (``{"statusCode", "body"}``, from a
     non-proxy integration or the legacy invoke path) is unwrapped first; a Lambda's

@@ -2,7 +2,7 @@
 
 Takes the external API Gateway's REST proxy event and forwards method, path, query
 string, body and the allowed headers to the query service at ``EKS_HANDLER_URL``,
-then returns the service's status, body and allowed headers unchanged (CONTRACT 2).
+then returns the service's status, body and allowed headers unchanged (docs/contract.md#public-api).
 ``/health`` is the load balancer's, not the public API's: 404 here. The service
 unreachable is a 502, too slow a 504, each ``{"detail": ...}``.
 

@@ -1,1 +1,4 @@
-"""The Query Result Lambda: one page of a user's results from DynamoDB (CONTRACT 3)."""
+"""The Query Result Lambda: one page of a user's results from DynamoDB.
+
+See docs/contract.md#internal-api.
+"""

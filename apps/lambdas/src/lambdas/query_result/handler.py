@@ -1,6 +1,7 @@
 """The Query Result Lambda's entry point: ``lambdas.query_result.handler.handler``.
 
-It answers the same output for the same input on every way it is called (CONTRACT 3):
+It answers the same output for the same input on every way it is called
+(docs/contract.md#internal-api):
 a REST proxy event from the private API Gateway, an HTTP API (v2) event, or a direct
 invocation whose event is the bare request (the legacy ``invoke_lambda`` rollback path).
 
