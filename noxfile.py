@@ -29,6 +29,7 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "query-lambdas": ("apps/lambdas", "lambdas", ()),
     "query-ecs-service": ("apps/ecs_service", "ecs_service", ()),
     "query-local-stack": ("apps/local_stack", "local_stack", ()),
+    "query-migrate": ("apps/query_migrate", "query_migrate", ()),
 }
 LIBRARIES = ["query-core", "query-http-client", "query-devstack"]
 #: Type-checked too; its tests run in `infra` (they need the build's assets).

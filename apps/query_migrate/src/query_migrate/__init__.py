@@ -1,0 +1,7 @@
+"""``query-migrate``: the cutover from EKS to ECS Fargate as commands.
+
+An app (a console script), not a library: nothing imports it. Each subcommand is one step of
+the runbook (``docs/runbook.md``): ``preflight``, ``smoke``, ``attach``/``detach``,
+``shadow`` and ``status``; ``cli.py`` parses input and shapes output, the modules beside it
+do the work.
+"""

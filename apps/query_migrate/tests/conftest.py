@@ -1,0 +1,241 @@
+"""moto's server over real HTTP for every AWS call, and an existing account built in it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+from moto.server import ThreadedMotoServer
+from query_migrate.cli import cli
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """One moto server (every service) on 127.0.0.1 for the session; reset before each test."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A clean moto server and the dummy credentials it accepts."""
+    # moto's own reset endpoint, on our server on 127.0.0.1.
+    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("COLUMNS", "240")  # rich wraps tables at the terminal width
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    return moto_url
+
+
+def client(moto_url: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=moto_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@dataclass
+class Cli:
+    """``query-migrate`` run in-process with ``--endpoint-url`` pointing at moto."""
+
+    moto_url: str
+
+    def __call__(self, *args: str, aws: bool = True) -> Result:
+        argv = list(args)
+        if aws:
+            argv += ["--endpoint-url", self.moto_url]
+        return CliRunner().invoke(cli, argv, catch_exceptions=False, terminal_width=120)
+
+    def json(self, *args: str, code: int = 0) -> Any:
+        result = self(*args, "--json")
+        assert result.exit_code == code, result.output + result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def run(moto: str) -> Cli:
+    return Cli(moto)
+
+
+def lambda_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+@dataclass
+class PublicApi:
+    """The running account's public REST API, proxying to the old Query Lambda."""
+
+    api_id: str
+    stage: str
+    resources: dict[str, str]
+    old_function_arn: str
+    alias_arn: str
+
+    def snapshot(self, moto_url: str) -> dict[str, Any]:
+        """Every resource and method integration, as API Gateway answers them."""
+        apigateway = client(moto_url, "apigateway")
+        integrations = {}
+        for path, resource_id in self.resources.items():
+            resource = apigateway.get_resource(restApiId=self.api_id, resourceId=resource_id)
+            for method in resource.get("resourceMethods", {}):
+                answer = apigateway.get_integration(
+                    restApiId=self.api_id, resourceId=resource_id, httpMethod=method
+                )
+                answer.pop("ResponseMetadata")
+                integrations[f"{method} {path}"] = json.dumps(answer, sort_keys=True)
+        return integrations
+
+    def deployment(self, moto_url: str) -> str:
+        apigateway = client(moto_url, "apigateway")
+        return apigateway.get_stage(restApiId=self.api_id, stageName=self.stage)["deploymentId"]
+
+
+def make_public_api(
+    moto_url: str,
+    *,
+    grant: bool = True,
+    marketing_type: str = "AWS_PROXY",
+) -> PublicApi:
+    """Old Query Lambda, new Query Lambda with alias live, and the public API in front."""
+    iam = client(moto_url, "iam")
+    role = iam.create_role(RoleName="query-lambda", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = client(moto_url, "lambda")
+    old = lam.create_function(
+        FunctionName="old-query-lambda", Runtime="python3.12", Role=role,
+        Handler="handler.handler", Code={"ZipFile": lambda_zip()},
+    )  # fmt: skip
+    try:  # the new Query Lambda and its alias, unless the account already has them
+        alias = lam.get_alias(FunctionName="query-lambda", Name="live")
+    except lam.exceptions.ResourceNotFoundException:
+        lam.create_function(
+            FunctionName="query-lambda", Runtime="python3.12", Role=role,
+            Handler="handler.handler", Code={"ZipFile": lambda_zip()},
+        )  # fmt: skip
+        version = lam.publish_version(FunctionName="query-lambda")["Version"]
+        alias = lam.create_alias(FunctionName="query-lambda", Name="live", FunctionVersion=version)
+    apigateway = client(moto_url, "apigateway")
+    api_id = apigateway.create_rest_api(name="public-query-api")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    query = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="query")["id"]
+    result = apigateway.create_resource(restApiId=api_id, parentId=query, pathPart="result")["id"]
+    marketing = apigateway.create_resource(restApiId=api_id, parentId=query, pathPart="marketing")
+    proxy = apigateway.create_resource(
+        restApiId=api_id, parentId=marketing["id"], pathPart="{proxy+}"
+    )["id"]
+    old_uri = (
+        f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+        f"{old['FunctionArn']}/invocations"
+    )
+    for resource_id, method in ((result, "POST"), (marketing["id"], "ANY"), (proxy, "ANY")):
+        apigateway.put_method(
+            restApiId=api_id, resourceId=resource_id, httpMethod=method,
+            authorizationType="AWS_IAM",
+        )  # fmt: skip
+    apigateway.put_integration(
+        restApiId=api_id, resourceId=result, httpMethod="POST", type="AWS_PROXY",
+        integrationHttpMethod="POST", uri=old_uri, timeoutInMillis=12000,
+        passthroughBehavior="WHEN_NO_MATCH", contentHandling="CONVERT_TO_TEXT",
+        requestParameters={"integration.request.header.X-Edge": "'public'"},
+        cacheKeyParameters=[],
+    )  # fmt: skip
+    marketing_uri = old_uri if marketing_type == "AWS_PROXY" else "https://eks.example.com/q"
+    for resource_id in (marketing["id"], proxy):
+        apigateway.put_integration(
+            restApiId=api_id, resourceId=resource_id, httpMethod="ANY", type=marketing_type,
+            integrationHttpMethod="POST", uri=marketing_uri,
+        )  # fmt: skip
+    # CORS preflight answered by API Gateway itself: attach leaves it alone.
+    apigateway.put_method(
+        restApiId=api_id, resourceId=result, httpMethod="OPTIONS", authorizationType="NONE"
+    )
+    apigateway.put_integration(
+        restApiId=api_id, resourceId=result, httpMethod="OPTIONS", type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )  # fmt: skip
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    if grant:
+        lam.add_permission(
+            FunctionName="query-lambda", Qualifier="live", StatementId="public-api",
+            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*",
+        )  # fmt: skip
+    return PublicApi(
+        api_id=api_id,
+        stage="prod",
+        resources={
+            "/query/result": result,
+            "/query/marketing": marketing["id"],
+            "/query/marketing/{proxy+}": proxy,
+        },
+        old_function_arn=old["FunctionArn"],
+        alias_arn=alias["AliasArn"],
+    )
+
+
+def make_stack(moto_url: str, name: str, outputs: dict[str, str]) -> None:
+    """A CloudFormation stack whose outputs are the given values (what the CDK app outputs)."""
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    client(moto_url, "cloudformation").create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+
+
+@pytest.fixture
+def aws(moto: str) -> Any:
+    """``aws("lambda")``: a boto3 client of the clean moto server."""
+    return lambda service: client(moto, service)
+
+
+@pytest.fixture
+def make_api(moto: str) -> Any:
+    return lambda **kwargs: make_public_api(moto, **kwargs)
+
+
+@pytest.fixture
+def public_api(moto: str) -> PublicApi:
+    return make_public_api(moto)
+
+
+@pytest.fixture
+def stack(moto: str) -> Any:
+    """``stack(name, outputs)``: a CloudFormation stack with these outputs."""
+    return lambda name, outputs: make_stack(moto, name, outputs)
+
+
+@pytest.fixture
+def lambda_code() -> bytes:
+    """A deployment package moto accepts (its code never runs: nothing here invokes it)."""
+    return lambda_zip()

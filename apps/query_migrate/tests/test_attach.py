@@ -1,0 +1,197 @@
+"""attach and detach against moto's API Gateway and Lambda, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from query_migrate.attach import _PUT_PARAMETERS, lambda_uri
+
+
+def _args(api, record: Path) -> list[str]:
+    return ["--api-id", api.api_id, "--alias-arn", api.alias_arn, "--record", str(record)]
+
+
+def test_put_parameters_are_botocores_model(aws) -> None:
+    """The fields attach writes back are PutIntegration's own (a new field would be refused)."""
+    model = aws("apigateway").meta.service_model.operation_model("PutIntegration")
+    members = set(model.input_shape.members) - {
+        "restApiId", "resourceId", "httpMethod", "integrationHttpMethod",
+    }  # fmt: skip
+    assert members == _PUT_PARAMETERS
+
+
+def test_dry_run_changes_nothing(run, public_api, moto, tmp_path) -> None:
+    before = public_api.snapshot(moto)
+    deployment = public_api.deployment(moto)
+    record = tmp_path / "record.json"
+    result = run("attach", *_args(public_api, record), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dry run: nothing changed" in result.stdout
+    assert "POST /query/result" in result.stdout
+    assert public_api.snapshot(moto) == before
+    assert public_api.deployment(moto) == deployment
+    assert not record.exists()
+
+
+def test_attach_then_detach_restores_every_integration_byte_for_byte(
+    run, public_api, moto, tmp_path
+) -> None:
+    before = public_api.snapshot(moto)
+    first_deployment = public_api.deployment(moto)
+    record = tmp_path / "record.json"
+
+    attached = run.json("attach", *_args(public_api, record))
+    assert attached["changed"] is True
+    assert attached["previousDeploymentId"] == first_deployment
+    after_attach = public_api.snapshot(moto)
+    alias_uri = lambda_uri(public_api.alias_arn)
+    for method in ("POST /query/result", "ANY /query/marketing", "ANY /query/marketing/{proxy+}"):
+        integration = json.loads(after_attach[method])
+        original = json.loads(before[method])
+        assert integration["uri"] == alias_uri
+        # Only the URI changed: timeout, parameters, content handling are kept.
+        assert {**original, "uri": alias_uri} == integration
+    assert after_attach["OPTIONS /query/result"] == before["OPTIONS /query/result"]
+    attach_deployment = public_api.deployment(moto)
+    assert attach_deployment != first_deployment
+    assert json.loads(record.read_text())["methods"][0]["integration"]["uri"] != alias_uri
+
+    # attach again: nothing to do, and the record is not overwritten.
+    again = run("attach", *_args(public_api, record))
+    assert again.exit_code == 0
+    assert "already attached" in again.stdout
+
+    detached = run("detach", str(record))
+    assert detached.exit_code == 0, detached.output + detached.stderr
+    assert "byte for byte" in detached.stdout
+    assert public_api.snapshot(moto) == before
+    assert public_api.deployment(moto) not in {first_deployment, attach_deployment}
+    assert json.loads(record.read_text())["detachedAt"]
+
+    # The same record cannot be detached twice.
+    twice = run("detach", str(record))
+    assert twice.exit_code == 1
+    assert "already detached" in twice.stderr
+
+
+def test_attach_reads_the_alias_from_the_stack_and_the_api_from_the_context(
+    run, public_api, moto, stack, tmp_path
+) -> None:
+    stack("QueryStack", {"QueryLambdaAliasArn": public_api.alias_arn})
+    record = tmp_path / "r.json"
+    result = run(
+        "attach", "--stack", "QueryStack", "-c", f"existingPublicApiId={public_api.api_id}",
+        "-c", 'existingPublicApiPaths=["/query/result"]', "--record", str(record),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    snapshot = public_api.snapshot(moto)
+    assert json.loads(snapshot["POST /query/result"])["uri"] == lambda_uri(public_api.alias_arn)
+    # Only the listed path was attached.
+    assert json.loads(snapshot["ANY /query/marketing"])["uri"] != lambda_uri(public_api.alias_arn)
+
+
+def test_attach_refuses_an_integration_it_does_not_know(run, make_api, moto, tmp_path) -> None:
+    api = make_api(marketing_type="HTTP_PROXY")
+    before = api.snapshot(moto)
+    record = tmp_path / "r.json"
+    result = run("attach", *_args(api, record))
+    assert result.exit_code == 1
+    assert "integration type HTTP_PROXY" in result.stderr
+    assert api.snapshot(moto) == before
+    assert not record.exists()
+
+
+def test_attach_refuses_a_missing_path(run, public_api, moto, tmp_path) -> None:
+    result = run("attach", *_args(public_api, tmp_path / "r.json"), "--path", "/query/other")
+    assert result.exit_code == 1
+    assert "has no resource /query/other" in result.stderr
+
+
+def test_attach_refuses_an_alias_the_api_may_not_invoke(run, make_api, moto, tmp_path) -> None:
+    api = make_api(grant=False)
+    before = api.snapshot(moto)
+    result = run("attach", *_args(api, tmp_path / "r.json"))
+    assert result.exit_code == 1
+    assert "no permission" in result.stderr
+    assert api.snapshot(moto) == before
+
+
+def test_attach_refuses_to_overwrite_a_record_not_yet_detached(
+    run, public_api, moto, aws, tmp_path
+) -> None:
+    record = tmp_path / "r.json"
+    assert run("attach", *_args(public_api, record)).exit_code == 0
+    # Somebody put one integration back by hand: attach has work again, but the record stays.
+    original = json.loads(record.read_text())["methods"][0]
+    aws("apigateway").put_integration(
+        restApiId=public_api.api_id, resourceId=original["resource_id"],
+        httpMethod=original["http_method"], type="AWS_PROXY", integrationHttpMethod="POST",
+        uri=original["integration"]["uri"],
+    )  # fmt: skip
+    result = run("attach", *_args(public_api, record))
+    assert result.exit_code == 1
+    assert "not detached" in result.stderr
+
+
+def test_detach_refuses_an_integration_changed_since_attach_unless_forced(
+    run, public_api, moto, aws, tmp_path
+) -> None:
+    before = public_api.snapshot(moto)
+    record = tmp_path / "r.json"
+    assert run("attach", *_args(public_api, record)).exit_code == 0
+    apigateway = aws("apigateway")
+    apigateway.put_integration(
+        restApiId=public_api.api_id, resourceId=public_api.resources["/query/result"],
+        httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
+        uri=lambda_uri(public_api.old_function_arn.replace("old-query-lambda", "third")),
+    )  # fmt: skip
+    refused = run("detach", str(record))
+    assert refused.exit_code == 1
+    assert "changed since attach" in refused.stderr
+
+    dry = run("detach", str(record), "--force", "--dry-run")
+    assert dry.exit_code == 0
+    assert "changed since attach" in dry.stdout
+
+    forced = run("detach", str(record), "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert public_api.snapshot(moto) == before
+
+
+def test_attach_needs_an_api_and_an_alias(run, tmp_path) -> None:
+    result = run("attach", "--alias-arn", "arn:aws:lambda:us-east-1:123456789012:function:q:live")
+    assert result.exit_code == 2
+    assert "--api-id is needed" in result.stderr
+    result = run("attach", "--api-id", "abc123")
+    assert result.exit_code == 2
+    assert "--alias-arn is needed (no --stack given)" in result.stderr
+
+
+def test_an_unknown_api_is_an_aws_error(run) -> None:
+    result = run(
+        "attach", "--api-id", "nope", "--alias-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:q:live",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("query-migrate: GetStage nope/prod failed: NotFoundException")
+
+
+@pytest.mark.parametrize(
+    ("arn", "uri"),
+    [
+        (
+            "arn:aws:lambda:eu-west-1:123456789012:function:q:live",
+            "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:eu-west-1:123456789012:function:q:live/invocations",
+        ),
+        (
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:q",
+            "arn:aws-cn:apigateway:cn-north-1:lambda:path/2015-03-31/functions/"
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:q/invocations",
+        ),
+    ],
+)
+def test_lambda_uri(arn: str, uri: str) -> None:
+    assert lambda_uri(arn) == uri
