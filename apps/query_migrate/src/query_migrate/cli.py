@@ -46,7 +46,6 @@ _HELP_OUTPUT = {
 }
 
 
-
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
