@@ -129,7 +129,12 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """The whole chain on 127.0.0.1 with demo data; options after --, e.g. -- --help."""
     sync(session, "query-local-stack")
-    session.run("python", "-m", "local_stack", *session.posargs)
+    # On Ctrl-C nox would SIGTERM the chain after 0.3 s and SIGKILL it 0.2 s later; give it
+    # the time its ordered stop is bounded by (local_stack._processes.STOP_BOUND_SECONDS).
+    session.run(
+        "python", "-m", "local_stack", *session.posargs,
+        interrupt_timeout=20, terminate_timeout=10,
+    )  # fmt: skip
 
 
 #: The Lambda platform the deployment package is resolved for (see infra: x86_64, 3.12).

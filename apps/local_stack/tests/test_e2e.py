@@ -165,3 +165,12 @@ def test_request_id_reaches_the_lambda_on_the_legacy_path(stack):
             return
         time.sleep(0.05)
     raise AssertionError("the request id is not in the invoked Lambda's log")
+
+
+def test_log_files_are_json_lines_without_colour_codes(stack):
+    for log in stack.log_dir.glob("*.log"):
+        if log.name == "dynamodb.log":
+            continue  # the emulator's own output, not ours
+        for line in log.read_text().splitlines():
+            record = json.loads(line)
+            assert "\x1b" not in json.dumps(record, ensure_ascii=False), (log.name, line)

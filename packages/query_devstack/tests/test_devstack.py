@@ -1,6 +1,11 @@
+import os
 import random
 import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from query_devstack import (
@@ -11,8 +16,11 @@ from query_devstack import (
     create_results_table,
     demo_items,
     dynamodb_client,
+    free_port,
+    port_is_free,
     put_items,
     ulid,
+    wait_listening,
 )
 
 
@@ -71,3 +79,83 @@ def test_emulator_process_starts_serves_and_stops():
         port = process.port
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+def test_port_is_free_after_a_clean_stop_as_uvicorn_sees_it():
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    assert port_is_free(port) is False  # something listens
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end sits in TIME_WAIT
+    client.close()
+    server.close()
+    with socket.socket() as plain, pytest.raises(OSError, match="in use"):
+        plain.bind(("127.0.0.1", port))  # a bind without SO_REUSEADDR still fails ...
+    assert port_is_free(port) is True  # ... but uvicorn (SO_REUSEADDR) could bind
+
+
+def test_wait_listening_names_the_part_that_exited_or_is_late():
+    process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    process.wait()
+    with pytest.raises(RuntimeError, match="the-part exited with code 3"):
+        wait_listening(free_port(), name="the-part", process=process, timeout=5)
+    with pytest.raises(RuntimeError, match="late-part did not listen on port"):
+        wait_listening(free_port(), name="late-part", timeout=0.3)
+
+
+def test_wait_listening_returns_once_the_port_accepts():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        wait_listening(server.getsockname()[1], name="up", timeout=2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_an_orphan_safe_child_stops_when_its_parent_is_killed():
+    # The parent starts an orphan-safe child, prints its pid, and then waits for ever.
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "from query_devstack import orphan_safe\n"
+        "child = subprocess.Popen(orphan_safe([sys.executable, '-c', "
+        "'import time; time.sleep(600)']))\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    try:
+        child = int(parent.stdout.readline())
+        for _ in range(200):  # until the launcher has exec'd the child itself
+            if Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[1] == b"-c":
+                break
+            time.sleep(0.05)
+        assert _alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+    for _ in range(100):
+        if not _alive(child):
+            return
+        time.sleep(0.05)
+    os.kill(child, 9)
+    raise AssertionError("the child outlived its parent's SIGKILL")
+
+
+def test_emulator_process_is_orphan_safe_too():
+    with EmulatorProcess() as process:
+        assert process._process is not None
+        cmdline = Path(f"/proc/{process._process.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"moto.server" in cmdline

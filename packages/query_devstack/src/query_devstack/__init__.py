@@ -1,12 +1,13 @@
-"""The local stack's shared parts: the DynamoDB emulator, the results table, demo data."""
+"""The local stack's shared parts: DynamoDB emulators, the results table, demo data, processes."""
 
 from query_devstack._demo import DEMO_AP_IDS, DEMO_USERS, demo_items, ulid
 from query_devstack._emulator import (
     LOCAL_REGION,
     DynamoDBEmulator,
     EmulatorProcess,
+    dynalite_command,
     dynamodb_client,
-    free_port,
+    moto_command,
 )
 from query_devstack._faults import MisbehavingServer, RecordedRequest, Reply
 from query_devstack._gateway import (
@@ -15,6 +16,7 @@ from query_devstack._gateway import (
     LambdaInvokeFront,
     LocalLambdaContext,
 )
+from query_devstack._process import free_port, orphan_safe, port_is_free, wait_listening
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
 __all__ = [
@@ -33,8 +35,13 @@ __all__ = [
     "Reply",
     "create_results_table",
     "demo_items",
+    "dynalite_command",
     "dynamodb_client",
     "free_port",
+    "moto_command",
+    "orphan_safe",
+    "port_is_free",
     "put_items",
     "ulid",
+    "wait_listening",
 ]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -17,18 +15,35 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-__all__ = ["LOCAL_REGION", "DynamoDBEmulator", "EmulatorProcess", "dynamodb_client", "free_port"]
+from query_devstack._process import free_port, orphan_safe, wait_listening
+
+__all__ = [
+    "LOCAL_REGION",
+    "DynamoDBEmulator",
+    "EmulatorProcess",
+    "dynalite_command",
+    "dynamodb_client",
+    "moto_command",
+]
 
 #: Credentials and region the emulator accepts; they never leave 127.0.0.1.
 LOCAL_REGION = "us-east-1"
 _LOCAL_KEY = "testing"
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def moto_command(port: int) -> list[str]:
+    """The command line of moto's server on 127.0.0.1:``port``."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def dynalite_command(node: str, script: str, port: int) -> list[str]:
+    """The command line of dynalite (in memory) on 127.0.0.1:``port``.
+
+    ``script`` is its ``cli.js`` (or ``node_modules/.bin/dynalite``), run by ``node``.
+    dynalite is a DynamoDB emulator on LevelDB (in memory without ``--path``) whose
+    ``Query`` costs a few milliseconds where moto's costs tens.
+    """
+    return [node, script, "--host", "127.0.0.1", "--port", str(port)]
 
 
 def dynamodb_client(endpoint_url: str, *, region: str = LOCAL_REGION) -> DynamoDBClient:
@@ -96,22 +111,21 @@ class EmulatorProcess:
     def start(self) -> None:
         """Start the process and wait until it accepts connections."""
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            orphan_safe(moto_command(self.port)),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "MOTO_PORT": str(self.port)},
         )
-        deadline = time.monotonic() + self._startup_timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"moto's server exited with code {self._process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"moto's server did not listen on port {self.port} in time")
+        try:
+            wait_listening(
+                self.port,
+                name="moto's server",
+                process=self._process,
+                timeout=self._startup_timeout,
+            )
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Stop the process (terminate, then kill after 5 s)."""
