@@ -1,7 +1,7 @@
 """The CDK app: ``python app.py`` synthesizes into cdk.out/ (no Docker, CLI or credentials needed).
 
 Context (cdk.json, or ``-c key=value`` with the CDK CLI) is read by
-``query_infra.config.DeploymentConfig``; see docs for each key.
+``query_infra.config.DeploymentConfig``; see docs/migration.md for each key.
 """
 
 from aws_cdk import App, Environment, Validations

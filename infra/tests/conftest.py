@@ -1,31 +1,43 @@
-"""Synthesize each app variant once per session, with cdk-nag's AwsSolutions pack attached."""
+"""Fixtures: bare stacks for the construct tests, and the whole app once per context.
+
+The construct tests synthesize a plain ``Stack`` holding only the constructs under test, with a
+tiny stand-in for the Lambda package and the image context (assets are only hashed and copied),
+so they do not depend on ``nox -s build``. The whole-app fixtures use the real artifacts and
+attach cdk-nag's AwsSolutions pack: ``app.synth()`` raises on an unacknowledged finding.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Validations
+from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from query_infra.config import DeploymentConfig
 from query_infra.stack import QueryServiceStack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-EXISTING = {
+ACCOUNT, REGION = "123456789012", "ap-northeast-1"
+EKS_URL = "http://eks-query-handler.internal.example:8080"
+
+#: The running account: existing VPC and table, the new version still pointing at EKS.
+EXISTING: dict[str, Any] = {
     "environment": "prod",
-    "account": "123456789012",
-    "region": "ap-northeast-1",
+    "account": ACCOUNT,
+    "region": REGION,
     "vpcId": "vpc-0123456789abcdef0",
+    "vpcCidr": "10.20.0.0/16",
     "privateSubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"],
     "privateRouteTableIds": ["rtb-0aaa1111", "rtb-0bbb2222"],
     "availabilityZones": ["ap-northeast-1a", "ap-northeast-1c"],
     "existingTableName": "query-results",
     "trafficTarget": "eks",
-    "oldEksHandlerUrl": "http://eks-query-handler.internal.example:8080",
+    "oldEksHandlerUrl": EKS_URL,
     "enableLambdaRollbackSource": True,
     "imageTag": "2026.11.26-1",
     "taskCpu": 1024,
@@ -33,8 +45,46 @@ EXISTING = {
 }
 
 
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A stand-in Lambda package and image context: enough for CDK to stage them."""
+    root = tmp_path_factory.mktemp("assets")
+    (root / "lambda" / "lambdas").mkdir(parents=True)
+    (root / "lambda" / "lambdas" / "__init__.py").write_text("")
+    (root / "image").mkdir()
+    (root / "image" / "Dockerfile").write_text("FROM scratch\n")
+    return {"lambda_package": root / "lambda", "image_context": root / "image"}
+
+
+@pytest.fixture(scope="session")
+def make_config(assets: dict[str, Path]) -> Any:
+    """``make_config(**fields)``: a DeploymentConfig over the stand-in assets."""
+
+    def make(**fields: Any) -> DeploymentConfig:
+        return dataclasses.replace(DeploymentConfig(), **assets, **fields)
+
+    return make
+
+
+def _bare_stack(*, region: str | None = None) -> Stack:
+    env = Environment(account=ACCOUNT, region=region) if region else None
+    return Stack(App(), "Test", env=env)
+
+
+@pytest.fixture(scope="session")
+def bare_stack() -> Any:
+    """``bare_stack(region=None)``: an empty stack to put constructs under test in."""
+    return _bare_stack
+
+
+@pytest.fixture(scope="session")
+def context() -> dict[str, Any]:
+    """The running account's context (a copy each time it is asked for)."""
+    return dict(EXISTING)
+
+
 class Synth:
-    """One synthesized app: its template (as JSON) and where it was written."""
+    """The whole app synthesized with cdk-nag attached: its stack and template JSON."""
 
     def __init__(self, outdir: Path, context: dict[str, Any]) -> None:
         app = App(outdir=str(outdir), context=context)
@@ -53,10 +103,6 @@ class Synth:
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
 
-    def one(self, kind: str) -> dict[str, Any]:
-        (resource,) = self.resources(kind).values()
-        return resource
-
 
 @pytest.fixture(scope="session")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Synth:
@@ -66,5 +112,44 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def existing(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The production account: existing VPC and table, EKS URL in the new version, rollback on."""
+    """The running account: existing VPC and table, EKS URL in the new version, rollback on."""
     return Synth(tmp_path_factory.mktemp("existing"), EXISTING)
+
+
+def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
+    """Network, Data, the task role, InternalApi and Service on ``stack``: what Edge needs."""
+    from aws_cdk import aws_iam as iam
+    from query_infra.data import Data
+    from query_infra.internal_api import InternalApi
+    from query_infra.network import Network
+    from query_infra.service import Service
+
+    network = Network(stack, "Network", config=config)
+    data = Data(stack, "Data", config=config)
+    task_role = iam.Role(
+        stack, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+    )
+    internal_api = InternalApi(
+        stack, "InternalApi", config=config, network=network, table=data.table, caller=task_role
+    )
+    service = Service(
+        stack,
+        "Service",
+        config=config,
+        network=network,
+        internal_api=internal_api,
+        task_role=task_role,
+    )
+    return {
+        "network": network,
+        "data": data,
+        "task_role": task_role,
+        "internal_api": internal_api,
+        "service": service,
+    }
+
+
+@pytest.fixture(scope="session")
+def service_parts() -> Any:
+    """``service_parts(stack, config)``: Network, Data, task role, InternalApi, Service."""
+    return _service_parts

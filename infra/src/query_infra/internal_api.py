@@ -1,0 +1,115 @@
+"""The Query Result Lambda behind the private REST API (execute-api VPC endpoint, IAM auth)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from query_infra import nag
+from query_infra.common import STAGE, log_group, stage_options
+from query_infra.config import DeploymentConfig
+from query_infra.functions import PythonFunction
+from query_infra.monitoring import Watch
+from query_infra.network import Network
+
+__all__ = ["InternalApi"]
+
+_ROUTE = ("POST", "/query/result")
+
+
+class InternalApi(Construct):
+    """``POST /query/result`` of a private API, proxied to the Query Result Lambda, which may
+    only ``Query`` the table (docs/contract.md#internal-api).
+
+    ``caller`` is the one role allowed to call it (the service's task role): the API's resource
+    policy names it, and its identity policy is granted the route. Attributes: ``function``
+    (a :class:`PythonFunction`), ``api``, ``url`` (stage included), ``access_logs``, ``watches``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        network: Network,
+        table: dynamodb.ITable,
+        caller: iam.IRole,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = PythonFunction(
+            self,
+            "QueryResult",
+            package=config.lambda_package,
+            handler="lambdas.query_result.handler.handler",
+            memory_size=512,
+            timeout=Duration.seconds(15),
+            environment={"RESULTS_TABLE_NAME": table.table_name},
+            description="Query Result Lambda: a page of results, behind the private API",
+        )
+        # Only Query on the table itself: no index is queried, so no index/* grant.
+        self.function.role.add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[table.table_arn])
+        )
+        self.access_logs = log_group(self, "AccessLogs")
+        endpoint_id = network.execute_api_endpoint.vpc_endpoint_id
+        method, path = _ROUTE
+        self.api = apigw.RestApi(
+            self,
+            "PrivateApi",
+            rest_api_name=f"query-internal-{config.environment}",
+            description="Private API of the Query Result Lambda (VPC endpoint only, IAM auth)",
+            endpoint_configuration=apigw.EndpointConfiguration(
+                types=[apigw.EndpointType.PRIVATE], vpc_endpoints=[network.execute_api_endpoint]
+            ),
+            policy=iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        effect=iam.Effect.DENY,
+                        principals=[iam.AnyPrincipal()],
+                        actions=["execute-api:Invoke"],
+                        resources=["execute-api:/*"],
+                        conditions={"StringNotEquals": {"aws:SourceVpce": endpoint_id}},
+                    ),
+                    iam.PolicyStatement(
+                        effect=iam.Effect.ALLOW,
+                        principals=[iam.ArnPrincipal(caller.role_arn)],
+                        actions=["execute-api:Invoke"],
+                        resources=[f"execute-api:/{STAGE}/{method}{path}"],
+                        conditions={"StringEquals": {"aws:SourceVpce": endpoint_id}},
+                    ),
+                ]
+            ),
+            deploy_options=stage_options(self.access_logs),
+            cloud_watch_role=True,
+        )
+        self.api.root.resource_for_path(path).add_method(
+            method,
+            apigw.LambdaIntegration(self.function.function, proxy=True),
+            authorization_type=apigw.AuthorizationType.IAM,
+        )
+        nag.private_api(self.api)
+        caller.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:Invoke"],
+                resources=[self.api.arn_for_execute_api(method, path, STAGE)],
+            )
+        )
+        self.url = self.api.url
+        minute = Duration.minutes(1)
+        self.watches = [
+            Watch(
+                "PrivateApi5xx", self.api.metric_server_error(period=minute), 5, "private API 5XX"
+            ),
+            Watch(
+                "PrivateApiLatency",
+                self.api.metric_latency(statistic="p99", period=minute),
+                5000,
+                "private API p99 >= 5 s",
+                3,
+            ),
+            *self.function.watches("QueryResult"),
+        ]

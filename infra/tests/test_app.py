@@ -1,0 +1,127 @@
+"""The whole app, once per context: cdk-nag clean (the fixtures raise otherwise), the
+cross-cutting rules, the outputs other tools read, and the shape of the source itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from query_infra import nag
+
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "query_infra"
+
+OUTPUTS = {
+    "QueryLambdaAliasArn",
+    "QueryLambdaFunctionName",
+    "QueryResultFunctionName",
+    "InternalApiUrl",
+    "InternalApiId",
+    "ServiceUrl",
+    "ResultsTableName",
+    "EcsClusterName",
+    "EcsServiceName",
+    "TargetGroupArn",
+    "CodeDeployApplicationName",
+    "CodeDeployDeploymentGroupName",
+    "AlarmNames",
+    "LogGroupNames",
+    "QueryLambdaSecurityGroupId",
+    "VpcId",
+}
+
+
+@pytest.mark.parametrize("variant", ["fresh", "existing"])
+def test_no_security_group_admits_anywhere(variant, request):
+    synth = request.getfixturevalue(variant)
+    rules = [r["Properties"] for r in synth.resources("AWS::EC2::SecurityGroupIngress").values()]
+    for group in synth.resources("AWS::EC2::SecurityGroup").values():
+        rules += group["Properties"].get("SecurityGroupIngress", [])
+    assert rules
+    for rule in rules:
+        assert rule.get("CidrIp") != "0.0.0.0/0", rule
+        assert rule.get("CidrIpv6") != "::/0", rule
+
+
+@pytest.mark.parametrize("variant", ["fresh", "existing"])
+def test_outputs_other_tools_read(variant, request):
+    outputs = request.getfixturevalue(variant).template["Outputs"]
+    assert set(outputs) >= OUTPUTS
+    names = outputs["LogGroupNames"]["Value"]["Fn::Join"][1]
+    keys = [
+        part.split("=")[0].lstrip(",") for part in names if isinstance(part, str) and "=" in part
+    ]
+    assert keys == ["query-lambda", "service", "query-result-lambda", "internal-api"]
+
+
+def test_every_log_group_has_a_retention(fresh):
+    groups = fresh.resources("AWS::Logs::LogGroup").values()
+    assert groups
+    assert all(g["Properties"].get("RetentionInDays") for g in groups)
+
+
+def test_alarms_cover_every_hop(fresh):
+    names = " ".join(fresh.resources("AWS::CloudWatch::Alarm"))
+    for part in (
+        "AlbTarget5xx",
+        "AlbTargetP99",
+        "Alb5xx",
+        "EcsCpu",
+        "EcsMemory",
+        "PrivateApi5xx",
+        "PrivateApiLatency",
+        "QueryResultErrors",
+        "QueryResultThrottles",
+        "QueryResultDuration",
+        "QueryErrors",
+        "QueryThrottles",
+        "QueryDuration",
+        "DynamoDbThrottles",
+        "LiveAliasErrors",
+        "PublicApi5xx",
+    ):
+        assert part in names, part
+    assert len(fresh.resources("AWS::CloudWatch::Dashboard")) == 1
+
+
+def test_acknowledged_findings_all_have_reasons(fresh, existing):
+    assert nag.ACKNOWLEDGED
+    for path, rule, reason in nag.ACKNOWLEDGED:
+        assert len(reason) >= 40, (path, rule)
+
+
+def _imports(module: Path) -> set[str]:
+    tree = ast.parse(module.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("query_infra")
+        ):
+            found.add(node.module.removeprefix("query_infra").lstrip(".") or "__init__")
+            found |= {a.name for a in node.names if (SOURCE / f"{a.name}.py").exists()}
+    return found - {module.stem}
+
+
+def test_modules_import_each_other_without_a_cycle():
+    graph = {p.stem: _imports(p) for p in SOURCE.glob("*.py")}
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        assert state.get(name) != "open", f"import cycle: {' -> '.join((*trail, name))}"
+        state[name] = "open"
+        for other in graph.get(name, ()):
+            visit(other, (*trail, name))
+        state[name] = "done"
+
+    for name in graph:
+        visit(name, ())
+    assert graph["monitoring"] <= {"__init__"}  # monitoring takes metrics, knows no construct
+
+
+def test_no_source_file_is_over_250_lines():
+    lengths = {p.name: len(p.read_text().splitlines()) for p in SOURCE.glob("*.py")}
+    assert max(lengths.values()) <= 250, lengths
