@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from query_core import JsonFormatter
+from query_core.testing import JsonLogs, capture_json_logs
 from query_devstack import (
     DynamoDBEmulator,
     create_results_table,
@@ -78,15 +76,10 @@ def handler_module(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, seed
 
 
 @pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
+def json_logs() -> Iterator[JsonLogs]:
     """The JSON lines the handler logs during the test."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield stream
-    root.removeHandler(handler)
+    with capture_json_logs() as logs:
+        yield logs
 
 
 def _invoke(

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from query_core import RETIRED_MARKETING_DETAIL
 from query_devstack import MisbehavingServer, Reply
 
 SERVICE_PAGE = b'{"user_id":"u-1001","items":[],"count":0,"next_token":null}'
@@ -26,11 +27,12 @@ def query_module(monkeypatch, service):
     monkeypatch.setenv("ENVIRONMENT", "local")
     monkeypatch.setenv("EKS_HANDLER_URL", service.url)
     monkeypatch.setenv("FORWARD_TIMEOUT_SECONDS", "1")
+    from lambdas.query import _forward
     from lambdas.query import handler as module
     from lambdas.query._settings import get_settings
 
     get_settings.cache_clear()
-    monkeypatch.setattr(module, "_pool", None)
+    monkeypatch.setattr(_forward, "_pool", None)
     yield module
     get_settings.cache_clear()
 
@@ -60,16 +62,47 @@ def test_forwards_method_path_query_body_and_allowed_headers(query_module, servi
 
 
 def test_returns_status_body_and_allowed_headers_only(query_module, service, load_event):
-    service.reply = Reply(status=410, body=b'{"detail":"gone"}',
-                          headers={"content-type": "application/json", "x-request-id": "r",
+    retired = json.dumps({"detail": RETIRED_MARKETING_DETAIL}).encode()
+    service.reply = Reply(status=410, body=retired,
+                          headers={"content-type": "application/json", "x-request-id": "other",
                                    "retry-after": "2", "server": "uvicorn"})  # fmt: skip
     response = call(query_module, load_event("rest_v1_external_query.json"))
-    assert (response["statusCode"], response["body"]) == (410, '{"detail":"gone"}')
+    assert (response["statusCode"], response["body"]) == (410, retired.decode())
     assert response["headers"] == {
         "content-type": "application/json",
-        "x-request-id": "r",
+        "x-request-id": "client-req-7",
         "retry-after": "2",
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail"),
+    [
+        (400, b'{"detail": "ValidationException at arn:aws:dynamodb:eu-west-1:1:table/t"}',
+         "the request is not valid"),
+        (403, b'{"message": "User is not authorized to access this resource"}',
+         "the authenticated caller may not read this user_id's results"),
+        (404, b"<html><body>nginx 404</body></html>", "Not Found"),
+        (503, b"<html>503 Service Temporarily Unavailable</html>",
+         "the results service is unavailable; retry later"),
+        (502, b"", "the results service answered something unusable"),
+    ],
+)  # fmt: skip
+def test_upstream_error_details_pass_only_when_the_contracts_own(
+    query_module, service, load_event, status, body, detail
+):
+    service.reply = Reply(status=status, body=body, headers={"content-type": "text/html"})
+    response = call(query_module, load_event("rest_v1_external_query.json"))
+    assert response["statusCode"] == status
+    assert json.loads(response["body"]) == {"detail": detail}
+
+
+def test_upstream_validation_list_passes_unchanged(query_module, service, load_event):
+    body = (b'{"detail":[{"type":"missing","loc":["body","user_id"],"msg":"Field required",'
+            b'"input":{}}]}')  # fmt: skip
+    service.reply = Reply(status=422, body=body, headers={"content-type": "application/json"})
+    response = call(query_module, load_event("rest_v1_external_query.json"))
+    assert (response["statusCode"], response["body"]) == (422, body.decode())
 
 
 def test_request_id_falls_back_to_the_gateway_id(query_module, service, load_event):
@@ -80,12 +113,24 @@ def test_request_id_falls_back_to_the_gateway_id(query_module, service, load_eve
     assert service.requests[0].headers["x-request-id"] == "4f0a1b2c-external-gw-request"
 
 
-def test_health_is_not_forwarded(query_module, service, load_event):
+@pytest.mark.parametrize(
+    "path", ["/health", "/docs", "/redoc", "/openapi.json", "/", "/query/result/", "/query/x"]
+)
+def test_only_the_contracts_paths_are_forwarded(query_module, service, load_event, path):
     event = load_event("rest_v1_external_query.json")
-    event["httpMethod"], event["path"], event["body"] = "GET", "/health", None
+    event["httpMethod"], event["path"], event["body"] = "GET", path, None
     response = call(query_module, event)
     assert (response["statusCode"], json.loads(response["body"])) == (404, {"detail": "Not Found"})
+    assert response["headers"]["x-request-id"] == "client-req-7"
     assert service.requests == []
+
+
+@pytest.mark.parametrize("path", ["/query/marketing", "/query/marketing/m-1/run"])
+def test_retired_paths_are_forwarded_to_the_service(query_module, service, load_event, path):
+    event = load_event("rest_v1_external_query.json")
+    event["httpMethod"], event["path"] = "DELETE", path
+    call(query_module, event)
+    assert [(r.method, r.target.split("?")[0]) for r in service.requests] == [("DELETE", path)]
 
 
 def test_unreachable_service_is_502(query_module, monkeypatch, load_event):
@@ -98,19 +143,24 @@ def test_unreachable_service_is_502(query_module, monkeypatch, load_event):
 
 
 def test_slow_service_is_504_within_the_deadline(query_module, service, load_event):
-    service.reply = Reply(delay=3)
+    service.reply = Reply(delay=4)  # FORWARD_TIMEOUT_SECONDS is 1
     started = time.monotonic()
     response = call(query_module, load_event("rest_v1_external_query.json"))
-    assert response["statusCode"] == 504
-    assert time.monotonic() - started < 2
+    assert (response["statusCode"], json.loads(response["body"])) == (
+        504,
+        {"detail": "the query service did not answer in time"},
+    )
+    assert time.monotonic() - started < 4  # gave up before the service answered
 
 
-def test_deadline_respects_the_lambda_time_left(query_module, service, load_event):
-    service.reply = Reply(delay=3)
+def test_deadline_respects_the_lambda_time_left(query_module, monkeypatch, service, load_event):
+    monkeypatch.setenv("FORWARD_TIMEOUT_SECONDS", "25")
+    query_module.get_settings.cache_clear()
+    service.reply = Reply(delay=6)
     started = time.monotonic()
     response = call(query_module, load_event("rest_v1_external_query.json"), remaining_ms=800)
     assert response["statusCode"] == 504
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 6  # the Lambda's 0.8 s left, not the 25 s setting
 
 
 def test_reset_mid_body_is_502(query_module, service, load_event):
@@ -133,7 +183,11 @@ def test_bad_base64_body_is_400(query_module, service, load_event):
 
 def test_direct_invocation_is_refused(query_module, service):
     response = call(query_module, {"user_id": "u-1001"})
-    assert response["statusCode"] == 400
+    assert (response["statusCode"], json.loads(response["body"])) == (
+        400,
+        {"detail": "unsupported event"},
+    )
+    assert response["headers"]["x-request-id"] == "lambda-ctx-id"
     assert service.requests == []
 
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import lambdas
+from query_core import RETIRED_MARKETING_DETAIL
+from query_devstack import demo_items, dynamodb_client
 
 SRC = Path(lambdas.__file__).parent
 
@@ -31,8 +33,31 @@ def test_no_live_code_reads_marketing_id():
             assert "marketing_id" not in path.read_text(), path
 
 
-def test_retired_code_is_still_there_for_reference():
-    assert "marketing_id-index" in (SRC / "_retired" / "marketing_query.py").read_text()
+def test_the_reference_code_still_shows_what_was_turned_off(
+    handler_module, dynamodb_endpoint, seeded_table, invoke, load_event, monkeypatch
+):
+    """Run against the emulator, the retired handler still answers a campaign's results
+    from ``marketing_id-index``; the live handler answers the same request 410."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    from lambdas._retired import marketing_query
+
+    monkeypatch.setattr(marketing_query, "dynamodb", dynamodb_client(dynamodb_endpoint))
+    monkeypatch.setattr(marketing_query, "TABLE_NAME", seeded_table)
+    event = load_event("rest_v1_marketing_get.json")
+    event["httpMethod"], event["body"] = "POST", json.dumps({"marketing_id": "mkt-1", "limit": 100})
+
+    old = marketing_query.lambda_handler(event, None)
+    old_items = json.loads(old["body"])["items"]
+    expected = {
+        item["result_id"]["S"]
+        for item in demo_items()
+        if item.get("marketing_id", {}).get("S") == "mkt-1"
+    }
+    assert old["statusCode"] == 200
+    assert {item["result_id"] for item in old_items} == expected != set()
+
+    status, body, _ = invoke(handler_module, event)
+    assert (status, body) == (410, {"detail": RETIRED_MARKETING_DETAIL})
 
 
 def test_marketing_events_never_load_the_retired_module(tmp_path):

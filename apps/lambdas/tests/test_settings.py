@@ -1,6 +1,7 @@
 import pytest
-from lambdas.query_result._settings import LOCAL_AWS_ENDPOINT, QueryResultSettings
+from lambdas.query_result._settings import QueryResultSettings
 from pydantic import ValidationError
+from query_core.aws import LOCAL_AWS_ENDPOINT
 
 
 def test_local_defaults(monkeypatch):

@@ -44,7 +44,7 @@ def http_event(**overrides):
 
 
 def test_rest_v1_event():
-    request = decode_event(rest_event(), request_id="lambda-id")
+    request = decode_event(rest_event())
     assert request == LambdaRequest(
         source="rest_v1",
         method="POST",
@@ -81,9 +81,9 @@ def test_http_api_v2_default_stage_keeps_the_path():
 
 
 def test_direct_invocation_is_a_post_of_the_event():
-    request = decode_event({"user_id": "u-1", "limit": 3}, request_id="lambda-id")
+    request = decode_event({"user_id": "u-1", "limit": 3})
     assert (request.source, request.method, request.path) == ("direct", "POST", "/query/result")
-    assert request.request_id == "lambda-id"
+    assert request.request_id is None
     assert json.loads(request.body or b"") == {"user_id": "u-1", "limit": 3}
 
 
@@ -114,9 +114,8 @@ def test_unknown_shapes_are_refused(event):
         decode_event(event)
 
 
-def test_event_without_request_id_takes_the_lambda_one():
-    event = rest_event(requestContext={"stage": "prod"})
-    assert decode_event(event, request_id="lambda-id").request_id == "lambda-id"
+def test_event_without_a_gateway_request_id_has_none():
+    assert decode_event(rest_event(requestContext={"stage": "prod"})).request_id is None
 
 
 def test_proxy_response_shapes():

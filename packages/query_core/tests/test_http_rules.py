@@ -1,5 +1,13 @@
+import uuid
+
 import pytest
-from query_core import clean_request_id, is_json_media_type, is_retired_path
+from query_core import (
+    clean_request_id,
+    is_json_media_type,
+    is_public_path,
+    is_retired_path,
+    resolve_request_id,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +57,40 @@ def test_json_media_types(value, is_json):
 )
 def test_request_ids_are_cleaned(value, cleaned):
     assert clean_request_id(value) == cleaned
+
+
+def test_request_id_is_the_callers_when_clean():
+    assert resolve_request_id("client-7", "gw-1") == "client-7"
+    assert resolve_request_id("  client-7 ", "gw-1") == "client-7"
+
+
+@pytest.mark.parametrize("caller", [None, "", "bad\nid", "x" * 129, 'q"uote', 42, "é"])
+def test_request_id_falls_back_to_the_platforms(caller):
+    assert resolve_request_id(caller, "gw-1") == "gw-1"
+
+
+@pytest.mark.parametrize("platform", [None, "", "bad id", "y" * 200])
+def test_request_id_is_generated_as_a_uuid4_when_neither_is_usable(platform):
+    first = resolve_request_id("bad\rid", platform)
+    assert str(uuid.UUID(first, version=4)) == first
+    assert resolve_request_id(None, platform) != first
+
+
+@pytest.mark.parametrize(
+    ("path", "public"),
+    [
+        ("/query/result", True),
+        ("/query/marketing", True),
+        ("/query/marketing/x/y", True),
+        ("/query/result/", False),
+        ("/query/results", False),
+        ("/health", False),
+        ("/docs", False),
+        ("/openapi.json", False),
+        ("/redoc", False),
+        ("/", False),
+        ("", False),
+    ],
+)
+def test_public_paths(path, public):
+    assert is_public_path(path) is public

@@ -12,19 +12,40 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from query_core._answers import (
+    ERROR_STATUSES,
+    check_route,
+    error_answer,
+    openapi_responses,
+    public_error_body,
+    public_error_detail,
+)
 from query_core._exceptions import (
+    INTERNAL_ERROR_DETAIL,
+    BadGatewayError,
+    BadRequestError,
+    DependencyError,
+    ForbiddenError,
+    GatewayTimeoutError,
+    HTTPError,
     InvalidBodyError,
     InvalidNextTokenError,
+    InvalidQueryError,
+    MethodNotAllowedError,
+    NotFoundError,
     PayloadTooLargeError,
     QueryCoreError,
     RepositoryError,
     RepositoryThrottledError,
     RequestError,
     RequestValidationError,
+    RetiredPathError,
+    ServiceUnavailableError,
     UnsupportedEventError,
     UnsupportedMediaTypeError,
 )
 from query_core._http import (
+    CALLER_ID_HEADER,
     MAX_BODY_BYTES,
     REQUEST_ID_HEADER,
     RESULT_PATH,
@@ -32,7 +53,9 @@ from query_core._http import (
     RETIRED_PATH,
     clean_request_id,
     is_json_media_type,
+    is_public_path,
     is_retired_path,
+    resolve_request_id,
 )
 from query_core._logging import JsonFormatter, configure_json_logging, request_id_var
 from query_core._tokens import DEFAULT_TOKEN_KEY, PageTokenCodec
@@ -48,17 +71,29 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CALLER_ID_HEADER",
     "DEFAULT_LIMIT",
     "DEFAULT_TOKEN_KEY",
+    "ERROR_STATUSES",
+    "INTERNAL_ERROR_DETAIL",
     "MAX_BODY_BYTES",
     "MAX_LIMIT",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
     "RETIRED_MARKETING_DETAIL",
     "RETIRED_PATH",
+    "BadGatewayError",
+    "BadRequestError",
+    "DependencyError",
+    "ForbiddenError",
+    "GatewayTimeoutError",
+    "HTTPError",
     "InvalidBodyError",
     "InvalidNextTokenError",
+    "InvalidQueryError",
     "JsonFormatter",
+    "MethodNotAllowedError",
+    "NotFoundError",
     "PageTokenCodec",
     "PayloadTooLargeError",
     "QueryCoreError",
@@ -69,14 +104,23 @@ __all__ = [
     "RequestError",
     "RequestValidationError",
     "ResultItem",
+    "RetiredPathError",
+    "ServiceUnavailableError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
+    "check_route",
     "clean_request_id",
     "configure_json_logging",
+    "error_answer",
     "is_json_media_type",
+    "is_public_path",
     "is_retired_path",
+    "openapi_responses",
     "parse_query_request",
+    "public_error_body",
+    "public_error_detail",
     "request_id_var",
+    "resolve_request_id",
 ]
 
 _LAZY = dict.fromkeys(

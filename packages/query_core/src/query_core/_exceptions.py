@@ -1,104 +1,342 @@
-"""The errors of ``query_core``.
+"""The one error tree of the query service (docs/contract.md#errors).
 
-Every error this package raises is a ``QueryCoreError``; no pydantic, botocore or
-``json`` exception escapes it. Apps map this tree to HTTP answers in one place.
+Every error ``query_core`` raises is a ``QueryCoreError``; no pydantic, botocore or
+``json`` exception escapes it. Each ``HTTPError`` carries its own answer: its
+``status_code``, its ``detail`` and, where it applies, ``retry_after`` (503) or
+``allow`` (405). The service's exception handlers and OpenAPI ``responses`` and the
+Lambdas' proxy answers are all built from this tree (``query_core.error_answer`` and
+``query_core.openapi_responses``), so a status is added here, once.
+
+The ``detail`` of every class is one of a closed set of texts (the class's
+``details``): a 400 says which rule the request broke and never echoes internals,
+and the public edge passes an upstream ``detail`` through only when it is one of them.
 
 ```
 QueryCoreError
-├── RequestError                 the caller's fault: the apps answer 4xx
-│   ├── InvalidBodyError           body is not a JSON object                 -> 400
-│   ├── InvalidNextTokenError      next_token malformed, tampered or foreign -> 400
-│   ├── PayloadTooLargeError       body over 64 KiB                          -> 413
-│   ├── UnsupportedMediaTypeError  body with a non-JSON content type         -> 415
-│   └── RequestValidationError     JSON that breaks the field rules          -> 422
-├── UnsupportedEventError        a Lambda event of no known shape
-└── RepositoryError              DynamoDB failed                            -> 500
-    └── RepositoryThrottledError   DynamoDB throttled the read              -> 503
+├── HTTPError                          an answer: status, {"detail": ...}, headers
+│   ├── RequestError                     4xx: the caller's fault; never an availability failure
+│   │   ├── BadRequestError                400
+│   │   │   ├── InvalidBodyError             body missing, not JSON, not an object
+│   │   │   ├── InvalidNextTokenError        next_token malformed, tampered, foreign, expired
+│   │   │   ├── InvalidQueryError            DynamoDB refused the query (ValidationException)
+│   │   │   └── UnsupportedEventError        a Lambda event of no known shape
+│   │   ├── ForbiddenError                 403 user_id is not the authenticated caller's
+│   │   ├── NotFoundError                  404 unknown path
+│   │   ├── MethodNotAllowedError          405 wrong method on a known path (Allow)
+│   │   ├── RetiredPathError               410 /query/marketing and below
+│   │   ├── PayloadTooLargeError           413 body over 64 KiB
+│   │   ├── UnsupportedMediaTypeError      415 body with a non-JSON content type
+│   │   └── RequestValidationError         422 JSON that breaks the field rules
+│   └── DependencyError                  5xx: something this hop calls failed
+│       ├── BadGatewayError                502 it answered something unusable
+│       ├── ServiceUnavailableError        503 unreachable, throttling, circuit open (Retry-After)
+│       │   └── RepositoryThrottledError     DynamoDB throttled the read
+│       └── GatewayTimeoutError            504 no answer within the deadline
+└── RepositoryError                    DynamoDB failed: an internal error (500)
+    └── RepositoryThrottledError         (also a ServiceUnavailableError)
 ```
+
+Anything that is not an ``HTTPError`` (``RepositoryError``, a bug) is answered
+500 ``{"detail": "internal error"}`` and logged with the request id.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Iterator
+from typing import Any, ClassVar, Final, Literal, get_args
 
-from query_core._http import MAX_BODY_BYTES
+from query_core._http import MAX_BODY_BYTES, RETIRED_MARKETING_DETAIL
 
 __all__ = [
+    "INTERNAL_ERROR_DETAIL",
+    "BadGatewayError",
+    "BadRequestError",
+    "DependencyError",
+    "ForbiddenError",
+    "GatewayTimeoutError",
+    "HTTPError",
     "InvalidBodyError",
     "InvalidNextTokenError",
+    "InvalidQueryError",
+    "MethodNotAllowedError",
+    "NotFoundError",
     "PayloadTooLargeError",
     "QueryCoreError",
     "RepositoryError",
     "RepositoryThrottledError",
     "RequestError",
     "RequestValidationError",
+    "RetiredPathError",
+    "ServiceUnavailableError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
+    "error_classes",
 ]
+
+#: The detail of every 500: nothing about what failed leaves the process.
+INTERNAL_ERROR_DETAIL: Final = "internal error"
 
 
 class QueryCoreError(Exception):
     """Root of every error raised by ``query_core``."""
 
 
-class RequestError(QueryCoreError):
-    """The request itself is wrong; retrying it unchanged cannot succeed."""
+class HTTPError(QueryCoreError):
+    """An error that is answered ``status_code`` with ``{"detail": detail}``.
 
-    status_code: int = 400
+    ``details`` lists every text the class may carry (the first is the default);
+    ``description`` is the OpenAPI description of the status.
+    """
+
+    status_code: ClassVar[int] = 500
+    description: ClassVar[str] = "Internal error"
+    details: ClassVar[tuple[str, ...]] = (INTERNAL_ERROR_DETAIL,)
+    #: Seconds a client should wait before retrying (sent as ``Retry-After``), if any.
+    default_retry_after: ClassVar[float | None] = None
+
+    def __init__(self, detail: Any = None, *, retry_after: float | None = None) -> None:
+        self.detail: Any = self.details[0] if detail is None else detail
+        self.retry_after = self.default_retry_after if retry_after is None else retry_after
+        super().__init__(self.detail if isinstance(self.detail, str) else type(self).description)
 
     @property
-    def detail(self) -> Any:
-        """The value of ``{"detail": ...}`` in the HTTP answer."""
-        return str(self)
+    def headers(self) -> dict[str, str]:
+        """The headers of the answer: ``Retry-After`` in whole seconds, at least 1."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
-class InvalidBodyError(RequestError):
+# --- 4xx ------------------------------------------------------------------------------
+
+
+class RequestError(HTTPError):
+    """The request itself is wrong; retrying it unchanged cannot succeed."""
+
+    status_code = 400
+    description = "Bad request"
+    details: ClassVar[tuple[str, ...]] = ("the request is not valid",)
+
+
+class BadRequestError(RequestError):
+    """400: the body is not JSON, or ``next_token`` is not valid for this query."""
+
+    description = "Body is not JSON, or next_token is malformed, tampered, expired or foreign"
+
+
+type BodyProblem = Literal[
+    "request body is empty; expected a JSON object",
+    "request body is not valid JSON",
+    "request body must be text",
+    "request body is flagged base64 but is not valid base64",
+]
+
+
+class InvalidBodyError(BadRequestError):
     """The body is missing, is not JSON, or is JSON but not an object."""
 
+    details = get_args(BodyProblem.__value__)
 
-class InvalidNextTokenError(RequestError):
-    """``next_token`` is malformed, was edited, or belongs to another query."""
+    def __init__(self, detail: BodyProblem) -> None:
+        super().__init__(detail)
+
+
+type TokenProblem = Literal[
+    "next_token is malformed",
+    "next_token is not valid for this query: it was altered, or it belongs "
+    "to another user_id or ap_id",
+    "next_token has expired: its key has been rotated out; start again without next_token",
+]
+
+
+class InvalidNextTokenError(BadRequestError):
+    """``next_token`` is malformed, was edited, belongs to another query, or its key is gone."""
+
+    details = get_args(TokenProblem.__value__)
+
+    def __init__(self, detail: TokenProblem) -> None:
+        super().__init__(detail)
+
+
+class InvalidQueryError(BadRequestError):
+    """DynamoDB refused the query as invalid (``ValidationException``): the caller's input."""
+
+    details = ("the query is not valid for the results table",)
+
+
+class UnsupportedEventError(BadRequestError):
+    """A Lambda event that is none of the shapes this package decodes."""
+
+    details = ("unsupported event",)
+
+
+class ForbiddenError(RequestError):
+    """403: the caller is authenticated and ``user_id`` is not theirs (the owner check)."""
+
+    status_code = 403
+    description = "The caller is authenticated and user_id is not theirs"
+    details = ("the authenticated caller may not read this user_id's results",)
+
+
+class NotFoundError(RequestError):
+    """404: no such path (FastAPI's own detail)."""
+
+    status_code = 404
+    description = "Unknown path"
+    details = ("Not Found",)
+
+
+class MethodNotAllowedError(RequestError):
+    """405: a known path, another method; ``allow`` lists the methods it takes."""
+
+    status_code = 405
+    description = "Wrong method on a known path"
+    details = ("Method Not Allowed",)
+
+    def __init__(self, allow: tuple[str, ...] = ("POST",)) -> None:
+        super().__init__()
+        self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)}
+
+
+class RetiredPathError(RequestError):
+    """410 on every method of ``/query/marketing`` and below.
+
+    See docs/contract.md#retired-marketing.
+    """
+
+    status_code = 410
+    description = "Retired: the marketing-campaign query"
+    details = (RETIRED_MARKETING_DETAIL,)
 
 
 class PayloadTooLargeError(RequestError):
-    """The body is larger than ``MAX_BODY_BYTES`` (64 KiB)."""
+    """413: the body is larger than ``MAX_BODY_BYTES`` (64 KiB)."""
 
     status_code = 413
-
-    def __init__(self) -> None:
-        super().__init__(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    description = "Body over 64 KiB"
+    details = (f"request body is larger than {MAX_BODY_BYTES} bytes",)
 
 
 class UnsupportedMediaTypeError(RequestError):
-    """The body's Content-Type is not JSON."""
+    """415: the body's Content-Type is not JSON."""
 
     status_code = 415
-
-    def __init__(self) -> None:
-        super().__init__("Content-Type must be application/json")
+    description = "Body with a non-JSON content type"
+    details = ("Content-Type must be application/json",)
 
 
 class RequestValidationError(RequestError):
-    """JSON that breaks the field rules; ``errors`` has FastAPI's detail shape."""
+    """422: JSON that breaks the field rules; ``errors`` has FastAPI's detail shape."""
 
     status_code = 422
+    description = "JSON that breaks the field rules"
+    details = ()
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} validation error(s)")
+        super().__init__(errors)
         self.errors = errors
 
-    @property
-    def detail(self) -> Any:
-        return self.errors
+    def __str__(self) -> str:
+        return f"{len(self.errors)} validation error(s)"
 
 
-class UnsupportedEventError(QueryCoreError):
-    """A Lambda event that is none of the shapes this package decodes."""
+# --- 5xx ------------------------------------------------------------------------------
+
+
+class DependencyError(HTTPError):
+    """5xx: something this hop calls failed; the caller may retry later."""
+
+    status_code = 502
+    description = "A dependency failed"
+    details: ClassVar[tuple[str, ...]] = ("a dependency failed",)
+
+
+type BadGatewayProblem = Literal[
+    "the results service answered something unusable",
+    "the results service refused the call",
+    "the query service is unreachable",
+    "the query service answered something unusable",
+]
+
+
+class BadGatewayError(DependencyError):
+    """502: the next hop answered something unusable (5xx, not JSON, wrong shape)."""
+
+    status_code = 502
+    description = "The internal API answered something unusable"
+    details = get_args(BadGatewayProblem.__value__)
+
+    def __init__(self, detail: BadGatewayProblem | None = None) -> None:
+        super().__init__(detail)
+
+
+type UnavailableProblem = Literal[
+    "the results service is unavailable; retry later",
+    "the results service is busy; retry later",
+    "the results service is failing; retry later",
+    "the results store is busy; retry later",
+]
+
+
+class ServiceUnavailableError(DependencyError):
+    """503: the next hop is unreachable, throttling, or its circuit is open; ``Retry-After``."""
+
+    status_code = 503
+    description = "The internal API is unreachable, throttling, or the circuit is open"
+    details = get_args(UnavailableProblem.__value__)
+    default_retry_after = 1.0
+
+    def __init__(
+        self, detail: UnavailableProblem | None = None, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(detail, retry_after=retry_after)
+
+
+type TimeoutProblem = Literal[
+    "the results service did not answer in time",
+    "the query service did not answer in time",
+]
+
+
+class GatewayTimeoutError(DependencyError):
+    """504: the next hop did not answer within the deadline."""
+
+    status_code = 504
+    description = "The internal API did not answer within the deadline"
+    details = get_args(TimeoutProblem.__value__)
+
+    def __init__(self, detail: TimeoutProblem | None = None) -> None:
+        super().__init__(detail)
+
+
+# --- the repository -------------------------------------------------------------------
 
 
 class RepositoryError(QueryCoreError):
-    """Reading the results table failed."""
+    """Reading the results table failed: answered 500 ``internal error``."""
 
 
-class RepositoryThrottledError(RepositoryError):
-    """DynamoDB throttled the read; a later retry may succeed."""
+class RepositoryThrottledError(RepositoryError, ServiceUnavailableError):
+    """DynamoDB throttled the read; a later retry may succeed (503, ``Retry-After``)."""
+
+    details = ("the results store is busy; retry later",)
+
+    def __init__(self) -> None:
+        ServiceUnavailableError.__init__(self)
+
+
+def error_classes() -> Iterator[type[HTTPError]]:
+    """Every class of this tree that answers with a status, parents first."""
+    pending: list[type[HTTPError]] = [HTTPError]
+    seen: set[type[HTTPError]] = set()
+    while pending:
+        cls = pending.pop(0)
+        if cls.__module__ == __name__ and cls not in seen:
+            seen.add(cls)
+            yield cls
+            pending.extend(cls.__subclasses__())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Final
 
 __all__ = [
+    "CALLER_ID_HEADER",
     "MAX_BODY_BYTES",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
@@ -12,14 +14,20 @@ __all__ = [
     "RETIRED_PATH",
     "clean_request_id",
     "is_json_media_type",
+    "is_public_path",
     "is_retired_path",
+    "resolve_request_id",
 ]
 
 #: The largest request body any component accepts (docs/contract.md#query-result): 64 KiB.
 MAX_BODY_BYTES: Final = 64 * 1024
 RESULT_PATH: Final = "/query/result"
 RETIRED_PATH: Final = "/query/marketing"
+#: docs/contract.md#request-id
 REQUEST_ID_HEADER: Final = "X-Request-Id"
+#: The authenticated caller's identity, set by the Query Lambda from the authorizer's
+#: context only (docs/contract.md#ownership).
+CALLER_ID_HEADER: Final = "X-Caller-Id"
 
 #: The ``detail`` of every 410 on ``/query/marketing`` and below
 #: (docs/contract.md#retired-marketing).
@@ -32,6 +40,14 @@ RETIRED_MARKETING_DETAIL: Final = (
 def is_retired_path(path: str) -> bool:
     """``/query/marketing`` itself or any path below it."""
     return path.rstrip("/") == RETIRED_PATH or path.startswith(RETIRED_PATH + "/")
+
+
+def is_public_path(path: str) -> bool:
+    """The paths the public edge forwards: ``/query/result`` and the retired ones.
+
+    ``/health``, ``/docs``, ``/openapi.json`` and anything else stay private.
+    """
+    return path == RESULT_PATH or is_retired_path(path)
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -47,13 +63,33 @@ def is_json_media_type(content_type: str | None) -> bool:
     )
 
 
+#: Characters of a request id that are safe in a header, a log line and a URL.
 _REQUEST_ID_OK: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:@/+="
 )
+_REQUEST_ID_MAX: Final = 128
 
 
-def clean_request_id(value: str | None) -> str | None:
-    """A caller's request id if it is safe to echo and log (1–128 plain characters), else None."""
-    if value is None or not 0 < len(value) <= 128 or not set(value) <= _REQUEST_ID_OK:
+def clean_request_id(value: object) -> str | None:
+    """A request id if it is safe to echo and log (1–128 plain characters), else None.
+
+    Surrounding blanks are dropped; anything else outside the safe set refuses the value.
+    """
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not 0 < len(value) <= _REQUEST_ID_MAX or not set(value) <= _REQUEST_ID_OK:
         return None
     return value
+
+
+def resolve_request_id(caller: object, platform: object = None) -> str:
+    """The id of a request, the one rule of docs/contract.md#request-id.
+
+    The caller's ``X-Request-Id`` when it is clean, else the platform's id (API
+    Gateway's ``requestContext.requestId``, or the Lambda's own request id when the
+    event has none) when it is clean, else a new id. Generated ids have one format,
+    the canonical UUID4 text (``str(uuid.uuid4())``), the format API Gateway and
+    Lambda use for theirs.
+    """
+    return clean_request_id(caller) or clean_request_id(platform) or str(uuid.uuid4())

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from query_core._dynamodb_json import from_attribute_value, from_item
-from query_core._exceptions import RepositoryError, RepositoryThrottledError
+from query_core._exceptions import InvalidQueryError, RepositoryError, RepositoryThrottledError
 from query_core._models import QueryRequest, QueryResponse, ResultItem
 from query_core._tokens import DEFAULT_TOKEN_KEY, PageTokenCodec
 
@@ -153,7 +153,9 @@ class ResultsRepository:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _THROTTLING_CODES:
-                raise RepositoryThrottledError("DynamoDB throttled the read") from exc
+                raise RepositoryThrottledError from exc
+            if code == "ValidationException":  # the request's own values broke a key rule
+                raise InvalidQueryError from exc
             raise RepositoryError(f"DynamoDB Query failed: {code or 'unknown error'}") from exc
         except BotoCoreError as exc:
             raise RepositoryError("DynamoDB could not be reached") from exc

@@ -6,12 +6,12 @@ from functools import cache
 from typing import Literal
 
 from pydantic import Field, SecretStr
+from query_core import DEFAULT_TOKEN_KEY
+from query_core.aws import endpoint_url_for
 
 from lambdas._env import EnvSettings
 
-__all__ = ["LOCAL_AWS_ENDPOINT", "QueryResultSettings", "get_settings"]
-
-LOCAL_AWS_ENDPOINT = "http://localhost:4566"
+__all__ = ["QueryResultSettings", "get_settings"]
 
 
 class QueryResultSettings(EnvSettings):
@@ -54,9 +54,13 @@ class QueryResultSettings(EnvSettings):
     @property
     def endpoint_url(self) -> str | None:
         """The DynamoDB endpoint: an override in `local`, AWS's own in `production`."""
-        if self.environment == "production":
-            return None
-        return self.aws_endpoint_url or LOCAL_AWS_ENDPOINT
+        return endpoint_url_for(self.environment, self.aws_endpoint_url)
+
+    @property
+    def token_key(self) -> bytes:
+        """The ``next_token`` HMAC key."""
+        secret = self.next_token_secret
+        return secret.get_secret_value().encode() if secret else DEFAULT_TOKEN_KEY
 
 
 @cache

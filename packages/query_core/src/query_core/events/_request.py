@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from query_core._answers import error_answer
 from query_core._exceptions import InvalidBodyError
-from query_core._http import REQUEST_ID_HEADER, clean_request_id
+from query_core._http import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -45,6 +46,7 @@ class LambdaRequest:
     is_base64: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
     query: tuple[tuple[str, str], ...] = ()
+    #: API Gateway's own id of the request (``requestContext.requestId``), if any.
     request_id: str | None = None
 
     @property
@@ -55,12 +57,6 @@ class LambdaRequest:
     def header(self, name: str) -> str | None:
         """A header's value by case-insensitive name."""
         return self.headers.get(name.lower())
-
-    @property
-    def effective_request_id(self) -> str | None:
-        """The caller's ``X-Request-Id`` when it is safe to echo and log, else the event's
-        own id (API Gateway's, or the fallback ``decode_event`` was given)."""
-        return clean_request_id(self.header(REQUEST_ID_HEADER)) or self.request_id
 
 
 def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
@@ -86,13 +82,10 @@ def body_bytes(body: Any, *, is_base64: bool) -> bytes | None:
         raise InvalidBodyError("request body is flagged base64 but is not valid base64") from exc
 
 
-def error_response(
-    status_code: int, detail: Any, request_id: str, headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """A proxy response ``{"detail": ...}`` that echoes the request id."""
-    return proxy_response(
-        status_code, {"detail": detail}, {REQUEST_ID_HEADER: request_id, **(headers or {})}
-    )
+def error_response(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The proxy response of an exception (``query_core.error_answer``), echoing the request id."""
+    status, headers, body = error_answer(exc)
+    return proxy_response(status, body, {**headers, REQUEST_ID_HEADER: request_id})
 
 
 def proxy_response(

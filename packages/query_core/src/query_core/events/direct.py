@@ -21,7 +21,7 @@ def infer(event: Any) -> bool:
     return isinstance(event, Mapping)
 
 
-def decode(event: Mapping[str, Any], *, request_id: str | None = None) -> LambdaRequest:
+def decode(event: Mapping[str, Any]) -> LambdaRequest:
     """A ``POST /query/result`` whose body is the event itself."""
     return LambdaRequest(
         source="direct",
@@ -29,5 +29,4 @@ def decode(event: Mapping[str, Any], *, request_id: str | None = None) -> Lambda
         path=RESULT_PATH,
         raw_body=json.dumps(event, separators=(",", ":")).encode(),
         headers={"content-type": "application/json"},
-        request_id=request_id,
     )

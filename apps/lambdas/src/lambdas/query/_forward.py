@@ -1,0 +1,124 @@
+"""The Query Lambda's one job: forward a public request to the query service (urllib3).
+
+Only the contract's paths are forwarded (``is_public_path``); anything else is 404
+here, so the service's ``/health``, ``/docs`` and ``/openapi.json`` are never public.
+Method, path, query string, body and a few headers go to ``EKS_HANDLER_URL``; the
+service's status, body and a few headers come back, except that an error answer's
+``detail`` is passed on only when it is the contract's own (``public_error_body``).
+urllib3's exceptions become the error tree's through one table (``_TRANSLATIONS``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import urllib3
+from query_core import (
+    REQUEST_ID_HEADER,
+    BadGatewayError,
+    GatewayTimeoutError,
+    HTTPError,
+    NotFoundError,
+    is_public_path,
+    public_error_body,
+)
+from query_core.events import LambdaContext, LambdaRequest
+
+from lambdas.query._settings import QueryLambdaSettings
+
+__all__ = ["forward", "get_pool"]
+
+#: Request headers passed to the service; everything else stays at the edge.
+FORWARDED_REQUEST_HEADERS: Final = ("content-type", "accept", "accept-language", "user-agent")
+#: Response headers passed back to the client.
+RETURNED_RESPONSE_HEADERS: Final = ("content-type", "retry-after", "allow")
+#: Time kept back from the Lambda's own limit to answer before it is cut off.
+_MARGIN_SECONDS: Final = 0.5
+
+#: urllib3's exceptions, most specific first, to the error each is answered with.
+#: (A refused connection is a ``NewConnectionError``, a kind of ``ConnectTimeoutError``.)
+_TRANSLATIONS: Final[tuple[tuple[type[Exception], Callable[[], HTTPError]], ...]] = (
+    (urllib3.exceptions.ConnectTimeoutError,
+     lambda: BadGatewayError("the query service is unreachable")),
+    (urllib3.exceptions.TimeoutError,
+     lambda: GatewayTimeoutError("the query service did not answer in time")),
+    (urllib3.exceptions.HTTPError,
+     lambda: BadGatewayError("the query service is unreachable")),
+)  # fmt: skip
+
+_log = logging.getLogger("lambdas.query")
+_pool: urllib3.PoolManager | None = None
+
+
+def get_pool() -> urllib3.PoolManager:
+    """The container's connection pool, created on first use and reused while warm."""
+    global _pool  # noqa: PLW0603 - one pool per Lambda container, by design
+    if _pool is None:
+        _pool = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
+    return _pool
+
+
+def _deadline(settings: QueryLambdaSettings, context: LambdaContext) -> float:
+    remaining = context.get_remaining_time_in_millis() / 1000 - _MARGIN_SECONDS
+    return max(0.1, min(settings.forward_timeout_seconds, remaining))
+
+
+def _translate(exc: urllib3.exceptions.HTTPError) -> HTTPError:
+    for exc_type, error in _TRANSLATIONS:
+        if isinstance(exc, exc_type):
+            return error()
+    raise AssertionError("urllib3.exceptions.HTTPError is the last row")  # pragma: no cover
+
+
+def forward(
+    request: LambdaRequest,
+    request_id: str,
+    context: LambdaContext,
+    settings: QueryLambdaSettings,
+) -> dict[str, Any]:
+    """The service's answer to ``request`` as a proxy response; raises the tree's errors."""
+    if not is_public_path(request.path):
+        raise NotFoundError
+    url = settings.eks_handler_url + request.path
+    if request.query:
+        url += "?" + urlencode(request.query)
+    headers = {
+        name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
+    }
+    headers[REQUEST_ID_HEADER] = request_id
+    deadline = _deadline(settings, context)
+    try:
+        response = get_pool().request(
+            request.method,
+            url,
+            body=request.body,
+            headers=headers,
+            timeout=urllib3.Timeout(
+                total=deadline, connect=min(settings.forward_connect_timeout_seconds, deadline)
+            ),
+            redirect=False,
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        _log.warning("forwarding failed: %s", exc, extra={"url": url, "deadline_s": deadline})
+        raise _translate(exc) from exc
+    body = response.data
+    if response.status >= 400:
+        body = public_error_body(response.status, body)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadGatewayError("the query service answered something unusable") from None
+    returned = {
+        name: response.headers[name]
+        for name in RETURNED_RESPONSE_HEADERS
+        if name in response.headers
+    }
+    return {
+        "statusCode": response.status,
+        "headers": returned,
+        "body": text,
+        "isBase64Encoded": False,
+    }
