@@ -24,7 +24,7 @@ ROOT = Path(__file__).parent
 #: Workspace members: distribution name -> (folder, import name, extras its tests need).
 MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "query-core": ("packages/query_core", "query_core", ("dynamodb",)),
-    "query-http-client": ("packages/query_http_client", "query_http_client", ("sigv4",)),
+    "query-http-client": ("packages/query_http_client", "query_http_client", ("sigv4", "lambda")),
     "query-devstack": ("packages/query_devstack", "query_devstack", ()),
     "query-lambdas": ("apps/lambdas", "lambdas", ()),
     "query-ecs-service": ("apps/ecs_service", "ecs_service", ()),

@@ -116,12 +116,6 @@ def page() -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_reply() -> Any:
-    """Reply(...) with the default page as body unless given."""
-    return page_reply
-
-
-@pytest.fixture
 def serve() -> Any:
     """Run another app under uvicorn: ``with serve(app) as running: ...``."""
     return RunningService

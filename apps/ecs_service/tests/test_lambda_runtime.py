@@ -74,12 +74,18 @@ def lambda_handler(monkeypatch, upstream):
     asyncio.set_event_loop(None)
 
 
-@pytest.mark.parametrize("make_event", [rest_event, http_event], ids=["rest_v1", "http_v2"])
-def test_page_through_mangum(lambda_handler, upstream, page, make_event):
+@pytest.mark.parametrize(
+    ("make_event", "gateway_request_id"),
+    [(rest_event, "gw-rest-1"), (http_event, "gw-http-1")],
+    ids=["rest_v1", "http_v2"],
+)
+def test_page_through_mangum(lambda_handler, upstream, page, make_event, gateway_request_id):
     response = lambda_handler(make_event("POST", "/query/result", '{"user_id": "u-1"}'), Context())
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == page
-    assert upstream.requests[0].headers["x-request-id"] in ("gw-rest-1", "gw-http-1")
+    # Without a caller's X-Request-Id, the event's own API Gateway request id is the one.
+    assert upstream.requests[0].headers["x-request-id"] == gateway_request_id
+    assert response["headers"]["x-request-id"] == gateway_request_id
 
 
 @pytest.mark.parametrize("make_event", [rest_event, http_event], ids=["rest_v1", "http_v2"])

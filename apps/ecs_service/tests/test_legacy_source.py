@@ -95,6 +95,27 @@ def test_throttled_invoke_is_503(serve):
     assert response.headers["retry-after"] == "1"
 
 
+def test_the_rollback_path_has_the_same_retries_and_breaker(serve):
+    reply = Reply(status=429, body=b'{"Type": "User", "message": "Rate Exceeded."}',
+                  headers={"content-type": "application/json",
+                           "x-amzn-errortype": "TooManyRequestsException"})  # fmt: skip
+    settings = legacy_settings("http://127.0.0.1:9").model_copy(
+        update={
+            "upstream_max_attempts": 3,
+            "upstream_attempt_timeout_seconds": 0.5,
+            "breaker_failure_threshold": 2,
+        }
+    )
+    with MisbehavingServer(reply) as lambda_api:
+        settings = settings.model_copy(update={"aws_endpoint_url": lambda_api.url})
+        with serve(create_app(settings)) as svc:
+            statuses = [svc.request("POST", "/query/result", {"user_id": "u"}) for _ in range(3)]
+        calls = len(lambda_api.requests)
+    assert [r.status for r in statuses] == [503, 503, 503]
+    assert json.loads(statuses[2].data) == {"detail": "the results service is failing; retry later"}
+    assert calls == 6  # 3 attempts each for the first two; the open circuit made none
+
+
 def test_unreachable_lambda_is_503(serve):
     with serve(create_app(legacy_settings("http://127.0.0.1:9"))) as svc:
         response = svc.request("POST", "/query/result", {"user_id": "u"})
@@ -108,4 +129,4 @@ def test_slow_lambda_is_504_within_the_deadline(serve):
             response = svc.request("POST", "/query/result", {"user_id": "u"})
             elapsed = time.monotonic() - started
     assert response.status == 504
-    assert elapsed < 3
+    assert elapsed < 4.5  # the 2 s deadline, not the 5 s the function takes

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from ecs_service.app import create_app
-from query_core import RETIRED_MARKETING_DETAIL, QueryRequest, QueryResponse
+from query_core import MAX_BODY_BYTES, RETIRED_MARKETING_DETAIL, PayloadTooLargeError
 from query_devstack import Reply
+from query_http_client import AsyncQueryClient, TransportRequest
 
 
 def body(response: Any) -> Any:
@@ -105,8 +107,8 @@ def test_body_over_64_kib_is_413(service, upstream, chunked):
     big = json.dumps({"user_id": "u-1", "pad": "x" * 70_000}).encode()
     response = service.request("POST", "/query/result", body=big, chunked=chunked,
                                headers={"Content-Type": "application/json"})  # fmt: skip
-    assert response.status == 413
-    assert "64" in body(response)["detail"] or "65536" in body(response)["detail"]
+    assert (response.status, body(response)) == (413, {"detail": PayloadTooLargeError().detail})
+    assert str(MAX_BODY_BYTES) in body(response)["detail"]  # says what the limit is
     assert upstream.requests == []
 
 
@@ -152,17 +154,22 @@ def test_unreachable_upstream_is_503(serve, settings):
     assert response.headers["retry-after"] == "1"
 
 
-class _BrokenSource:
+class _BrokenTransport:
+    """A transport with a bug: it raises what no translation table knows."""
+
     async def open(self) -> None: ...
 
     async def aclose(self) -> None: ...
 
-    async def query(self, request: QueryRequest, *, request_id: str) -> QueryResponse:
+    @asynccontextmanager
+    async def handle_async_request(self, request: TransportRequest):
         raise RuntimeError("arn:aws:lambda:ap-northeast-1:123:function:x exploded")
+        yield
 
 
 def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):
-    with serve(create_app(settings, source=_BrokenSource())) as running:
+    client = AsyncQueryClient(_BrokenTransport())
+    with serve(create_app(settings, client=client)) as running:
         response = running.request("POST", "/query/result", {"user_id": "u-1"},
                                    headers={"X-Request-Id": "boom-1"})  # fmt: skip
     assert (response.status, body(response)) == (500, {"detail": "internal error"})

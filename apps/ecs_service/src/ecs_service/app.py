@@ -19,11 +19,12 @@ from query_core import (
     is_json_media_type,
     parse_query_request,
 )
+from query_http_client import AsyncQueryClient
 
 from ecs_service.errors import register_error_handlers
 from ecs_service.middleware import RequestIdMiddleware
 from ecs_service.settings import ServiceSettings, get_settings
-from ecs_service.sources import ResultSource, create_source
+from ecs_service.upstream import create_client
 
 __all__ = ["create_app"]
 
@@ -46,20 +47,19 @@ async def _read_body(request: Request) -> bytes:
 
 
 def create_app(
-    settings: ServiceSettings | None = None, source: ResultSource | None = None
+    settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
 ) -> FastAPI:
-    """The application; ``settings`` and ``source`` default to the environment's."""
+    """The application; ``settings`` and the results ``client`` default to the environment's."""
     settings = settings or get_settings()
-    result_source = source or create_source(settings)
+    upstream = client or create_client(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await result_source.open()
-        app.state.source = result_source
+        await upstream.open()
         try:
             yield
         finally:
-            await result_source.aclose()
+            await upstream.aclose()
 
     app = FastAPI(
         title="Query service",
@@ -71,7 +71,6 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.source = result_source
     app.add_middleware(RequestIdMiddleware)
     register_error_handlers(app)
 
@@ -99,8 +98,7 @@ def create_app(
         if not is_json_media_type(request.headers.get("content-type")):
             raise UnsupportedMediaTypeError
         query = parse_query_request(await _read_body(request))
-        source: ResultSource = request.app.state.source  # no Depends: it costs every request
-        page = await source.query(query, request_id=request.state.request_id)
+        page = await upstream.query(query, request_id=request.state.request_id)
         return Response(page.model_dump_json(), media_type="application/json")
 
     for path in (RETIRED_PATH, RETIRED_PATH + "/{rest:path}"):

@@ -116,6 +116,8 @@ class MisbehavingServer:
         try:
             self._loop.run_forever()
         finally:
+            # A connection still in its reply's delay: cancel it, do not leave it pending.
+            self._loop.run_until_complete(_cancel_pending())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
@@ -151,6 +153,13 @@ class MisbehavingServer:
                 writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
+
+
+async def _cancel_pending() -> None:
+    tasks = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _read_request(reader: asyncio.StreamReader, connection: int) -> RecordedRequest | None:

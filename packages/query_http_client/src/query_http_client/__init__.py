@@ -1,10 +1,18 @@
-"""Typed client for the query service's private internal API (docs/contract.md#internal-api).
+"""Typed client for the results, POST /query/result (docs/contract.md#internal-api).
 
-``AsyncQueryClient`` (aiohttp) for the service, one per process; ``QueryClient``
-(urllib3) for scripts. aiohttp was chosen by measurement: docs/decisions/.
+The client's protocol (encode, size check, decode, envelope unwrap, error mapping) runs
+over a transport (model: httpx's ``_transports``):
+
+* ``AiohttpTransport``: the private API over aiohttp, for the service (``AsyncQueryClient``);
+* ``Urllib3Transport``: the private API over urllib3, for scripts (``QueryClient``);
+* ``query_http_client.lambda_invoke.LambdaInvokeTransport`` (extra ``lambda``): the legacy
+  boto3 ``Invoke`` of the Query Result Lambda, the rollback path; sync and async.
+
+``Resilience`` adds a deadline, retries, a retry budget and a circuit breaker to any of
+them. aiohttp was chosen by measurement: docs/decisions/.
 """
 
-from query_http_client._async import AsyncQueryClient
+from query_http_client._client import AsyncQueryClient, QueryClient
 from query_http_client._exceptions import (
     CircuitOpenError,
     QueryClientError,
@@ -16,19 +24,23 @@ from query_http_client._exceptions import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from query_http_client._protocol import (
-    DEFAULT_TIMEOUT,
-    MAX_RESPONSE_BYTES,
-    RequestSigner,
-    parse_response,
-)
+from query_http_client._protocol import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, RequestSigner
 from query_http_client._resilience import CircuitBreaker, Resilience, RetryBudget, RetryPolicy
-from query_http_client._sync import QueryClient
+from query_http_client._transports._aiohttp import AiohttpTransport
+from query_http_client._transports._urllib3 import Urllib3Transport
+from query_http_client._transports.base import (
+    AsyncTransport,
+    SyncTransport,
+    TransportRequest,
+    TransportResponse,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_RESPONSE_BYTES",
+    "AiohttpTransport",
     "AsyncQueryClient",
+    "AsyncTransport",
     "CircuitBreaker",
     "CircuitOpenError",
     "QueryClient",
@@ -37,6 +49,9 @@ __all__ = [
     "Resilience",
     "RetryBudget",
     "RetryPolicy",
+    "SyncTransport",
+    "TransportRequest",
+    "TransportResponse",
     "UpstreamBadResponseError",
     "UpstreamError",
     "UpstreamMisconfiguredError",
@@ -44,5 +59,5 @@ __all__ = [
     "UpstreamThrottledError",
     "UpstreamTimeoutError",
     "UpstreamUnavailableError",
-    "parse_response",
+    "Urllib3Transport",
 ]

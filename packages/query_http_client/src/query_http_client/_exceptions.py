@@ -1,16 +1,21 @@
-"""The errors of ``query_http_client``; no aiohttp or urllib3 exception escapes the package.
+"""The errors of ``query_http_client``; no aiohttp, urllib3 or botocore exception escapes it.
 
 ```
 QueryClientError
 ├── UpstreamRejectedError        the API refused the request (4xx other than 429) -> same status
-└── UpstreamError                the API failed us
-    ├── UpstreamUnavailableError   unreachable: refused, reset, DNS; API 503    -> 503
-    │   ├── UpstreamThrottledError   429 or API Gateway throttling               -> 503
+└── UpstreamError                the upstream failed us
+    ├── UpstreamUnavailableError   unreachable: refused, reset, DNS; API 503    -> 503  (r)
+    │   ├── UpstreamThrottledError   429 or API Gateway throttling               -> 503  (r)
     │   └── CircuitOpenError         the breaker is open: not even tried         -> 503
-    ├── UpstreamTimeoutError       no answer within the deadline; API 504       -> 504
-    └── UpstreamBadResponseError   5xx, non-JSON, wrong shape, oversized body   -> 502
+    ├── UpstreamTimeoutError       no answer within the deadline; API 504       -> 504  (r)
+    └── UpstreamBadResponseError   500, non-JSON, wrong shape, oversized body   -> 502
+        │                          (502 and a body cut off in the middle: (r))
         └── UpstreamMisconfiguredError  API Gateway 403: policy, endpoint, stage -> 502
 ```
+
+(r): ``retryable``. These are the availability failures: the only errors that are retried,
+charged to the retry budget, and counted by the circuit breaker. The others answer the
+request itself, so one caller's bad input never counts against the upstream.
 
 Every ``UpstreamError`` carries ``attempts``: how many calls were made (0 when the breaker
 was open).
@@ -49,7 +54,8 @@ class UpstreamRejectedError(QueryClientError):
 class UpstreamError(QueryClientError):
     """The internal API failed; ``status_code`` is its HTTP status when it answered."""
 
-    #: Whether another attempt could succeed (connect errors, timeouts, 429, 502-504).
+    #: An availability failure (connect errors, timeouts, 429, 502-504): another attempt
+    #: could succeed, and the circuit breaker counts it.
     retryable: bool = False
 
     def __init__(

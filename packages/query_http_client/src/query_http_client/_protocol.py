@@ -1,6 +1,8 @@
-"""What both clients share: the request they send and how they read the answer.
+"""The client's protocol, whatever the transport: the request it sends and how it reads the answer.
 
-See docs/contract.md#internal-api.
+Encode (``encode_request``), check the answer's size as it arrives (``BodyReader``),
+decode it, unwrap a Lambda proxy envelope, and map statuses to this package's errors
+(``parse_response``); see docs/contract.md#internal-api.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 import pydantic
-from query_core import REQUEST_ID_HEADER, RESULT_PATH, QueryRequest, QueryResponse
+from query_core import REQUEST_ID_HEADER, QueryRequest, QueryResponse
 
 from query_http_client._exceptions import (
     UpstreamBadResponseError,
@@ -23,21 +25,26 @@ from query_http_client._exceptions import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "FUNCTION_ERROR_HEADER",
     "LIKELY_CAUSES",
     "MAX_RESPONSE_BYTES",
+    "READ_CHUNK_BYTES",
     "THROTTLING_ERROR_TYPES",
+    "BodyReader",
     "RequestSigner",
+    "base_url",
     "encode_request",
     "error_type",
     "parse_response",
     "request_headers",
-    "result_url",
 ]
 
 #: Seconds a call may take by default: well under API Gateway's 29 s integration limit.
 DEFAULT_TIMEOUT: Final = 10.0
 #: The largest answer read: a Lambda proxy response is at most 6 MB.
 MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+#: The size of one read of a body of unknown length.
+READ_CHUNK_BYTES: Final = 64 * 1024
 _USER_AGENT: Final = "query-http-client/0.1"
 
 
@@ -51,17 +58,41 @@ class RequestSigner(Protocol):
         ...
 
 
-def check_body_size(size: int | None, status: int) -> None:
-    """Refuse an answer larger than ``MAX_RESPONSE_BYTES`` (declared, or read so far)."""
-    if size is not None and size > MAX_RESPONSE_BYTES:
-        raise UpstreamBadResponseError("the internal API's answer is too large", status_code=status)
+class BodyReader:
+    """Collects an answer's body, refusing it once it is over ``MAX_RESPONSE_BYTES``.
+
+    A declared length over the cap is refused before anything is read; a body of unknown
+    length is refused as soon as what arrived passes the cap.
+    """
+
+    __slots__ = ("_chunks", "_size", "_status")
+
+    def __init__(self, status: int, content_length: int | None) -> None:
+        self._status = status
+        self._size = 0
+        self._chunks: list[bytes] = []
+        self._check(content_length or 0)
+
+    def _check(self, size: int) -> None:
+        if size > MAX_RESPONSE_BYTES:
+            raise UpstreamBadResponseError(
+                "the upstream's answer is too large", status_code=self._status
+            )
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        self._check(self._size)
+        self._chunks.append(chunk)
+
+    def body(self) -> bytes:
+        return self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
 
 
-def result_url(base_url: str) -> str:
-    """``{INTERNAL_API_URL}/query/result``: the base URL keeps its stage path."""
-    if not base_url.startswith(("http://", "https://")):
-        raise ValueError(f"the internal API URL must be http(s)://..., not {base_url!r}")
-    return base_url.rstrip("/") + RESULT_PATH
+def base_url(url: str) -> str:
+    """``INTERNAL_API_URL`` without its trailing slash; it keeps its stage path (``/prod``)."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"the internal API URL must be http(s)://..., not {url!r}")
+    return url.rstrip("/")
 
 
 def encode_request(request: QueryRequest) -> bytes:
@@ -79,6 +110,9 @@ def request_headers(request_id: str | None) -> dict[str, str]:
         headers[REQUEST_ID_HEADER] = request_id
     return headers
 
+
+#: Set by Lambda's Invoke API when the function raised (``Unhandled``) or was killed.
+FUNCTION_ERROR_HEADER: Final = "X-Amz-Function-Error"
 
 #: API Gateway's ``x-amzn-ErrorType`` values that mean "slow down".
 THROTTLING_ERROR_TYPES: Final = frozenset(
@@ -149,6 +183,11 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Quer
     own error shape (``{"errorMessage", "errorType"}``) is a bad response.
     """
     kind = error_type(headers)
+    if _header(headers, FUNCTION_ERROR_HEADER):  # Lambda Invoke: the function raised
+        raise UpstreamBadResponseError(
+            f"the Query Result Lambda failed with {_lambda_error(body) or 'an unknown error'}",
+            status_code=status,
+        )
     if status == 429 or kind in THROTTLING_ERROR_TYPES:
         raise UpstreamThrottledError(
             f"the internal API is throttling ({kind or status})", retry_after=_retry_after(headers)

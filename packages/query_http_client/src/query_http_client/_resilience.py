@@ -3,19 +3,20 @@
 * **Deadline**: one overall deadline per call covers every attempt and every pause.
   Each attempt gets ``min(attempt_timeout, time left)``; when the deadline has passed
   the call ends with ``UpstreamTimeoutError`` at once, with no further attempt.
-* **Retries** (stamina's retry loop): at most ``max_attempts``; only errors marked
-  ``retryable`` (connect errors, timeouts, 429/throttling, 502, 503, 504); the pause
-  is exponential backoff with full jitter, or the server's ``Retry-After`` when it
+* **Retries**: at most ``max_attempts``; only errors marked ``retryable``, the
+  availability failures (connect errors, timeouts, 429/throttling, 502, 503, 504); the
+  pause is exponential backoff with full jitter, or the server's ``Retry-After`` when it
   sent one, and a retry is made only if the pause leaves time for an attempt.
 * **Retry budget**: a token bucket shared by the process, as in the AWS SDKs'
   *standard* retry mode: a retry costs 5 tokens (10 after a timeout), a success
   returns 1 (or the cost of its own retry), the bucket holds 500. When the upstream
   is failing, the budget runs dry and calls fail after their first attempt, instead
   of tripling the load on a struggling service.
-* **Circuit breaker**: ``failure_threshold`` failed calls in a row open it; while open,
-  calls fail at once with ``CircuitOpenError`` (and its cool-down as ``retry_after``);
-  after ``reset_timeout`` one probe call is let through, and its outcome closes or
-  re-opens the circuit.
+* **Circuit breaker**: ``failure_threshold`` calls in a row that ended in an
+  availability failure open it (an answer about the request itself, such as a 4xx,
+  closes the run: the upstream is answering); while open, calls fail at once with
+  ``CircuitOpenError`` (and its cool-down as ``retry_after``); after ``reset_timeout``
+  one probe call is let through, and its outcome closes or re-opens the circuit.
 """
 
 from __future__ import annotations
@@ -26,20 +27,19 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Literal, TypeVar
+from types import TracebackType
+from typing import Final, Literal
 
-import stamina
+from query_http_client._exceptions import CircuitOpenError, UpstreamError, UpstreamTimeoutError
 
-from query_http_client._exceptions import (
-    CircuitOpenError,
-    QueryClientError,
-    UpstreamError,
-    UpstreamTimeoutError,
-)
+__all__ = [
+    "CircuitBreaker",
+    "Resilience",
+    "RetryBudget",
+    "RetryPolicy",
+    "counts_against_availability",
+]
 
-__all__ = ["CircuitBreaker", "Resilience", "RetryBudget", "RetryPolicy"]
-
-T = TypeVar("T")
 #: Time an attempt needs at the least to be worth starting.
 _MIN_ATTEMPT_SECONDS: Final = 0.05
 
@@ -154,120 +154,131 @@ class CircuitBreaker:
 
 
 class Resilience:
-    """Runs one logical call with the policy, the budget and the breaker."""
+    """Runs one logical call with the policy, the budget and the breaker.
+
+    ``clock`` (seconds, monotonic) measures the deadline; tests give it a hand-turned one.
+    """
 
     def __init__(
         self,
         policy: RetryPolicy | None = None,
         budget: RetryBudget | None = None,
         breaker: CircuitBreaker | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.budget = budget
         self.breaker = breaker
+        self.clock = clock
 
-    def _hook(
-        self, give_up_at: float, state: dict[str, int]
-    ) -> Callable[[Exception], bool | float]:
-        def should_retry(exc: Exception) -> bool | float:
-            if not isinstance(exc, UpstreamError) or not exc.retryable:
-                return False
-            pause = (
-                exc.retry_after
-                if exc.retry_after is not None
-                else self.policy.backoff(state["attempts"] - 1)
-            )
-            if time.monotonic() + pause + _MIN_ATTEMPT_SECONDS >= give_up_at:
-                return False
-            if self.budget is not None:
-                cost = self.budget.acquire(timeout=isinstance(exc, UpstreamTimeoutError))
-                if not cost:
-                    return False
-                state["spent"] += cost
-            return pause
+    @classmethod
+    def single_attempt(cls, timeout: float) -> Resilience:
+        """One attempt bounded by ``timeout``: no retries, no budget, no breaker."""
+        return cls(RetryPolicy(deadline=timeout, attempt_timeout=timeout, max_attempts=1))
 
-        return should_retry
+    async def run_async[T](self, attempt: Callable[[float], Awaitable[T]]) -> T:
+        """``await attempt(timeout)`` until it succeeds or the policy says stop."""
+        with _Call(self) as call:
+            while True:
+                try:
+                    return await attempt(call.timeout())
+                except Exception as exc:
+                    await asyncio.sleep(call.pause_before_retry(exc))
 
-    def _timeout_for(self, give_up_at: float) -> float:
-        left = give_up_at - time.monotonic()
+    def run_sync[T](self, attempt: Callable[[float], T]) -> T:
+        """The blocking twin of ``run_async``: only ``await`` and the sleep differ."""
+        with _Call(self) as call:
+            while True:
+                try:
+                    return attempt(call.timeout())
+                except Exception as exc:
+                    time.sleep(call.pause_before_retry(exc))
+
+
+class _Call:
+    """One logical call's state: its deadline, its attempts, what its retries cost.
+
+    The decisions live here, once; ``run_async`` and ``run_sync`` only do the waiting.
+    Leaving the ``with`` block records the outcome with the breaker and the budget.
+    """
+
+    __slots__ = ("_give_up_at", "_r", "attempts", "spent")
+
+    def __init__(self, resilience: Resilience) -> None:
+        self._r = resilience
+        self.attempts = 0
+        self.spent = 0
+        self._give_up_at = 0.0
+
+    def __enter__(self) -> _Call:
+        if self._r.breaker is not None:
+            self._r.breaker.before_call()
+        self._give_up_at = self._r.clock() + self._r.policy.deadline
+        return self
+
+    def timeout(self) -> float:
+        """The next attempt's timeout: ``min(attempt_timeout, time left)``; past the deadline
+        the call ends with ``UpstreamTimeoutError``."""
+        left = self._give_up_at - self._r.clock()
         if left <= 0:
             raise UpstreamTimeoutError(
-                f"the internal API did not answer within {self.policy.deadline:g} s"
+                f"the upstream did not answer within {self._r.policy.deadline:g} s"
             )
-        return min(self.policy.attempt_timeout, left)
+        self.attempts += 1
+        return min(self._r.policy.attempt_timeout, left)
 
-    def _finish(self, state: dict[str, int], error: BaseException | None) -> None:
-        if error is None or (
-            isinstance(error, QueryClientError) and not isinstance(error, UpstreamError)
+    def pause_before_retry(self, exc: Exception) -> float:
+        """Seconds to wait before the next attempt; re-raises ``exc`` when there is none."""
+        policy = self._r.policy
+        if (
+            not isinstance(exc, UpstreamError)
+            or not exc.retryable
+            or self.attempts >= policy.max_attempts
         ):
-            # A page, or a 4xx about the request itself: the upstream is answering.
-            if self.breaker is not None:
-                self.breaker.record_success()
-            if self.budget is not None and error is None:
-                self.budget.release(state["spent"])
-        elif isinstance(error, UpstreamError):
-            error.attempts = state["attempts"]
-            if self.breaker is not None and not isinstance(error, CircuitOpenError):
-                self.breaker.record_failure()
-        elif self.breaker is not None:  # cancelled: neither outcome, free the probe slot
-            self.breaker.abandon()
+            raise exc
+        pause = (
+            exc.retry_after if exc.retry_after is not None else policy.backoff(self.attempts - 1)
+        )
+        if self._r.clock() + pause + _MIN_ATTEMPT_SECONDS >= self._give_up_at:
+            raise exc
+        if self._r.budget is not None:
+            cost = self._r.budget.acquire(timeout=isinstance(exc, UpstreamTimeoutError))
+            if not cost:
+                raise exc
+            self.spent += cost
+        return pause
 
-    async def run_async(self, attempt: Callable[[float], Awaitable[T]]) -> T:
-        """``attempt(timeout)`` until it succeeds or the policy says stop.
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        breaker, budget = self._r.breaker, self._r.budget
+        if isinstance(error, UpstreamError):
+            error.attempts = self.attempts
+        if error is None:
+            if budget is not None:
+                budget.release(self.spent)
+            if breaker is not None:
+                breaker.record_success()
+        elif not isinstance(error, Exception):  # cancelled: no outcome; free the probe slot
+            if breaker is not None:
+                breaker.abandon()
+        elif breaker is not None:
+            if counts_against_availability(error):
+                breaker.record_failure()
+            else:  # the upstream answered (a 4xx, a 500 for this input): it is available
+                breaker.record_success()
 
-        The first attempt runs without the retry machinery (most calls succeed at once
-        and stamina's loop costs ~30 µs); a retryable failure hands over to stamina.
-        """
-        if self.breaker is not None:
-            self.breaker.before_call()
-        give_up_at = time.monotonic() + self.policy.deadline
-        state = {"attempts": 1, "spent": 0}
-        hook = self._hook(give_up_at, state)
-        try:
-            try:
-                result = await attempt(self._timeout_for(give_up_at))
-            except Exception as first:
-                pause = hook(first)
-                if pause is False or self.policy.max_attempts < 2:
-                    raise
-                await asyncio.sleep(float(pause))
-                async for retry in stamina.retry_context(
-                    on=hook, attempts=self.policy.max_attempts - 1, timeout=None
-                ):
-                    with retry:
-                        timeout = self._timeout_for(give_up_at)
-                        state["attempts"] += 1
-                        result = await attempt(timeout)
-        except BaseException as exc:
-            self._finish(state, exc)
-            raise
-        self._finish(state, None)
-        return result
 
-    def run_sync(self, attempt: Callable[[float], T]) -> T:
-        """The blocking twin of ``run_async``."""
-        if self.breaker is not None:
-            self.breaker.before_call()
-        give_up_at = time.monotonic() + self.policy.deadline
-        state = {"attempts": 1, "spent": 0}
-        hook = self._hook(give_up_at, state)
-        try:
-            try:
-                result = attempt(self._timeout_for(give_up_at))
-            except Exception as first:
-                pause = hook(first)
-                if pause is False or self.policy.max_attempts < 2:
-                    raise
-                time.sleep(float(pause))
-                for retry in stamina.retry_context(
-                    on=hook, attempts=self.policy.max_attempts - 1, timeout=None
-                ):
-                    with retry:
-                        timeout = self._timeout_for(give_up_at)
-                        state["attempts"] += 1
-                        result = attempt(timeout)
-        except BaseException as exc:
-            self._finish(state, exc)
-            raise
-        self._finish(state, None)
-        return result
+def counts_against_availability(error: BaseException) -> bool:
+    """Whether a failed call says the upstream is unavailable: only then does the breaker
+    count it (and only then was it retried, at the budget's cost).
+
+    Connection errors, timeouts, throttling and the gateway's 502/503/504 do; an answer
+    about the request itself (a 4xx, the Lambda's 500 for this input, an unusable page)
+    does not: one caller's bad input must not open the circuit for everyone.
+    """
+    return isinstance(error, UpstreamError) and error.retryable

@@ -1,0 +1,117 @@
+"""``AsyncQueryClient`` and ``QueryClient``: the protocol over a transport, with resilience.
+
+Both do the same per call: encode the request (``_protocol``), run attempts through the
+transport under ``Resilience`` (deadline, retries, budget, breaker), read each answer's
+body under the size cap and parse it into a page or this package's error. Only the
+waiting differs: ``await`` against a blocking call.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from query_core import RESULT_PATH, QueryRequest, QueryResponse
+
+from query_http_client._protocol import (
+    DEFAULT_TIMEOUT,
+    BodyReader,
+    encode_request,
+    parse_response,
+    request_headers,
+)
+from query_http_client._resilience import Resilience
+from query_http_client._transports.base import AsyncTransport, SyncTransport, TransportRequest
+
+__all__ = ["AsyncQueryClient", "QueryClient"]
+
+
+class _Client[Transport]:
+    """What both clients hold: a transport and the resilience of its calls."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        resilience: Resilience | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.transport = transport
+        self.resilience = resilience or Resilience.single_attempt(timeout)
+
+    @staticmethod
+    def _outgoing(request: QueryRequest, request_id: str | None) -> tuple[bytes, dict[str, str]]:
+        return encode_request(request), request_headers(request_id)
+
+
+class AsyncQueryClient(_Client[AsyncTransport]):
+    """Calls ``POST /query/result`` through an ``AsyncTransport``; one per process.
+
+    ``async with AsyncQueryClient(AiohttpTransport(url)) as client`` (or ``await
+    client.open()`` and ``await client.aclose()``, e.g. in a FastAPI lifespan). Without
+    ``resilience`` a call is one attempt bounded by ``timeout``.
+    """
+
+    async def open(self) -> None:
+        await self.transport.open()
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def query(self, request: QueryRequest, *, request_id: str | None = None) -> QueryResponse:
+        """One page of results; raises only ``QueryClientError`` subclasses."""
+        body, headers = self._outgoing(request, request_id)
+
+        async def attempt(timeout: float) -> QueryResponse:
+            outgoing = TransportRequest(RESULT_PATH, headers, body, timeout)
+            async with self.transport.handle_async_request(outgoing) as response:
+                reader = BodyReader(response.status, response.content_length)
+                async for chunk in response.chunks:
+                    reader.feed(chunk)
+            return parse_response(response.status, response.headers, reader.body())
+
+        return await self.resilience.run_async(attempt)
+
+
+class QueryClient(_Client[SyncTransport]):
+    """Calls ``POST /query/result`` through a ``SyncTransport`` and blocks; thread-safe."""
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def query(self, request: QueryRequest, *, request_id: str | None = None) -> QueryResponse:
+        """One page of results; raises only ``QueryClientError`` subclasses."""
+        body, headers = self._outgoing(request, request_id)
+
+        def attempt(timeout: float) -> QueryResponse:
+            outgoing = TransportRequest(RESULT_PATH, headers, body, timeout)
+            with self.transport.handle_request(outgoing) as response:
+                reader = BodyReader(response.status, response.content_length)
+                for chunk in response.chunks:
+                    reader.feed(chunk)
+            return parse_response(response.status, response.headers, reader.body())
+
+        return self.resilience.run_sync(attempt)
