@@ -138,7 +138,9 @@ def test_an_orphan_safe_child_stops_when_its_parent_is_killed():
     try:
         child = int(parent.stdout.readline())
         for _ in range(200):  # until the launcher has exec'd the child itself
-            if Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[1] == b"-c":
+            # Empty for a moment while the launcher execs: read again until argv is the child's.
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if len(argv) > 1 and argv[1] == b"-c":
                 break
             time.sleep(0.05)
         assert _alive(child)
