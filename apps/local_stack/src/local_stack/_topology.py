@@ -18,8 +18,21 @@ from dataclasses import dataclass, field
 
 from query_devstack import DEFAULT_TABLE_NAME, dynalite_command, moto_command
 
-__all__ = ["LEGACY_FUNCTION", "LOCAL_ENVIRONMENT", "Part", "Ports", "chain"]
+__all__ = [
+    "FRONT_GRACE_SECONDS",
+    "LEGACY_FUNCTION",
+    "LOCAL_ENVIRONMENT",
+    "SERVICE_GRACE_SECONDS",
+    "Part",
+    "Ports",
+    "chain",
+    "emulator",
+]
 
+#: How long a local API Gateway front lets requests in flight finish after SIGTERM.
+FRONT_GRACE_SECONDS = 5.0
+#: The same for the service (``timeout_graceful_shutdown`` in ``ecs_service.__main__``).
+SERVICE_GRACE_SECONDS = 20.0
 LEGACY_FUNCTION = "query_result_lambda"
 #: Every part runs with these: ENVIRONMENT=local and the emulator's dummy credentials.
 LOCAL_ENVIRONMENT = {
@@ -62,8 +75,8 @@ class Part:
     command: tuple[str, ...]
     port: int
     env: dict[str, str] = field(default_factory=dict)
-    #: Seconds it may take to finish its requests and exit after SIGTERM.
-    grace: float = 5.0
+    #: Seconds it may take to finish its requests and exit after SIGTERM (then: SIGKILL).
+    grace: float = FRONT_GRACE_SECONDS + 1
     #: Whether its lines are shown on the console (they always go to ``--log-dir``).
     shown: bool = True
 
@@ -73,7 +86,10 @@ def _python(*args: str) -> tuple[str, ...]:
 
 
 def _gateway(handler: str, port: int, *extra: str) -> tuple[str, ...]:
-    return _python("-m", "local_stack.gateway", "--handler", handler, "--port", str(port), *extra)
+    return _python(
+        "-m", "local_stack.gateway", "--handler", handler, "--port", str(port),
+        "--grace", str(FRONT_GRACE_SECONDS), *extra,
+    )  # fmt: skip
 
 
 def emulator(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> Part:
@@ -109,7 +125,7 @@ def chain(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> list[Part
                 "HOST": "127.0.0.1",
                 "PORT": str(ports.service),
             },
-            grace=20.0,  # the service's own graceful-shutdown bound (ecs_service.__main__)
+            grace=SERVICE_GRACE_SECONDS + 1,
         ),
         Part(
             "query-lambda",
@@ -134,6 +150,6 @@ def chain(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> list[Part
                 "HOST": "127.0.0.1",
                 "PORT": str(ports.legacy_service),
             },
-            grace=20.0,
+            grace=SERVICE_GRACE_SECONDS + 1,
         ),
     ]

@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--stage", default=None, help="path prefix such as prod (default: none)")
     parser.add_argument("--invoke", metavar="NAME", help="serve the Lambda Invoke API instead")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=5.0,
+        help="seconds requests in flight may take to finish after SIGTERM (default 5)",
+    )
     args = parser.parse_args(argv)
     handler = load_handler(args.handler)
     front: Any
@@ -41,8 +47,9 @@ def main(argv: list[str] | None = None) -> None:
         host="127.0.0.1",
         port=args.port,
         log_config=None,
-        access_log=False,
+        access_log=False,  # the handler logs one line per request, with its request id
         server_header=False,
+        timeout_graceful_shutdown=args.grace,
     )
 
 
