@@ -1,20 +1,27 @@
-"""moto's server over real HTTP for every AWS call, and an existing account built in it."""
+"""moto's server over real HTTP for every AWS call, an existing account built in it, and the
+local chain (``nox -s serve``) for the commands that talk HTTP."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
+from query_devstack import free_port
 from query_migrate.cli import cli
 
 REGION = "us-east-1"
@@ -239,3 +246,57 @@ def stack(moto: str) -> Any:
 def lambda_code() -> bytes:
     """A deployment package moto accepts (its code never runs: nothing here invokes it)."""
     return lambda_zip()
+
+
+@dataclass
+class Chain:
+    """``nox -s serve``'s chain (``python -m local_stack``), started on free ports."""
+
+    external: str
+    service: str
+    internal: str
+    legacy_service: str
+    invoke: str
+    dynamodb: str
+    log_dir: Path
+    output: Path
+
+
+CHAIN_PARTS = ("external", "service", "internal", "dynamodb", "legacy-service", "invoke")
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    """The local chain as a user starts it, through its public entry point, for the session."""
+    ports = {part: free_port() for part in CHAIN_PARTS}
+    root = tmp_path_factory.mktemp("chain")
+    log_dir, output = root / "logs", root / "serve.out"
+    args = [sys.executable, "-m", "local_stack", "--log-dir", str(log_dir)]
+    for part, port in ports.items():
+        args += [f"--{part}-port", str(port)]
+    with output.open("wb") as sink:
+        process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while b"READY" not in output.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the local chain did not start:\n{output.read_text()}")
+            time.sleep(0.1)
+        url = {part: f"http://127.0.0.1:{port}" for part, port in ports.items()}
+        yield Chain(
+            external=url["external"],
+            service=url["service"],
+            internal=url["internal"] + "/prod",
+            legacy_service=url["legacy-service"],
+            invoke=url["invoke"],
+            dynamodb=url["dynamodb"],
+            log_dir=log_dir,
+            output=output,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C: the chain stops its parts in order
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -66,12 +66,14 @@ def checks_table(title: str, checks: list[Check], *, latency: bool = False) -> T
     if latency:
         table.add_column("ms", justify="right")
     table.add_column("found")
-    table.add_column("fix")
+    fixes = any(check.fix for check in checks)
+    if fixes:
+        table.add_column("fix")
     for check in checks:
         row = [_MARKS[check.verdict], check.name]
         if latency:
             row.append("" if check.latency_ms is None else f"{check.latency_ms:.0f}")
-        row += [check.detail, check.fix]
+        row += [check.detail, check.fix] if fixes else [check.detail]
         table.add_row(*row)
     return table
 

@@ -387,3 +387,354 @@ def detach(record: Path, dry_run: bool, force: bool, **options: Any) -> int:
 def main() -> None:
     """The console script ``query-migrate``."""
     cli()
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MigrateError(f"{path}: {exc.strerror}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _shadow_bodies(
+    bodies: str | None, users: str | None, limit: int, ap_id: str | None, repeat: int
+) -> list[bytes]:
+    if (bodies is None) == (users is None):
+        raise click.UsageError("give exactly one of --bodies FILE and --users FILE")
+    if bodies is not None:
+        lines = _read_lines(bodies)
+    else:
+        lines = [
+            json.dumps({"user_id": user, "limit": limit, **({"ap_id": ap_id} if ap_id else {})})
+            for user in _read_lines(str(users))
+        ]
+    if not lines:
+        raise MigrateError("no requests to send: the input is empty")
+    return [line.encode() for line in lines] * repeat
+
+
+@cli.command()
+@aws_options
+@context_options
+@output_options("ServiceUrl")
+@click.option(
+    "--old",
+    metavar="TARGET",
+    help="the old path: the EKS handler's base URL, or lambda:FUNCTION for a direct invocation "
+    "of the Query Result Lambda (default: context oldEksHandlerUrl)",
+)
+@click.option(
+    "--new",
+    metavar="TARGET",
+    help="the new path: the ALB's base URL, the private API's URL with its stage, or "
+    "lambda:FUNCTION (default: stack output ServiceUrl)",
+)
+@click.option("--old-sigv4", is_flag=True, help="sign the old side's requests (SigV4, execute-api)")
+@click.option("--new-sigv4", is_flag=True, help="sign the new side's requests (the private API)")
+@click.option(
+    "--bodies",
+    metavar="FILE",
+    help="JSON lines, one request body of POST /query/result each (- reads stdin)",
+)
+@click.option("--users", metavar="FILE", help="one user_id a line (- reads stdin)")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True,
+              help="limit of each --users request")  # fmt: skip
+@click.option("--ap-id", help="ap_id of each --users request")
+@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
+              help="send the whole input this many times")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="requests in flight to each side")  # fmt: skip
+@click.option("--rate", type=click.FloatRange(0), default=20.0, show_default=True,
+              help="requests per second to each side; 0: no limit")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="seconds per HTTP request")  # fmt: skip
+@click.option("--follow-pages", is_flag=True,
+              help="follow next_token page by page (the old side's token to both)")  # fmt: skip
+@click.option("--max-pages", type=click.IntRange(1), default=10, show_default=True,
+              help="pages per request body at most, with --follow-pages")  # fmt: skip
+@click.option("--compare-header", "compare_headers", multiple=True, metavar="NAME",
+              help="also compare this response header's value (repeatable)")  # fmt: skip
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write a report with a diff of each mismatch: FILE.md (Markdown) or FILE.html "
+    "(repeatable)",
+)
+@click.option(
+    "--run-id", default=None, help="prefix of the X-Request-Id values (default: shadow-TIME)"
+)
+@handle_errors
+def shadow(
+    *,
+    old: str | None,
+    new: str | None,
+    old_sigv4: bool,
+    new_sigv4: bool,
+    bodies: str | None,
+    users: str | None,
+    limit: int,
+    ap_id: str | None,
+    repeat: int,
+    concurrency: int,
+    rate: float,
+    timeout: float,
+    follow_pages: bool,
+    max_pages: int,
+    compare_headers: tuple[str, ...],
+    reports: tuple[Path, ...],
+    run_id: str | None,
+    **options: Any,
+) -> int:
+    """Replay read-only requests against the old path and the new path, and compare them.
+
+    Each request body (JSON lines with --bodies, or one request per user_id with --users) is
+    sent to both sides at once, each with its own X-Request-Id. Compared: the status, the body
+    (as JSON), Content-Type, Retry-After's presence, and each side echoing its request id; the
+    other headers never reach a client of the public API and are not compared. Prints a
+    summary (matches, mismatches by kind, errors, p50/p99 of each side) and, with --report, a
+    Markdown or HTML file with a readable diff of each mismatch. Exit 1 on any mismatch or
+    error.
+    """
+    import asyncio
+    import time as time_module
+
+    from query_migrate import shadow as shadow_module
+
+    inputs = Inputs(options)
+    requests = _shadow_bodies(bodies, users, limit, ap_id, repeat)
+    if any(report.suffix.lower() not in {".md", ".html", ".htm"} for report in reports):
+        raise click.UsageError("--report must end in .md or .html")
+    old_target = old or inputs.context.string("oldEksHandlerUrl")
+    if not old_target:
+        raise MigrateError("--old is needed (or context oldEksHandlerUrl)")
+    new_target = new or inputs.outputs.require("ServiceUrl")
+    run = run_id or time_module.strftime("shadow-%Y%m%dT%H%M%S")
+
+    def target(spec: str, sigv4: bool) -> shadow_module.Target:
+        if spec.startswith("lambda:"):
+            return shadow_module.InvokeTarget(spec.removeprefix("lambda:"), inputs.aws)
+        if not spec.startswith(("http://", "https://")):
+            raise click.UsageError(f"{spec}: a target is an http(s) URL or lambda:FUNCTION")
+        signer = None
+        if sigv4:
+            from query_http_client.sigv4 import SigV4Signer
+
+            signer = SigV4Signer(
+                inputs.aws.region, credentials=inputs.aws.session.get_credentials()
+            )
+        return shadow_module.HttpTarget(
+            spec, concurrency=concurrency, timeout=timeout, signer=signer
+        )
+
+    old_side, new_side = target(old_target, old_sigv4), target(new_target, new_sigv4)
+    progress = _progress()
+    with progress:
+        task = progress.add_task("shadow", total=len(requests), mismatches=0, errors=0)
+        counts = {"mismatches": 0, "errors": 0}
+
+        def seen(exchange: shadow_module.Exchange, opened_page: bool) -> None:
+            if exchange.error:
+                counts["errors"] += 1
+            elif exchange.differences:
+                counts["mismatches"] += 1
+            total = progress.tasks[0].total or 0
+            progress.update(task, advance=1, total=total + (1 if opened_page else 0), **counts)
+
+        summary = asyncio.run(
+            shadow_module.run_shadow(
+                requests, old_side, new_side, concurrency=concurrency, rate=rate,
+                follow_pages=follow_pages, max_pages=max_pages, compared_headers=compare_headers,
+                run_id=run, on_exchange=seen,
+            )
+        )  # fmt: skip
+    for report in reports:
+        render = (
+            shadow_module.markdown_report
+            if report.suffix.lower() == ".md"
+            else shadow_module.html_report
+        )
+        report.write_text(render(summary), encoding="utf-8")
+    if inputs.as_json:
+        _print_json({**summary.as_json(), "reports": [str(report) for report in reports]})
+    else:
+        console = _console()
+        table = Table(title=f"shadow: {summary.old_label} (old) vs {summary.new_label} (new)",
+                      title_justify="left", show_header=False)  # fmt: skip
+        table.add_column("", style="bold")
+        table.add_column("", justify="right")
+        for name, value in shadow_module._summary_rows(summary):
+            table.add_row(name, value)
+        console.print(table)
+        verdict = "[green]no mismatch[/]" if summary.ok else "[red]mismatches or errors[/]"
+        console.print(f"{verdict}; {summary.requests} requests in {summary.seconds:.1f} s"
+                      + "".join(f"; report: {report}" for report in reports))  # fmt: skip
+    return 0 if summary.ok else 1
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("mismatches {task.fields[mismatches]}, errors {task.fields[errors]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+@cli.command()
+@aws_options
+@output_options(
+    "PublicApiUrl", "ServiceUrl", "InternalApiUrl", "QueryResultFunctionName", "LogGroupNames"
+)
+@click.option("--user", default="smoke-user", show_default=True,
+              help="user_id of the page requests (a known user shows items)")  # fmt: skip
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="a header for the public URL, e.g. a token (repeatable)")  # fmt: skip
+@click.option("--public-auth", type=click.Choice(["none", "iam"]), default="none",
+              show_default=True, help="sign the public requests (publicAuth=iam)")  # fmt: skip
+@click.option("--internal-auth", type=click.Choice(["none", "iam"]), default="iam",
+              show_default=True, help="sign the private API's requests (SigV4)")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="look for the request id in the local chain's log files "
+              "(nox -s serve -- --log-dir DIR) instead of CloudWatch Logs")  # fmt: skip
+@click.option("--log-wait", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="seconds to wait for the log lines to arrive")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="seconds per HTTP request")  # fmt: skip
+@handle_errors
+def smoke(
+    *,
+    user: str,
+    headers: tuple[str, ...],
+    public_auth: str,
+    internal_auth: str,
+    log_dir: Path | None,
+    log_wait: float,
+    timeout: float,
+    **options: Any,
+) -> int:
+    """Walk every hop reachable from here, with its latency and verdict, then find the logs.
+
+    \b
+    public URL   a page for --user, /query/marketing -> 410, a bad body -> 422,
+                 /health -> 404 (not public), each echoing its X-Request-Id
+    ALB          /health -> 200 and a page           (else "not reachable from here")
+    private API  a page, SigV4-signed                (else "not reachable from here")
+    Lambda       a direct invocation of the Query Result Lambda -> a 200 envelope
+    logs         the public page's request id in the Query Lambda's, the service's and the
+                 Query Result Lambda's log (CloudWatch Logs, or --log-dir locally)
+
+    A hop not reachable from where the tool runs is not a failure; exit 1 on any ✗.
+    """
+    from query_migrate import smoke as smoke_module
+
+    inputs = Inputs(options)
+    outputs = inputs.outputs
+    try:
+        public_headers = smoke_module.parse_headers(headers)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    def signer(wanted: bool) -> Any:
+        if not wanted:
+            return None
+        from query_http_client.sigv4 import SigV4Signer
+
+        try:
+            return SigV4Signer(inputs.aws.region, credentials=inputs.aws.session.get_credentials())
+        except ValueError as exc:
+            raise MigrateError(str(exc)) from exc
+
+    targets = smoke_module.SmokeTargets(
+        public_url=outputs.get("PublicApiUrl"),
+        service_url=outputs.get("ServiceUrl"),
+        internal_api_url=outputs.get("InternalApiUrl"),
+        query_result_function=outputs.get("QueryResultFunctionName"),
+        public_headers=public_headers,
+        public_signer=signer(public_auth == "iam" and bool(outputs.get("PublicApiUrl"))),
+        internal_signer=signer(internal_auth == "iam" and bool(outputs.get("InternalApiUrl"))),
+    )
+    logs: Any = None
+    if log_dir is not None:
+        logs = smoke_module.LocalLogs(log_dir)
+    elif outputs.mapping("LogGroupNames"):
+        logs = smoke_module.CloudWatchLogs(inputs.aws, outputs.mapping("LogGroupNames"))
+    checks, stem = smoke_module.run_smoke(
+        inputs.aws, targets, user=user, logs=logs, log_wait=log_wait, timeout=timeout
+    )
+    if inputs.as_json:
+        _print_json(checks_json("smoke", checks, request_id_prefix=stem))
+    else:
+        _console().print(checks_table(f"smoke ({stem}-*)", checks, latency=True))
+    return 0 if overall_ok(checks) else 1
+
+
+@cli.command()
+@aws_options
+@output_options(
+    "QueryLambdaFunctionName",
+    "CodeDeployApplicationName",
+    "CodeDeployDeploymentGroupName",
+    "AlarmNames",
+)
+@click.option("--minutes", type=click.IntRange(1, 1440), default=5, show_default=True,
+              help="the window of the per-version metrics")  # fmt: skip
+@click.option("--watch", is_flag=True, help="refresh until Ctrl-C (with --json: a line each time)")
+@click.option("--interval", type=click.FloatRange(1), default=15.0, show_default=True,
+              help="seconds between refreshes, with --watch")  # fmt: skip
+@click.option("--count", type=click.IntRange(1), default=None,
+              help="with --watch: stop after this many refreshes")  # fmt: skip
+@handle_errors
+def status(*, minutes: int, watch: bool, interval: float, count: int | None, **options: Any) -> int:
+    """The traffic switch on one screen: alias weights, CodeDeploy, alarms, per-version metrics.
+
+    Shows the Query Lambda's alias live (its version, and the canary's version and weight),
+    the latest CodeDeploy deployment of the deployment group, the stack's alarms, and each
+    version's invocations, errors and p99 duration over the last --minutes. Exit 1 when an
+    alarm is in ALARM, the latest deployment failed or was stopped, or a call failed (with
+    --watch: as of the last refresh).
+    """
+    import time as time_module
+
+    from rich.live import Live
+
+    from query_migrate.status import collect_status, render_status
+
+    inputs = Inputs(options)
+    if not watch:
+        current = collect_status(inputs.aws, inputs.outputs, minutes=minutes)
+        if inputs.as_json:
+            _print_json(current.as_json())
+        else:
+            _console().print(render_status(current))
+        return 0 if current.ok else 1
+    refreshes = 0
+    current = collect_status(inputs.aws, inputs.outputs, minutes=minutes)
+    try:
+        if inputs.as_json:
+            while True:
+                click.echo(json.dumps(current.as_json(), default=str))
+                refreshes += 1
+                if count is not None and refreshes >= count:
+                    break
+                time_module.sleep(interval)
+                current = collect_status(inputs.aws, inputs.outputs, minutes=minutes)
+        else:
+            with Live(render_status(current), console=_console(), auto_refresh=False) as live:
+                while True:
+                    refreshes += 1
+                    if count is not None and refreshes >= count:
+                        break
+                    time_module.sleep(interval)
+                    current = collect_status(inputs.aws, inputs.outputs, minutes=minutes)
+                    live.update(render_status(current), refresh=True)
+    except KeyboardInterrupt:
+        pass
+    return 0 if current.ok else 1

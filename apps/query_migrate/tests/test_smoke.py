@@ -1,0 +1,124 @@
+"""smoke against the local chain, with its log files or with CloudWatch Logs (moto) fed by a
+shipper that copies the chain's log lines there, as the log drivers do on AWS."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+from query_devstack import MisbehavingServer, Reply, free_port
+
+from query_migrate.cli import cli
+from query_migrate.smoke import LOCAL_LOG_FILES
+
+
+def smoke(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(cli, ["smoke", *args, "--json"], catch_exceptions=False)
+    assert result.stdout, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def verdicts(report: dict) -> dict[str, str]:
+    return {check["name"]: check["verdict"] for check in report["checks"]}
+
+
+@pytest.fixture
+def local_credentials(monkeypatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+
+
+def test_every_hop_of_the_local_chain(chain, local_credentials) -> None:
+    code, report = smoke(
+        "--public-url", chain.external, "--service-url", chain.service,
+        "--internal-api-url", chain.internal, "--internal-auth", "none",
+        "--query-result-lambda", "query_result_lambda", "--endpoint-url", chain.invoke,
+        "--region", "us-east-1", "--log-dir", str(chain.log_dir), "--log-wait", "10",
+        "--user", "u-1001",
+    )  # fmt: skip
+    assert code == 0, report
+    assert set(verdicts(report).values()) == {"ok"}
+    assert list(verdicts(report)) == [
+        "public: a page", "public: /query/marketing is 410", "public: a bad body is 422",
+        "public: /health is not public", "ALB: /health", "ALB: a page", "private API: a page",
+        "Query Result Lambda: direct invocation", "log: query-lambda", "log: service",
+        "log: query-result-lambda",
+    ]  # fmt: skip
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["public: a page"]["detail"] == "200, 2 item(s), X-Request-Id echoed"
+    assert checks["public: a page"]["latency_ms"] > 0
+    assert set(LOCAL_LOG_FILES.values()) <= {path.name for path in chain.log_dir.iterdir()}
+
+
+def test_an_unreachable_hop_is_not_a_failure_and_a_broken_one_is(chain) -> None:
+    broken = MisbehavingServer(Reply(status=200, body=b'{"status": "ok"}'))
+    with broken:
+        code, report = smoke(
+            "--public-url", broken.url, "--service-url", f"http://127.0.0.1:{free_port()}",
+            "--log-dir", str(chain.log_dir), "--log-wait", "0",
+        )  # fmt: skip
+    assert code == 1
+    result = verdicts(report)
+    assert result["ALB: /health"] == "skipped"
+    assert result["ALB: a page"] == "skipped"
+    details = {check["name"]: check["detail"] for check in report["checks"]}
+    assert details["ALB: a page"] == "not reachable from here (ConnectError)"
+    assert result["public: a page"] == "fail"  # not a page
+    assert result["public: /query/marketing is 410"] == "fail"
+    assert result["logs"] == "skipped"  # nothing to follow
+    assert result["private API"] == "skipped"
+
+
+def _ship_logs(chain, moto_url: str, groups: dict[str, str], stop: threading.Event) -> None:
+    """Copy each hop's new log lines to its CloudWatch log group, like the log drivers."""
+    import boto3
+
+    logs = boto3.client("logs", endpoint_url=moto_url, region_name="us-east-1")
+    offsets = dict.fromkeys(groups, 0)
+    while not stop.is_set():
+        for hop, group in groups.items():
+            path = chain.log_dir / LOCAL_LOG_FILES[hop]
+            data = path.read_bytes()[offsets[hop] :] if path.exists() else b""
+            complete = data[: data.rfind(b"\n") + 1]
+            offsets[hop] += len(complete)
+            lines = [line for line in complete.decode().splitlines() if line]
+            if lines:
+                now = int(time.time() * 1000)
+                logs.put_log_events(
+                    logGroupName=group, logStreamName="app",
+                    logEvents=[{"timestamp": now, "message": line} for line in lines],
+                )  # fmt: skip
+        stop.wait(0.2)
+
+
+def test_the_request_id_is_found_in_each_cloudwatch_log_group(chain, aws, moto) -> None:
+    groups = {hop: f"/query/{hop}" for hop in ("query-lambda", "service", "query-result-lambda")}
+    for group in groups.values():
+        aws("logs").create_log_group(logGroupName=group)
+        aws("logs").create_log_stream(logGroupName=group, logStreamName="app")
+    # The service's lines are not shipped: smoke must say the request was not seen there.
+    shipped = {hop: group for hop, group in groups.items() if hop != "service"}
+    stop = threading.Event()
+    shipper = threading.Thread(target=_ship_logs, args=(chain, moto, shipped, stop))
+    shipper.start()
+    try:
+        code, report = smoke(
+            "--public-url", chain.external, "--endpoint-url", moto, "--log-groups",
+            ",".join(f"{hop}={group}" for hop, group in groups.items())
+            + ",internal-api=/query/access",
+            "--log-wait", "3", "--user", "u-1002",
+        )  # fmt: skip
+    finally:
+        stop.set()
+        shipper.join()
+    assert code == 1
+    result = verdicts(report)
+    assert result["log: query-lambda"] == "ok"
+    assert result["log: query-result-lambda"] == "ok"
+    assert result["log: service"] == "fail"
+    checks = {check["name"]: check for check in report["checks"]}
+    assert "CloudWatch Logs" in checks["log: query-lambda"]["detail"]
+    assert checks["log: service"]["fix"]
