@@ -10,7 +10,6 @@ import time
 import pytest
 from click.testing import CliRunner
 from query_devstack import MisbehavingServer, Reply, free_port
-
 from query_migrate.cli import cli
 from query_migrate.smoke import LOCAL_LOG_FILES
 

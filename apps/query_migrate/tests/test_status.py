@@ -30,7 +30,8 @@ def switch(aws, lambda_code, stack) -> dict[str, str]:
         applicationName="query", deploymentGroupName="query-live",
         serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
         deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        deploymentStyle={"deploymentType": "BLUE_GREEN",
+                         "deploymentOption": "WITH_TRAFFIC_CONTROL"},
     )  # fmt: skip
     deployment = codedeploy.create_deployment(
         applicationName="query", deploymentGroupName="query-live",
