@@ -186,7 +186,9 @@ def test_input_mistakes_are_usage_errors(tmp_path) -> None:
     assert "the input is empty" in err
     code, _, err = shadow("--old", "ftp://a", "--new", "http://b", "--bodies", str(empty))
     assert code == 2
-    code, _, err = shadow("--new", "http://b", "--users", str(empty))
+    users = tmp_path / "users.txt"
+    users.write_text("u-1001\n")
+    code, _, err = shadow("--new", "http://b", "--users", str(users))
     assert code == 2
     assert "--old is needed" in err
 

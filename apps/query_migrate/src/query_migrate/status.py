@@ -144,11 +144,13 @@ def _metrics(aws: Aws, status: Status, function: str, now: datetime) -> None:
                 "Stat": stat,
             }
             queries.append({"Id": f"{key.replace('_', '')}{index}", "MetricStat": metric_stat})
+    # Whole minutes, the end rounded up, so that the last partial minute counts.
+    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     with aws_errors("GetMetricData"):
         answer = aws.cloudwatch.get_metric_data(
             MetricDataQueries=queries,
-            StartTime=now - timedelta(minutes=status.minutes),
-            EndTime=now,
+            StartTime=end - timedelta(minutes=status.minutes),
+            EndTime=end,
         )
     values = {r["Id"]: r.get("Values", []) for r in answer.get("MetricDataResults", [])}
     for index, version in enumerate(versions):
