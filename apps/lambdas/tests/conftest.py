@@ -49,6 +49,20 @@ def dynamodb_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def secrets(dynamodb_endpoint: str) -> Any:
+    """A Secrets Manager client of the same emulator (moto serves every service)."""
+    import boto3
+
+    return boto3.client(
+        "secretsmanager",
+        endpoint_url=dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="session")
 def seeded_table(dynamodb_endpoint: str) -> str:
     client = dynamodb_client(dynamodb_endpoint)
     name = f"results-{uuid.uuid4().hex[:8]}"
@@ -66,13 +80,17 @@ def handler_module(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, seed
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("NEXT_TOKEN_SECRET_ARN", raising=False)
     from lambdas.query_result import handler as module
+    from lambdas.query_result._keys import get_token_keys
     from lambdas.query_result._settings import get_settings
 
     get_settings.cache_clear()
+    get_token_keys.cache_clear()
     monkeypatch.setattr(module, "_repository", None)
     yield module
     get_settings.cache_clear()
+    get_token_keys.cache_clear()
 
 
 @pytest.fixture

@@ -202,3 +202,68 @@ def test_production_needs_the_service_url():
         {"ENVIRONMENT": "production", "EKS_HANDLER_URL": "http://internal-alb.local/"}
     )
     assert settings.eks_handler_url == "http://internal-alb.local"
+
+
+@pytest.mark.parametrize(
+    ("event_file", "owner_claim", "caller"),
+    [
+        ("rest_v1_cognito_authorizer.json", None, "u-1001"),
+        ("rest_v1_cognito_authorizer.json", "email", "alice@example.com"),
+        ("rest_v1_cognito_authorizer.json", "cognito:username", "alice"),
+        ("rest_v1_lambda_authorizer.json", None, "u-1002"),
+        ("rest_v1_lambda_authorizer.json", "userId", "u-1002"),
+        ("rest_v1_lambda_authorizer.json", "integrationLatency", "451"),
+        ("rest_v1_iam_auth.json", None, "AROAXMPLEXAMPLE1ROLE:u-1003"),
+        ("rest_v1_iam_auth.json", "userArn",
+         "arn:aws:sts::123456789012:assumed-role/results-reader/u-1003"),
+    ],
+)  # fmt: skip
+def test_the_callers_identity_comes_from_the_authorizer_only(
+    query_module, service, load_event, monkeypatch, event_file, owner_claim, caller
+):
+    if owner_claim:
+        monkeypatch.setenv("OWNER_CLAIM", owner_claim)
+        query_module.get_settings.cache_clear()
+    event = load_event(event_file)
+    assert event["headers"]["X-Caller-Id"] == "u-9999"  # the client's own copy
+    assert call(query_module, event)["statusCode"] == 200
+    (sent,) = service.requests
+    assert sent.headers["x-caller-id"] == caller
+    assert "authorization" not in sent.headers
+
+
+@pytest.mark.parametrize("owner_claim", [None, "email"])
+def test_without_an_authorizer_no_caller_is_sent(query_module, service, load_event, monkeypatch,
+                                                 owner_claim):  # fmt: skip
+    if owner_claim:
+        monkeypatch.setenv("OWNER_CLAIM", owner_claim)
+        query_module.get_settings.cache_clear()
+    event = load_event("rest_v1_external_query.json")
+    event["headers"]["X-Caller-Id"] = "u-1001"
+    event["multiValueHeaders"]["X-Caller-Id"] = ["u-1001"]
+    call(query_module, event)
+    assert "x-caller-id" not in service.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    "claim_value", ["", "has space", "line\nbreak", "ünïcode", "x" * 257, None, True, {"a": 1}]
+)
+def test_an_identity_unfit_for_a_header_is_not_sent(query_module, service, load_event, claim_value):
+    event = load_event("rest_v1_cognito_authorizer.json")
+    event["requestContext"]["authorizer"]["claims"]["sub"] = claim_value
+    call(query_module, event)
+    assert "x-caller-id" not in service.requests[0].headers
+
+
+def test_a_missing_claim_sends_no_caller(query_module, service, load_event, monkeypatch):
+    monkeypatch.setenv("OWNER_CLAIM", "custom:tenant")
+    query_module.get_settings.cache_clear()
+    call(query_module, load_event("rest_v1_cognito_authorizer.json"))
+    assert "x-caller-id" not in service.requests[0].headers
+
+
+def test_a_bad_owner_claim_setting_is_refused():
+    from lambdas.query._settings import QueryLambdaSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="OWNER_CLAIM"):
+        QueryLambdaSettings.from_environ({"OWNER_CLAIM": "sub, email"})

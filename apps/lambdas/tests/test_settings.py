@@ -1,6 +1,6 @@
 import pytest
+from lambdas._startup import SettingsError
 from lambdas.query_result._settings import QueryResultSettings
-from pydantic import ValidationError
 from query_core.aws import LOCAL_AWS_ENDPOINT
 
 
@@ -20,13 +20,16 @@ def test_local_endpoint_override(monkeypatch):
 
 def test_production_ignores_endpoint_overrides(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("NEXT_TOKEN_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:t")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5555")
     assert QueryResultSettings.from_environ().endpoint_url is None
 
 
 def test_bad_values_are_refused_at_start(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "staging")
-    with pytest.raises(ValidationError, match="environment"):
+    with pytest.raises(
+        SettingsError, match=r"^ENVIRONMENT: Input should be 'local' or 'production'$"
+    ):
         QueryResultSettings.from_environ()
 
 
@@ -41,10 +44,27 @@ def test_explicit_mapping_is_read():
             "ENVIRONMENT": "production",
             "RESULTS_TABLE_NAME": "prod-results",
             "AWS_REGION": "eu-west-1",
+            "NEXT_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:t",
         }
     )
     assert (settings.environment, settings.results_table_name, settings.aws_region) == (
         "production",
         "prod-results",
         "eu-west-1",
+    )
+
+
+def test_production_needs_the_token_secret():
+    with pytest.raises(SettingsError, match=r"^NEXT_TOKEN_SECRET_ARN must be set when ENVIRONMENT"):
+        QueryResultSettings.from_environ(
+            {"ENVIRONMENT": "production", "NEXT_TOKEN_SECRET": "literal-is-for-local-only"}
+        )
+
+
+def test_every_wrong_variable_is_named_on_one_line():
+    with pytest.raises(SettingsError) as info:
+        QueryResultSettings.from_environ({"RESULTS_TABLE_NAME": "x", "DYNAMODB_MAX_ATTEMPTS": "99"})
+    assert str(info.value) == (
+        "RESULTS_TABLE_NAME: String should have at least 3 characters; "
+        "DYNAMODB_MAX_ATTEMPTS: Input should be less than or equal to 10"
     )

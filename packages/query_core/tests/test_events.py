@@ -53,6 +53,7 @@ def test_rest_v1_event():
         headers={"content-type": "application/json", "x-request-id": "b"},
         query=(("x", "1"), ("x", "2")),
         request_id="gw-id",
+        request_context={"stage": "prod", "requestId": "gw-id", "path": "/prod/query/result"},
     )
     assert request.header("X-Request-ID") == "b"
 

@@ -11,10 +11,12 @@ def test_top_level_api_is_pinned():
         "CALLER_ID_HEADER",
         "DEFAULT_LIMIT",
         "DEFAULT_TOKEN_KEY",
+        "DEFAULT_TOKEN_KEYS",
         "ERROR_STATUSES",
         "INTERNAL_ERROR_DETAIL",
         "MAX_BODY_BYTES",
         "MAX_LIMIT",
+        "MIN_SECRET_KEY_CHARS",
         "REQUEST_ID_HEADER",
         "RESULT_PATH",
         "RETIRED_MARKETING_DETAIL",
@@ -43,9 +45,12 @@ def test_top_level_api_is_pinned():
         "ResultItem",
         "RetiredPathError",
         "ServiceUnavailableError",
+        "TokenKey",
+        "TokenKeys",
         "UnsupportedEventError",
         "UnsupportedMediaTypeError",
         "check_route",
+        "clean_caller_id",
         "clean_request_id",
         "configure_json_logging",
         "error_answer",
@@ -70,6 +75,7 @@ def test_submodule_apis_are_pinned():
         "LambdaHandler",
         "LambdaRequest",
         "body_bytes",
+        "caller_identity",
         "decode_event",
         "error_response",
         "lower_headers",
@@ -82,6 +88,19 @@ def test_submodule_apis_are_pinned():
         "ResultsRepository",
         "from_attribute_value",
         "from_item",
+    ]
+
+
+def test_optional_modules_are_pinned_and_import_without_boto3():
+    code = (
+        "import sys, query_core.aws, query_core.testing; "
+        "print(query_core.aws.__all__, query_core.testing.__all__, 'boto3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("] ") == [
+        "['LOCAL_AWS_ENDPOINT', 'create_client', 'endpoint_url_for'",
+        "['JsonLogs', 'capture_json_logs'",
+        "False\n",
     ]
 
 

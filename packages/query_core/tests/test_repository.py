@@ -87,7 +87,7 @@ def client(dynamodb_endpoint: str) -> Any:
 
 @pytest.fixture
 def repo(client: Any, table_name: str) -> ResultsRepository:
-    return ResultsRepository(client, table_name, token_key=b"test-key")
+    return ResultsRepository(client, table_name, token_keys=b"test-key")
 
 
 @settings(
@@ -200,7 +200,7 @@ def test_foreign_or_forged_token_is_rejected(repo, client, table_name):
     ):
         with pytest.raises(InvalidNextTokenError):
             repo.query(request)
-    other_key = ResultsRepository(client, table_name, token_key=b"another-key")
+    other_key = ResultsRepository(client, table_name, token_keys=b"another-key")
     with pytest.raises(InvalidNextTokenError):
         other_key.query(QueryRequest(user_id="u-t1", limit=2, next_token=page.next_token))
 
@@ -253,3 +253,29 @@ def test_unreachable_dynamodb_is_a_repository_error():
 def test_bad_settings_are_refused(client):
     with pytest.raises(ValueError, match="at least 1"):
         ResultsRepository(client, "t", max_round_trips=0)
+
+
+def test_a_signed_position_over_the_key_limit_is_400_before_any_read(client, table_name):
+    """A token signed with a leaked (or the public local) key cannot make DynamoDB fail."""
+    from query_core import DEFAULT_TOKEN_KEYS, PageTokenCodec
+
+    repo = ResultsRepository(client, table_name)  # the public local key
+    forged = PageTokenCodec(DEFAULT_TOKEN_KEYS).encode(
+        user_id="u-f", ap_id=None, result_id="0" * 2000
+    )
+    counter = CallCounter(client)
+    with pytest.raises(InvalidNextTokenError, match="malformed"):
+        repo.query(QueryRequest(user_id="u-f", next_token=forged))
+    assert counter.calls == []
+
+
+def test_dynamodb_validation_errors_are_the_callers_400(repo, client):
+    """DynamoDB's ValidationException is a client mistake (InvalidQueryError), not a 500."""
+    from query_core import InvalidQueryError, error_answer
+
+    bypassing_the_model = QueryRequest.model_construct(
+        user_id="", ap_id=None, limit=5, next_token=None
+    )
+    with pytest.raises(InvalidQueryError) as info:
+        repo.query(bypassing_the_model)
+    assert error_answer(info.value)[0] == 400

@@ -13,9 +13,11 @@ import os
 from collections.abc import Mapping
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["EnvSettings"]
+from lambdas._startup import SettingsError
+
+__all__ = ["EnvSettings", "SettingsError"]
 
 
 class EnvSettings(BaseModel):
@@ -25,11 +27,26 @@ class EnvSettings(BaseModel):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Validate the fields from the environment; empty variables count as unset."""
+        """Validate the fields from the environment; empty variables count as unset.
+
+        Raises ``SettingsError`` with one line naming each wrong variable.
+        """
         environ = os.environ if environ is None else environ
         values = {
             name: environ[name.upper()]
             for name in cls.model_fields
             if environ.get(name.upper(), "") != ""
         }
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = error["msg"].removeprefix("Value error, ")
+        names = ".".join(str(part) for part in error["loc"]).upper()
+        problems.append(f"{names}: {message}" if names else message)
+    return "; ".join(problems)

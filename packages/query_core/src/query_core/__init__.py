@@ -51,6 +51,7 @@ from query_core._http import (
     RESULT_PATH,
     RETIRED_MARKETING_DETAIL,
     RETIRED_PATH,
+    clean_caller_id,
     clean_request_id,
     is_json_media_type,
     is_public_path,
@@ -58,7 +59,14 @@ from query_core._http import (
     resolve_request_id,
 )
 from query_core._logging import JsonFormatter, configure_json_logging, request_id_var
-from query_core._tokens import DEFAULT_TOKEN_KEY, PageTokenCodec
+from query_core._tokens import (
+    DEFAULT_TOKEN_KEY,
+    DEFAULT_TOKEN_KEYS,
+    MIN_SECRET_KEY_CHARS,
+    PageTokenCodec,
+    TokenKey,
+    TokenKeys,
+)
 
 if TYPE_CHECKING:
     from query_core._models import (
@@ -74,10 +82,12 @@ __all__ = [
     "CALLER_ID_HEADER",
     "DEFAULT_LIMIT",
     "DEFAULT_TOKEN_KEY",
+    "DEFAULT_TOKEN_KEYS",
     "ERROR_STATUSES",
     "INTERNAL_ERROR_DETAIL",
     "MAX_BODY_BYTES",
     "MAX_LIMIT",
+    "MIN_SECRET_KEY_CHARS",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
     "RETIRED_MARKETING_DETAIL",
@@ -106,9 +116,12 @@ __all__ = [
     "ResultItem",
     "RetiredPathError",
     "ServiceUnavailableError",
+    "TokenKey",
+    "TokenKeys",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "check_route",
+    "clean_caller_id",
     "clean_request_id",
     "configure_json_logging",
     "error_answer",
@@ -127,6 +140,7 @@ _LAZY = dict.fromkeys(
     (
         "DEFAULT_LIMIT",
         "MAX_LIMIT",
+        "MIN_SECRET_KEY_CHARS",
         "QueryRequest",
         "QueryResponse",
         "ResultItem",

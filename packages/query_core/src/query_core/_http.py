@@ -12,6 +12,7 @@ __all__ = [
     "RESULT_PATH",
     "RETIRED_MARKETING_DETAIL",
     "RETIRED_PATH",
+    "clean_caller_id",
     "clean_request_id",
     "is_json_media_type",
     "is_public_path",
@@ -93,3 +94,20 @@ def resolve_request_id(caller: object, platform: object = None) -> str:
     Lambda use for theirs.
     """
     return clean_request_id(caller) or clean_request_id(platform) or str(uuid.uuid4())
+
+
+_CALLER_ID_MAX: Final = 256
+
+
+def clean_caller_id(value: object) -> str | None:
+    """An authorizer's identity value if it is safe in a header (1–256 visible ASCII), else None.
+
+    Strings and integers are taken (a Lambda authorizer's context may hold numbers);
+    anything with a blank, a control or a non-ASCII character is refused, not repaired.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    if not 0 < len(text) <= _CALLER_ID_MAX or not all("!" <= char <= "~" for char in text):
+        return None
+    return text

@@ -38,6 +38,8 @@ def create_client(
 ) -> Any:
     """A boto3 client with explicit timeouts and botocore's standard retry mode.
 
+    ``max_attempts`` counts every call, the first included (1 = no retry).
+
     ``endpoint_url=None`` is AWS's own endpoint, and then the environment's endpoint
     overrides are ignored too (``ignore_configured_endpoint_urls``).
     """
@@ -51,7 +53,8 @@ def create_client(
         config=Config(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # botocore's "max_attempts" counts retries; "total_max_attempts" counts calls.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             ignore_configured_endpoint_urls=endpoint_url is None,  # type: ignore[call-arg]  # botocore has it; its stubs lag
         ),
     )

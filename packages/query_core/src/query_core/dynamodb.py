@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from query_core._dynamodb_json import from_attribute_value, from_item
 from query_core._exceptions import InvalidQueryError, RepositoryError, RepositoryThrottledError
 from query_core._models import QueryRequest, QueryResponse, ResultItem
-from query_core._tokens import DEFAULT_TOKEN_KEY, PageTokenCodec
+from query_core._tokens import DEFAULT_TOKEN_KEYS, PageTokenCodec, TokenKeys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -73,7 +73,7 @@ class ResultsRepository:
         client: DynamoDBClient,
         table_name: str,
         *,
-        token_key: bytes = DEFAULT_TOKEN_KEY,
+        token_keys: TokenKeys | bytes = DEFAULT_TOKEN_KEYS,
         max_round_trips: int = DEFAULT_MAX_ROUND_TRIPS,
         filter_read_size: int = DEFAULT_FILTER_READ_SIZE,
     ) -> None:
@@ -81,7 +81,7 @@ class ResultsRepository:
             raise ValueError("max_round_trips and filter_read_size must be at least 1")
         self._client = client
         self._table_name = table_name
-        self._tokens = PageTokenCodec(token_key)
+        self._tokens = PageTokenCodec(token_keys)
         self._max_round_trips = max_round_trips
         self._filter_read_size = filter_read_size
 

@@ -2,7 +2,8 @@
 
 Only the contract's paths are forwarded (``is_public_path``); anything else is 404
 here, so the service's ``/health``, ``/docs`` and ``/openapi.json`` are never public.
-Method, path, query string, body and a few headers go to ``EKS_HANDLER_URL``; the
+Method, path, query string, body and a few headers go to ``EKS_HANDLER_URL``, with
+``X-Caller-Id`` set from the authorizer's context only (``caller_identity``); the
 service's status, body and a few headers come back, except that an error answer's
 ``detail`` is passed on only when it is the contract's own (``public_error_body``).
 urllib3's exceptions become the error tree's through one table (``_TRANSLATIONS``).
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 
 import urllib3
 from query_core import (
+    CALLER_ID_HEADER,
     REQUEST_ID_HEADER,
     BadGatewayError,
     GatewayTimeoutError,
@@ -25,7 +27,7 @@ from query_core import (
     is_public_path,
     public_error_body,
 )
-from query_core.events import LambdaContext, LambdaRequest
+from query_core.events import LambdaContext, LambdaRequest, caller_identity
 
 from lambdas.query._settings import QueryLambdaSettings
 
@@ -89,6 +91,9 @@ def forward(
         name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
     }
     headers[REQUEST_ID_HEADER] = request_id
+    caller = caller_identity(request, settings.owner_claim)
+    if caller is not None:  # only from the authorizer: a client's own X-Caller-Id is never sent
+        headers[CALLER_ID_HEADER] = caller
     deadline = _deadline(settings, context)
     try:
         response = get_pool().request(

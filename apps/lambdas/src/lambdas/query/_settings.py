@@ -8,19 +8,19 @@ one clear error naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Final
 
+from lambdas._startup import SettingsError
+
 __all__ = ["LOCAL_SERVICE_URL", "QueryLambdaSettings", "SettingsError", "get_settings"]
 
 LOCAL_SERVICE_URL: Final = "http://127.0.0.1:8000"
 _LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-class SettingsError(ValueError):
-    """An environment variable is missing or wrong; the message names it."""
+_CLAIM: Final = re.compile(r"[A-Za-z0-9_:.\-]{1,128}")
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float, upper: float) -> float:
@@ -59,6 +59,14 @@ class QueryLambdaSettings:
     log_level: str = field(
         default="INFO", metadata={"description": "DEBUG, INFO, WARNING or ERROR."}
     )
+    owner_claim: str | None = field(
+        default=None,
+        metadata={
+            "description": "The authorizer's claim (Cognito), context key (Lambda authorizer) or "
+            "identity field (IAM) that names the caller, sent to the service as `X-Caller-Id`; "
+            "unset: `sub`, `principalId` or `caller`."
+        },
+    )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> QueryLambdaSettings:
@@ -77,6 +85,9 @@ class QueryLambdaSettings:
         level = (env.get("LOG_LEVEL") or "INFO").upper()
         if level not in _LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
+        claim = env.get("OWNER_CLAIM") or None
+        if claim is not None and not _CLAIM.fullmatch(claim):
+            raise SettingsError(f"OWNER_CLAIM must be a claim name such as 'sub', not {claim!r}")
         return cls(
             environment=environment,
             eks_handler_url=url.rstrip("/"),
@@ -85,6 +96,7 @@ class QueryLambdaSettings:
                 env, "FORWARD_CONNECT_TIMEOUT_SECONDS", 2.0, 29.0
             ),
             log_level=level,
+            owner_claim=claim,
         )
 
 

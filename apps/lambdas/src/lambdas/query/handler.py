@@ -17,6 +17,7 @@ from typing import Any
 from query_core import configure_json_logging
 from query_core.events import LambdaContext, LambdaHandler, LambdaRequest
 
+from lambdas._startup import starting
 from lambdas.query._forward import forward, get_pool
 from lambdas.query._settings import get_settings
 
@@ -27,9 +28,9 @@ def _dispatch(request: LambdaRequest, request_id: str, context: LambdaContext) -
     return forward(request, request_id, context, get_settings())
 
 
+_log = logging.getLogger("lambdas.query")
 #: Only API Gateway calls this function: a direct invocation is an unsupported event.
-handler = LambdaHandler(
-    _dispatch, logger=logging.getLogger("lambdas.query"), sources=("rest_v1", "http_v2")
-)
+handler = LambdaHandler(_dispatch, logger=_log, sources=("rest_v1", "http_v2"))
 
-configure_json_logging(get_settings().log_level)
+with starting(_log):  # at init: a wrong setting is one line and exit 1
+    configure_json_logging(get_settings().log_level)

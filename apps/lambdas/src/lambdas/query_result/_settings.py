@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
-from query_core import DEFAULT_TOKEN_KEY
+from pydantic import Field, SecretStr, model_validator
 from query_core.aws import endpoint_url_for
 
 from lambdas._env import EnvSettings
@@ -31,9 +30,15 @@ class QueryResultSettings(EnvSettings):
         default="us-east-1",
         description="The region of the table; Lambda sets `AWS_REGION` itself.",
     )
+    next_token_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret holding the `next_token` keys, read once at start: "
+        '`{"current": {"id", "key"}, "previous": {"id", "key"}}`. Required in `production`.',
+    )
     next_token_secret: SecretStr | None = Field(
         default=None,
-        description="HMAC key of `next_token`; unset, tokens are tamper-evident but forgeable.",
+        description="A literal `next_token` key for `local` (ignored in `production`); "
+        "unset, `local` uses a public key: tokens are tamper-evident, not secret.",
     )
     dynamodb_connect_timeout_seconds: float = Field(
         default=2.0, gt=0, le=10, description="Connect timeout of each DynamoDB call."
@@ -51,16 +56,16 @@ class QueryResultSettings(EnvSettings):
         default="INFO", description="Level of the JSON log lines."
     )
 
+    @model_validator(mode="after")
+    def _production_needs_the_token_keys(self) -> Self:
+        if self.environment == "production" and not self.next_token_secret_arn:
+            raise ValueError("NEXT_TOKEN_SECRET_ARN must be set when ENVIRONMENT=production")
+        return self
+
     @property
     def endpoint_url(self) -> str | None:
         """The DynamoDB endpoint: an override in `local`, AWS's own in `production`."""
         return endpoint_url_for(self.environment, self.aws_endpoint_url)
-
-    @property
-    def token_key(self) -> bytes:
-        """The ``next_token`` HMAC key."""
-        secret = self.next_token_secret
-        return secret.get_secret_value().encode() if secret else DEFAULT_TOKEN_KEY
 
 
 @cache

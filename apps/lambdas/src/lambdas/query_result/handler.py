@@ -6,7 +6,9 @@ HTTP API (v2) event, or a direct invocation whose event is the bare request (the
 ``invoke_lambda`` rollback path). Glue only: the request rules, the error answers and
 the request id are ``query_core``'s.
 
-Cold start: this module imports no web framework; the boto3 client is created once per
+Cold start: this module imports no web framework. The ``next_token`` keys are read at
+init (from Secrets Manager when ``NEXT_TOKEN_SECRET_ARN`` is set), so that a missing or
+unreadable key stops the function with one line; the DynamoDB client is created once per
 container, on the first invocation.
 """
 
@@ -24,6 +26,8 @@ from query_core.events import (
     read_query_request,
 )
 
+from lambdas._startup import starting
+from lambdas.query_result._keys import get_token_keys
 from lambdas.query_result._settings import QueryResultSettings, get_settings
 
 if TYPE_CHECKING:
@@ -57,7 +61,7 @@ def _create_repository(settings: QueryResultSettings) -> ResultsRepository:
     return ResultsRepository(
         client,
         settings.results_table_name,
-        token_key=settings.token_key,
+        token_keys=get_token_keys(),
         max_round_trips=settings.filter_max_round_trips,
     )
 
@@ -66,6 +70,10 @@ def _dispatch(request: LambdaRequest, _request_id: str, _context: LambdaContext)
     return proxy_response(200, get_repository().query(read_query_request(request)))
 
 
-handler = LambdaHandler(_dispatch, logger=logging.getLogger("lambdas.query_result"))
+_log = logging.getLogger("lambdas.query_result")
+handler = LambdaHandler(_dispatch, logger=_log)
 
-configure_json_logging(get_settings().log_level)
+
+with starting(_log):  # at init: a wrong setting or an unreadable key is one line, exit 1
+    configure_json_logging(get_settings().log_level)
+    get_token_keys()

@@ -14,6 +14,7 @@ context → dispatch → error answer.
 
 from __future__ import annotations
 
+from query_core.events._caller import caller_identity
 from query_core.events._decode import decode_event
 from query_core.events._handler import Dispatch, LambdaHandler, read_query_request
 from query_core.events._request import (
@@ -33,6 +34,7 @@ __all__ = [
     "LambdaHandler",
     "LambdaRequest",
     "body_bytes",
+    "caller_identity",
     "decode_event",
     "error_response",
     "lower_headers",

@@ -48,6 +48,8 @@ class LambdaRequest:
     query: tuple[tuple[str, str], ...] = ()
     #: API Gateway's own id of the request (``requestContext.requestId``), if any.
     request_id: str | None = None
+    #: API Gateway's ``requestContext`` as it came (the authorizer's context is in it).
+    request_context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def body(self) -> bytes | None:

@@ -32,7 +32,9 @@ def decode(event: Mapping[str, Any]) -> LambdaRequest:
         query = [(str(k), str(v)) for k, vs in multi.items() for v in (vs or [])]
     else:
         query = [(str(k), str(v)) for k, v in (event.get("queryStringParameters") or {}).items()]
-    context = event.get("requestContext") or {}
+    context = event.get("requestContext")
+    if not isinstance(context, Mapping):
+        context = {}
     return LambdaRequest(
         source="rest_v1",
         method=str(event["httpMethod"]).upper(),
@@ -42,4 +44,5 @@ def decode(event: Mapping[str, Any]) -> LambdaRequest:
         headers=headers,
         query=tuple(query),
         request_id=context.get("requestId"),
+        request_context=context,
     )
