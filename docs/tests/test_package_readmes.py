@@ -123,10 +123,10 @@ def example_env(chain: dict[str, str]) -> dict[str, str]:
     """What a reader's shell would hold: the chain's URLs and an emulator's dummy credentials."""
     return {
         "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": os.environ.get("HOME", str(ROOT)),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the emulator's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",  # the emulator's dummy credentials
         **chain,
     }
 
