@@ -66,13 +66,20 @@ def openapi_document() -> dict[str, Any]:
     return create_app(ServiceSettings(environment="local")).openapi()
 
 
+def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node``, or the component its ``$ref`` names."""
+    ref = node.get("$ref")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else node
+
+
 def http_api_page(spec: dict[str, Any]) -> str:
     lines = [
         "# HTTP API (OpenAPI)",
         "",
         f"Generated from the service's OpenAPI document ({spec['info']['title']} "
         f"{spec['info']['version']}); download it as [openapi.json](openapi.json). The",
-        "running service also serves it at `/openapi.json` and `/docs`.",
+        "running service also serves it at `/openapi.json` and `/docs` (not with",
+        "`ENVIRONMENT=production`).",
         "",
     ]
     for path, operations in spec["paths"].items():
@@ -82,11 +89,13 @@ def http_api_page(spec: dict[str, Any]) -> str:
                 lines += [operation["description"], ""]
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
-                schema = body["schema"]
+                schema = _resolve(spec, body["schema"])
                 required = set(schema.get("required", []))
                 lines += ["| field | type | required | rule |", "| --- | --- | --- | --- |"]
-                for name, prop in schema.get("properties", {}).items():
-                    kinds = [c.get("type", "") for c in prop.get("anyOf", [prop])]
+                for name, declared in schema.get("properties", {}).items():
+                    choices = [_resolve(spec, c) for c in declared.get("anyOf", [declared])]
+                    prop = {k: v for choice in choices for k, v in choice.items()} | declared
+                    kinds = [c.get("type", "") for c in choices]
                     rule = ", ".join(
                         f"{k}={prop[k]}"
                         for k in (

@@ -101,12 +101,17 @@ def service(settings: ServiceSettings) -> Iterator[RunningService]:
 
 @pytest.fixture
 def json_logs() -> Iterator[io.StringIO]:
+    """The JSON log lines of INFO and above, whatever the logging set up before."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
     yield stream
-    logging.getLogger().removeHandler(handler)
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

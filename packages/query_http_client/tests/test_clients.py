@@ -7,12 +7,13 @@ import json
 
 import pytest
 import query_http_client
-from query_core import QueryRequest, QueryResponse
+from query_core import QueryRequest, QueryResponse, error_answer, public_error_detail
 from query_devstack import MisbehavingServer, Reply
 from query_http_client import (
     MAX_RESPONSE_BYTES,
     AiohttpTransport,
     AsyncQueryClient,
+    CircuitOpenError,
     QueryClient,
     UpstreamBadResponseError,
     UpstreamMisconfiguredError,
@@ -72,6 +73,7 @@ def test_public_api_is_pinned():
         "QueryClientError", "UpstreamRejectedError", "UpstreamError",
         "UpstreamUnavailableError", "UpstreamThrottledError", "CircuitOpenError",
         "UpstreamTimeoutError", "UpstreamBadResponseError", "UpstreamMisconfiguredError",
+        "UpstreamBadRequestError", "UpstreamValidationError",
     }  # fmt: skip
 
 
@@ -96,19 +98,44 @@ def test_a_lambda_envelope_is_unwrapped(call):
 
 @CALLERS
 def test_an_envelope_carrying_an_error_is_that_error(call):
-    envelope = {"statusCode": 400, "body": json.dumps({"detail": "next_token is malformed"})}
+    envelope = {"statusCode": 400, "body": json.dumps({"detail": TOKEN_DETAIL})}
     with MisbehavingServer(ok(envelope)) as server, pytest.raises(UpstreamRejectedError) as caught:
         call(server.url)
-    assert (caught.value.status_code, caught.value.detail) == (400, "next_token is malformed")
+    assert (caught.value.status_code, caught.value.detail) == (400, TOKEN_DETAIL)
+
+
+TOKEN_DETAIL = "next_token is malformed"
+VALIDATION_DETAIL = [{"loc": ["body", "limit"], "msg": "too big", "type": "less_than_equal"}]
 
 
 @CALLERS
-@pytest.mark.parametrize("status", [400, 404, 422])
-def test_4xx_with_detail_is_passed_on(call, status):
-    with MisbehavingServer(ok({"detail": "nope"}, status=status)) as server:
+@pytest.mark.parametrize(
+    ("status", "detail", "passed_on"),
+    [
+        (400, TOKEN_DETAIL, TOKEN_DETAIL),
+        (400, "arn:aws:dynamodb:us-east-1:1:table/x is broken", "the request is not valid"),
+        (422, VALIDATION_DETAIL, VALIDATION_DETAIL),
+        (422, "nope", [{"loc": ["body"], "msg": "the request body breaks the field rules",
+                        "type": "value_error"}]),
+    ],
+    ids=["400-contract", "400-foreign", "422-contract", "422-foreign"],
+)  # fmt: skip
+def test_4xx_about_the_request_passes_on_only_the_contracts_detail(call, status, detail, passed_on):
+    with MisbehavingServer(ok({"detail": detail}, status=status)) as server:
         with pytest.raises(UpstreamRejectedError) as caught:
             call(server.url)
-    assert (caught.value.status_code, caught.value.detail) == (status, "nope")
+    assert (caught.value.status_code, caught.value.detail) == (status, passed_on)
+    assert caught.value.upstream_detail == detail
+
+
+@CALLERS
+@pytest.mark.parametrize("status", [404, 405, 413, 409])
+def test_other_4xx_mean_we_called_it_wrong(call, status):
+    with MisbehavingServer(ok({"detail": "Not Found"}, status=status)) as server:
+        with pytest.raises(UpstreamBadResponseError) as caught:
+            call(server.url)
+    assert (caught.value.status_code, caught.value.upstream_status) == (502, status)
+    assert caught.value.retryable is False
 
 
 @CALLERS
@@ -155,7 +182,7 @@ def test_5xx_answers(call, status, error, retryable):
     with MisbehavingServer(ok({"message": "Internal server error"}, status=status)) as server:
         with pytest.raises(error) as caught:
             call(server.url)
-    assert caught.value.status_code == status
+    assert caught.value.upstream_status == status
     assert caught.value.retryable is retryable
 
 
@@ -275,3 +302,26 @@ def test_signer_sees_the_request_and_adds_headers():
         ("POST", server.url + "/query/result", REQUEST.model_dump_json(exclude_none=True).encode())
     ]
     assert server.requests[0].headers["authorization"] == "AWS4-HMAC-SHA256 test"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "detail", "retry_after"),
+    [
+        (UpstreamUnavailableError("refused"), 503,
+         "the results service is unavailable; retry later", "1"),
+        (UpstreamThrottledError("429", upstream_retry_after=4.2), 503,
+         "the results service is busy; retry later", "5"),
+        (CircuitOpenError(retry_after=7), 503, "the results service is failing; retry later", "7"),
+        (UpstreamTimeoutError("slow"), 504, "the results service did not answer in time", None),
+        (UpstreamBadResponseError("html"), 502,
+         "the results service answered something unusable", None),
+        (UpstreamMisconfiguredError("403", error_type="x", likely_cause="y"), 502,
+         "the results service refused the call", None),
+    ],
+)  # fmt: skip
+def test_each_error_is_the_contracts_answer(error, status, detail, retry_after):
+    answer_status, headers, body = error_answer(error)
+    assert (answer_status, body, headers.get("Retry-After")) == (status, {"detail": detail},
+                                                                 retry_after)  # fmt: skip
+    assert public_error_detail(status, detail) == detail  # the edge passes it on unchanged
+    assert detail not in str(error)  # the log says what happened, the client what to do

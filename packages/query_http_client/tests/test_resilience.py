@@ -303,7 +303,7 @@ def test_an_answer_about_the_request_ends_a_run_of_failures():
             outcomes.append((type(caught.value).__name__, breaker.state))
     assert outcomes == [
         ("UpstreamUnavailableError", "closed"),
-        ("UpstreamRejectedError", "closed"),  # the upstream answered: the run starts over
+        ("UpstreamBadRequestError", "closed"),  # the upstream answered: the run starts over
         ("UpstreamUnavailableError", "closed"),
         ("UpstreamUnavailableError", "open"),
     ]

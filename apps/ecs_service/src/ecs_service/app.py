@@ -1,22 +1,37 @@
-"""``create_app()``: the FastAPI application of the query service (docs/contract.md#public-api)."""
+"""``create_app()``: the FastAPI application of the query service (docs/contract.md#public-api).
+
+Glue only: the rules (request ids, the error table and its answers, the retired path's
+410, body limits, the models) live in ``query_core``, the upstream call in
+``query_http_client``; this module routes, reads the body and hands over.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from query_core import (
+    CALLER_ID_HEADER,
     MAX_BODY_BYTES,
     RESULT_PATH,
-    RETIRED_MARKETING_DETAIL,
     RETIRED_PATH,
+    BadGatewayError,
+    BadRequestError,
+    ForbiddenError,
+    GatewayTimeoutError,
     PayloadTooLargeError,
     QueryRequest,
     QueryResponse,
-    RequestError,
+    RequestValidationError,
+    RetiredPathError,
+    ServiceUnavailableError,
     UnsupportedMediaTypeError,
     is_json_media_type,
+    openapi_responses,
     parse_query_request,
 )
 from query_http_client import AsyncQueryClient
@@ -28,7 +43,25 @@ from ecs_service.upstream import create_client
 
 __all__ = ["create_app"]
 
-_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+#: What ``POST /query/result`` may answer besides its page.
+_RESULT_ERRORS = (
+    BadRequestError,
+    ForbiddenError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    RequestValidationError,
+    BadGatewayError,
+    ServiceUnavailableError,
+    GatewayTimeoutError,
+)
+_REQUEST_SCHEMA_REF = "#/components/schemas/{model}"
+#: The body is read by hand (for the 413/415/400 answers); its schema is QueryRequest's.
+_REQUEST_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/QueryRequest"}}}
+#: The path below /query/marketing, documented without a validation (422) answer it cannot give.
+_BELOW = {
+    "parameters": [{"name": "rest", "in": "path", "required": True, "schema": {"type": "string"}}]
+}
 
 
 async def _read_body(request: Request) -> bytes:
@@ -52,6 +85,7 @@ def create_app(
     """The application; ``settings`` and the results ``client`` default to the environment's."""
     settings = settings or get_settings()
     upstream = client or create_client(settings)
+    owner_check = settings.owner_check
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,41 +111,32 @@ def create_app(
     @app.post(
         RESULT_PATH,
         response_model=QueryResponse,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": QueryRequest.model_json_schema()}},
-            }
-        },
-        responses={
-            400: {"description": "Body is not JSON, or next_token is invalid"},
-            413: {"description": "Body over 64 KiB"},
-            415: {"description": "Body is not application/json"},
-            422: {"description": "JSON that breaks the field rules"},
-            502: {"description": "The internal API answered something unusable"},
-            503: {"description": "The internal API is unavailable or throttling"},
-            504: {"description": "The internal API did not answer in time"},
-        },
+        openapi_extra={"requestBody": {"required": True, "content": _REQUEST_CONTENT}},
+        responses=openapi_responses(error.status_code for error in _RESULT_ERRORS),
     )
     async def query_result(request: Request) -> Response:
         """One page of a user's results, newest first (docs/contract.md#query-result)."""
         if not is_json_media_type(request.headers.get("content-type")):
             raise UnsupportedMediaTypeError
         query = parse_query_request(await _read_body(request))
+        if owner_check and request.headers.get(CALLER_ID_HEADER) != query.user_id:
+            raise ForbiddenError  # docs/contract.md#ownership
         page = await upstream.query(query, request_id=request.state.request_id)
         return Response(page.model_dump_json(), media_type="application/json")
 
-    for path in (RETIRED_PATH, RETIRED_PATH + "/{rest:path}"):
+    for path, extra in ((RETIRED_PATH, None), (RETIRED_PATH + "/{rest:path}", _BELOW)):
         for method in _ALL_METHODS:
             app.add_api_route(
                 path,
                 _retired_endpoint,
+                openapi_extra=extra,
                 methods=[method],
-                include_in_schema=path == RETIRED_PATH and method in ("GET", "POST"),
                 operation_id=f"retired_marketing_{method.lower()}{'_below' if '{' in path else ''}",
-                status_code=410,
+                deprecated=True,
+                status_code=RetiredPathError.status_code,
                 summary="Retired: the marketing-campaign query",
-                responses={410: {"description": RETIRED_MARKETING_DETAIL}},
+                response_description=RetiredPathError.description,
+                responses=openapi_responses([RetiredPathError.status_code]),
             )
 
     @app.get("/health", include_in_schema=False)
@@ -119,16 +144,25 @@ def create_app(
         """ALB health check: answers without calling anything downstream."""
         return {"status": "ok"}
 
-    app.openapi_url, app.docs_url, app.redoc_url = "/openapi.json", "/docs", "/redoc"
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, plus the request body's schema among the components."""
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            _, definitions = models_json_schema(
+                [(QueryRequest, "validation")], ref_template=_REQUEST_SCHEMA_REF
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(definitions["$defs"])
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented extension point
+    if settings.environment != "production":  # never public, and Swagger UI loads a CDN
+        app.openapi_url, app.docs_url, app.redoc_url = "/openapi.json", "/docs", "/redoc"
     app.setup()
     return app
-
-
-class _GoneError(RequestError):
-    status_code = 410
-
-    def __init__(self) -> None:
-        super().__init__(RETIRED_MARKETING_DETAIL)
 
 
 async def _retired_endpoint() -> None:
@@ -136,4 +170,4 @@ async def _retired_endpoint() -> None:
 
     See docs/contract.md#retired-marketing.
     """
-    raise _GoneError()
+    raise RetiredPathError

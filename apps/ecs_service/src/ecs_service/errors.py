@@ -1,61 +1,46 @@
-"""The one table that maps errors to HTTP answers (docs/contract.md#errors)."""
+"""The service's exception handlers, built from the one error table (docs/contract.md#errors).
+
+Every error the service answers is a class of ``query_core``'s error tree, the results
+client's errors included (an ``UpstreamTimeoutError`` is a ``GatewayTimeoutError``), so
+``query_core.error_answer`` gives each its status, ``{"detail": ...}`` and headers. The
+router's own 404 and 405 are answered as the tree's ``NotFoundError`` and
+``MethodNotAllowedError``. This module adds only the log line of an upstream failure.
+Anything else is answered 500 by ``RequestIdMiddleware``.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from query_core import RequestError
-from query_http_client import (
-    CircuitOpenError,
-    QueryClientError,
-    UpstreamBadResponseError,
-    UpstreamError,
-    UpstreamMisconfiguredError,
-    UpstreamRejectedError,
-    UpstreamThrottledError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from query_core import (
+    HTTPError,
+    MethodNotAllowedError,
+    NotFoundError,
+    error_answer,
 )
+from query_http_client import UpstreamError, UpstreamMisconfiguredError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["register_error_handlers"]
 
 _log = logging.getLogger("ecs_service.errors")
 
-#: exception type -> (status, detail shown to the client, Retry-After seconds or None)
-ERROR_TABLE: dict[type[Exception], tuple[int, str, int | None]] = {
-    CircuitOpenError: (503, "the results service is failing; retry later", 1),
-    UpstreamMisconfiguredError: (502, "the results service refused the call", None),
-    UpstreamTimeoutError: (504, "the results service did not answer in time", None),
-    UpstreamThrottledError: (503, "the results service is busy; retry later", 1),
-    UpstreamUnavailableError: (503, "the results service is unavailable; retry later", 1),
-    UpstreamBadResponseError: (502, "the results service answered something unusable", None),
-}
+
+def _answer(error: BaseException) -> JSONResponse:
+    status, headers, body = error_answer(error)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-
-
-async def _request_error(_: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, RequestError | UpstreamRejectedError):  # pragma: no cover
-        raise TypeError(type(exc).__name__)
-    return _json(exc.status_code, exc.detail)
-
-
-def _upstream(status: int, detail: str, retry_after: int | None) -> Callable[..., Awaitable[Any]]:
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        hint = getattr(exc, "retry_after", None)
-        seconds = max(retry_after or 0, math.ceil(hint)) if hint else retry_after
+async def _http_error(_: Request, exc: Exception) -> Response:
+    if isinstance(exc, UpstreamError):
         extra = {
-            "status": status,
+            "status": exc.status_code,
             "error": type(exc).__name__,
-            "attempts": getattr(exc, "attempts", None),
-            "upstream_status": getattr(exc, "status_code", None),
+            "attempts": exc.attempts,
+            "upstream_status": exc.upstream_status,
         }
         if isinstance(exc, UpstreamMisconfiguredError):
             _log.error(
@@ -64,21 +49,23 @@ def _upstream(status: int, detail: str, retry_after: int | None) -> Callable[...
                 exc.likely_cause,
                 extra=extra,
             )
-        elif isinstance(exc, UpstreamError):
+        else:
             _log.warning("upstream failure: %s", exc, extra=extra)
-        headers = {"Retry-After": str(seconds)} if seconds is not None else None
-        return _json(status, detail, headers)
+    return _answer(exc)
 
-    return handle
+
+async def _router_error(request: Request, exc: Exception) -> Response:
+    """The router's 404 and 405 as the tree's classes; anything else as FastAPI would."""
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it
+    if exc.status_code == NotFoundError.status_code:
+        return _answer(NotFoundError())
+    if exc.status_code == MethodNotAllowedError.status_code:
+        allow = (exc.headers or {}).get("Allow", "")
+        return _answer(MethodNotAllowedError(tuple(m.strip() for m in allow.split(",") if m)))
+    return await http_exception_handler(request, exc)
 
 
 def register_error_handlers(app: FastAPI) -> None:
-    """Register every row of the table, most specific first."""
-    app.add_exception_handler(RequestError, _request_error)
-    app.add_exception_handler(UpstreamRejectedError, _request_error)
-    for exc_type, row in ERROR_TABLE.items():
-        app.add_exception_handler(exc_type, _upstream(*row))
-    app.add_exception_handler(
-        QueryClientError, _upstream(502, ERROR_TABLE[UpstreamBadResponseError][1], None)
-    )
-    # Anything else: RequestIdMiddleware answers 500 {"detail": "internal error"}.
+    """One handler for the whole error tree, and the router's own answers."""
+    app.add_exception_handler(HTTPError, _http_error)
+    app.add_exception_handler(StarletteHTTPException, _router_error)

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-import uuid
-from typing import Final
+from typing import Any, Final
 
-from query_core import REQUEST_ID_HEADER, clean_request_id, request_id_var
+from query_core import REQUEST_ID_HEADER, error_answer, request_id_var, resolve_request_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RequestIdMiddleware"]
 
 _HEADER: Final = REQUEST_ID_HEADER.lower().encode()
 _log = logging.getLogger("ecs_service.access")
-_INTERNAL_ERROR_BODY: Final = b'{"detail":"internal error"}'
-_INTERNAL_ERROR_HEADERS: Final = [
-    (b"content-type", b"application/json"),
-    (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode()),
-]
 
 
 class RequestIdMiddleware:
     """Takes ``X-Request-Id`` from the caller (or makes one), binds it to the request's
     log lines, echoes it on the response, and logs one access line per request.
 
-    It also answers an exception nothing else handled with 500 ``{"detail": "internal
-    error"}`` carrying the request id (Starlette's own last-resort handler sits outside
-    every middleware, so its 500 would lose the id) and logs it with the traceback.
+    It also answers an exception nothing else handled (``query_core.error_answer``: 500
+    ``{"detail": "internal error"}``) carrying the request id (Starlette's own last-resort
+    handler sits outside every middleware, so its 500 would lose the id) and logs it
+    with the traceback. The id itself follows ``query_core.resolve_request_id``.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -38,25 +34,19 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = None
-        aws_request_id = None
         for name, value in scope["headers"]:
             if name == _HEADER:
-                incoming = clean_request_id(value.decode("latin-1"))
-        event = scope.get("aws.event")  # Mangum: fall back to API Gateway's request id
-        if isinstance(event, dict):
-            aws_request_id = clean_request_id((event.get("requestContext") or {}).get("requestId"))
-        request_id = incoming or aws_request_id or uuid.uuid4().hex
+                incoming = value.decode("latin-1")
+        request_id = resolve_request_id(incoming, _platform_request_id(scope))
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
-        status_sent = False
+        status: int | None = None  # None until the response starts
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, status_sent
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                status_sent = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k != _HEADER]
                 headers.append((_HEADER, request_id.encode()))
                 message["headers"] = headers
@@ -64,14 +54,21 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             _log.exception("unexpected failure")
-            if status_sent:
+            if status is not None:
                 raise
+            answer_status, headers, body = error_answer(exc)
+            payload = json.dumps(body).encode()
+            raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            raw_headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ]
             await send_with_id(
-                {"type": "http.response.start", "status": 500, "headers": _INTERNAL_ERROR_HEADERS}
+                {"type": "http.response.start", "status": answer_status, "headers": raw_headers}
             )
-            await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR_BODY})
+            await send_with_id({"type": "http.response.body", "body": payload})
         finally:
             _log.info(
                 "request handled",
@@ -83,3 +80,11 @@ class RequestIdMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def _platform_request_id(scope: Scope) -> Any:
+    """API Gateway's request id when the app runs on Lambda (Mangum's ``aws.event``)."""
+    event = scope.get("aws.event")
+    if isinstance(event, dict):
+        return (event.get("requestContext") or {}).get("requestId")
+    return None

@@ -20,7 +20,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True)
 
     environment: Literal["local", "production"] = Field(
-        default="local", description="`production` on AWS; `local` for the local stack."
+        default="local",
+        description="`production` on AWS; `local` for the local stack. `production` also "
+        "turns off `/docs`, `/redoc` and `/openapi.json`.",
     )
     internal_api_url: str | None = Field(
         default=None,
@@ -73,6 +75,13 @@ class ServiceSettings(BaseSettings):
     )
     upstream_max_connections: int = Field(
         default=100, ge=1, le=10_000, description="Pooled connections to the internal API."
+    )
+    owner_check: bool = Field(
+        default=False,
+        description="Answer 403 unless the body's `user_id` is the caller's identity, which the "
+        "Query Lambda forwards in `X-Caller-Id` from the authorizer's context "
+        "(docs/contract.md#ownership); a request without that header is refused too. Turn it on "
+        "whenever the public API authenticates callers.",
     )
     host: str = Field(default="127.0.0.1", description="Where uvicorn listens (0.0.0.0 in ECS).")
     port: int = Field(default=8000, ge=1, le=65535, description="Where uvicorn listens.")

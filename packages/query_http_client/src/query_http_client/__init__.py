@@ -16,6 +16,7 @@ from query_http_client._client import AsyncQueryClient, QueryClient
 from query_http_client._exceptions import (
     CircuitOpenError,
     QueryClientError,
+    UpstreamBadRequestError,
     UpstreamBadResponseError,
     UpstreamError,
     UpstreamMisconfiguredError,
@@ -23,6 +24,7 @@ from query_http_client._exceptions import (
     UpstreamThrottledError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
+    UpstreamValidationError,
 )
 from query_http_client._protocol import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, RequestSigner
 from query_http_client._resilience import CircuitBreaker, Resilience, RetryBudget, RetryPolicy
@@ -52,6 +54,7 @@ __all__ = [
     "SyncTransport",
     "TransportRequest",
     "TransportResponse",
+    "UpstreamBadRequestError",
     "UpstreamBadResponseError",
     "UpstreamError",
     "UpstreamMisconfiguredError",
@@ -59,5 +62,6 @@ __all__ = [
     "UpstreamThrottledError",
     "UpstreamTimeoutError",
     "UpstreamUnavailableError",
+    "UpstreamValidationError",
     "Urllib3Transport",
 ]

@@ -15,12 +15,15 @@ import pydantic
 from query_core import REQUEST_ID_HEADER, QueryRequest, QueryResponse
 
 from query_http_client._exceptions import (
+    UpstreamBadRequestError,
     UpstreamBadResponseError,
+    UpstreamError,
     UpstreamMisconfiguredError,
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
+    UpstreamValidationError,
 )
 
 __all__ = [
@@ -76,7 +79,7 @@ class BodyReader:
     def _check(self, size: int) -> None:
         if size > MAX_RESPONSE_BYTES:
             raise UpstreamBadResponseError(
-                "the upstream's answer is too large", status_code=self._status
+                "the upstream's answer is too large", upstream_status=self._status
             )
 
     def feed(self, chunk: bytes) -> None:
@@ -175,68 +178,82 @@ def _detail(body: bytes) -> Any:
 
 
 def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> QueryResponse:
-    """Read the API's answer: a page, or the error it stands for (docs/contract.md#errors and
-    docs/contract.md#internal-api).
+    """Read the upstream's answer: a page, or the error it stands for.
 
-    A body that is still a Lambda proxy envelope (``{"statusCode", "body"}``, from a
-    non-proxy integration or the legacy invoke path) is unwrapped first; a Lambda's
-    own error shape (``{"errorMessage", "errorType"}``) is a bad response.
+    See docs/contract.md#errors and docs/contract.md#internal-api. A body that is still a
+    Lambda proxy envelope (``{"statusCode", "body"}``, from a non-proxy integration or the
+    legacy invoke path) is unwrapped first; a Lambda's own error shape (``{"errorMessage",
+    "errorType"}``) is a bad response.
     """
-    kind = error_type(headers)
-    if _header(headers, FUNCTION_ERROR_HEADER):  # Lambda Invoke: the function raised
-        raise UpstreamBadResponseError(
-            f"the Query Result Lambda failed with {_lambda_error(body) or 'an unknown error'}",
-            status_code=status,
-        )
-    if status == 429 or kind in THROTTLING_ERROR_TYPES:
-        raise UpstreamThrottledError(
-            f"the internal API is throttling ({kind or status})", retry_after=_retry_after(headers)
-        )
-    if status == 200:
+    if status == 200 and not _header(headers, FUNCTION_ERROR_HEADER):
         try:
             return QueryResponse.model_validate_json(body)
         except pydantic.ValidationError as exc:
             envelope = _envelope(body)
             if envelope is None:
                 lambda_error = _lambda_error(body)
-                if lambda_error is not None:
-                    raise UpstreamBadResponseError(
-                        f"the Query Result Lambda failed with {lambda_error}", status_code=status
-                    ) from exc
-                raise UpstreamBadResponseError(
-                    "the internal API answered 200 with a body that is not a page",
-                    status_code=status,
-                ) from exc
+                message = (
+                    f"the Query Result Lambda failed with {lambda_error}"
+                    if lambda_error is not None
+                    else "the upstream answered 200 with a body that is not a page"
+                )
+                raise UpstreamBadResponseError(message, upstream_status=status) from exc
             inner_status, inner_headers, inner_body = envelope
             return parse_response(inner_status, {**headers, **inner_headers}, inner_body)
+    raise _error_for(status, headers, body)
+
+
+#: The upstream's answers about the request itself; the caller answers the same.
+_REJECTIONS: Final[Mapping[int, type[UpstreamRejectedError]]] = {
+    400: UpstreamBadRequestError,
+    422: UpstreamValidationError,
+}
+
+
+def _error_for(
+    status: int, headers: Mapping[str, str], body: bytes
+) -> UpstreamError | UpstreamRejectedError:
+    """The error a non-page answer stands for."""
+    kind = error_type(headers)
+    if _header(headers, FUNCTION_ERROR_HEADER):  # Lambda Invoke: the function raised
+        failure = _lambda_error(body) or "an unknown error"
+        return UpstreamBadResponseError(
+            f"the Query Result Lambda failed with {failure}", upstream_status=status
+        )
+    if status == 429 or kind in THROTTLING_ERROR_TYPES:
+        return UpstreamThrottledError(
+            f"the upstream is throttling ({kind or status})",
+            upstream_retry_after=_retry_after(headers),
+        )
     if status == 403:  # the Query Result Lambda never answers 403: API Gateway did
-        raise UpstreamMisconfiguredError(
+        return UpstreamMisconfiguredError(
             f"API Gateway refused the call with 403 {kind or '(no error type)'}",
             error_type=kind or "Forbidden",
             likely_cause=LIKELY_CAUSES.get(kind, LIKELY_CAUSES["ForbiddenException"]),
         )
     if status == 502:
-        raise UpstreamBadResponseError(
-            "the internal API answered 502 (bad gateway or a malformed Lambda proxy response)",
-            status_code=status,
+        return UpstreamBadResponseError(
+            "the upstream answered 502 (bad gateway or a malformed Lambda proxy response)",
+            upstream_status=status,
             retryable=True,
         )
     if status == 503:
-        error = UpstreamUnavailableError("the internal API answered 503", status_code=status)
-        error.retry_after = _retry_after(headers)
-        raise error
-    if status == 504:
-        raise UpstreamTimeoutError(
-            f"the internal API answered 504 ({kind or 'gateway timeout'})", status_code=status
+        return UpstreamUnavailableError(
+            "the upstream answered 503",
+            upstream_status=status,
+            upstream_retry_after=_retry_after(headers),
         )
-    if 400 <= status < 500:
-        detail = _detail(body)
-        if detail is None:
-            raise UpstreamBadResponseError(
-                f"the internal API answered {status} without a detail", status_code=status
-            )
-        raise UpstreamRejectedError(status, detail)
-    raise UpstreamBadResponseError(f"the internal API answered {status}", status_code=status)
+    if status == 504:
+        return UpstreamTimeoutError(
+            f"the upstream answered 504 ({kind or 'gateway timeout'})", upstream_status=status
+        )
+    rejection = _REJECTIONS.get(status)
+    detail = _detail(body) if rejection is not None else None
+    if rejection is not None and detail is not None:
+        return rejection(detail)
+    # Another 4xx (404, 405, 413...) means this client called it wrong; a 500 is the
+    # Lambda's answer to this request. Neither is retried, nor counted by the breaker.
+    return UpstreamBadResponseError(f"the upstream answered {status}", upstream_status=status)
 
 
 def _lambda_error(body: bytes) -> str | None:

@@ -237,9 +237,9 @@ class _Call:
             or self.attempts >= policy.max_attempts
         ):
             raise exc
-        pause = (
-            exc.retry_after if exc.retry_after is not None else policy.backoff(self.attempts - 1)
-        )
+        pause = exc.upstream_retry_after
+        if pause is None:
+            pause = policy.backoff(self.attempts - 1)
         if self._r.clock() + pause + _MIN_ATTEMPT_SECONDS >= self._give_up_at:
             raise exc
         if self._r.budget is not None:

@@ -76,8 +76,8 @@ def _refused(target: str, exc: BaseException) -> UpstreamError:
     if code in _MISCONFIGURED_CODES or status == 403:
         return UpstreamMisconfiguredError(message, error_type=code, likely_cause=_LIKELY_CAUSE)
     if status >= 500:  # the Lambda service itself (not the function) is failing
-        return UpstreamUnavailableError(message, status_code=status)
-    return UpstreamBadResponseError(message, status_code=status)
+        return UpstreamUnavailableError(message, upstream_status=status)
+    return UpstreamBadResponseError(message, upstream_status=status)
 
 
 def _no_credentials(target: str, exc: BaseException) -> UpstreamError:
