@@ -22,6 +22,7 @@ legacy ``marketing_id`` never leaves the table.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,6 +48,7 @@ __all__ = [
 DEFAULT_MAX_ROUND_TRIPS: Final = 5
 DEFAULT_FILTER_READ_SIZE: Final = 100
 
+_log = logging.getLogger("query_core.dynamodb")
 _THROTTLING_CODES: Final = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
@@ -155,6 +157,9 @@ class ResultsRepository:
             if code in _THROTTLING_CODES:
                 raise RepositoryThrottledError from exc
             if code == "ValidationException":  # the request's own values broke a key rule
+                # A 400 for the caller, but logged: a bug of ours would show here, not as 5xx.
+                message = exc.response.get("Error", {}).get("Message", "")
+                _log.warning("DynamoDB refused the query as invalid: %s", message)
                 raise InvalidQueryError from exc
             raise RepositoryError(f"DynamoDB Query failed: {code or 'unknown error'}") from exc
         except BotoCoreError as exc:
