@@ -1,16 +1,22 @@
 """The CDK app: ``python app.py`` synthesizes into cdk.out/ (no Docker, CLI or credentials needed).
 
-Context (cdk.json, or ``-c key=value`` with the CDK CLI) is read by
-``query_infra.config.DeploymentConfig``; see docs/migration.md for each key.
+Context (cdk.json, or ``-c key=value`` with the CDK CLI) is read and validated by
+``query_infra.context.read_context``; docs/migration.md describes each key. A wrong context
+stops here with one line per mistake.
 """
+
+import sys
 
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
-from query_infra.config import DeploymentConfig
+from query_infra.context import ContextError, read_context
 from query_infra.stack import QueryServiceStack
 
 app = App()
-config = DeploymentConfig.from_context(app)
+try:
+    config = read_context(app)
+except ContextError as exc:
+    sys.exit(str(exc))
 QueryServiceStack(
     app,
     f"QueryService-{config.environment}",

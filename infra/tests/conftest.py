@@ -18,6 +18,7 @@ import pytest
 from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from query_infra.config import DeploymentConfig
+from query_infra.context import read_context
 from query_infra.stack import QueryServiceStack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -38,6 +39,8 @@ EXISTING: dict[str, Any] = {
     "existingTableName": "query-results",
     "trafficTarget": "eks",
     "oldEksHandlerUrl": EKS_URL,
+    "oldEksHandlerPeer": "sg-0e1c5000000a1b2c3",
+    "existingVpcEndpoints": ["ecr.api", "s3"],
     "enableLambdaRollbackSource": True,
     "imageTag": "2026.11.26-1",
     "taskCpu": 1024,
@@ -84,11 +87,14 @@ def context() -> dict[str, Any]:
 
 
 class Synth:
-    """The whole app synthesized with cdk-nag attached: its stack and template JSON."""
+    """The whole app synthesized with cdk-nag attached: its stack and template JSON.
 
-    def __init__(self, outdir: Path, context: dict[str, Any]) -> None:
+    The stand-in assets keep it fast: the real ones are tested in test_artifacts.py.
+    """
+
+    def __init__(self, outdir: Path, context: dict[str, Any], assets: dict[str, Path]) -> None:
         app = App(outdir=str(outdir), context=context)
-        config = DeploymentConfig.from_context(app)
+        config = read_context(app, **assets)
         self.stack = QueryServiceStack(
             app,
             f"QueryService-{config.environment}",
@@ -105,20 +111,31 @@ class Synth:
 
 
 @pytest.fixture(scope="session")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def fresh(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Path]) -> Synth:
     """A fresh environment: defaults only (new VPC, new table, ECS target)."""
-    return Synth(tmp_path_factory.mktemp("fresh"), {})
+    return Synth(tmp_path_factory.mktemp("fresh"), {}, assets)
 
 
 @pytest.fixture(scope="session")
-def existing(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def existing(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Path]) -> Synth:
     """The running account: existing VPC and table, EKS URL in the new version, rollback on."""
-    return Synth(tmp_path_factory.mktemp("existing"), EXISTING)
+    return Synth(tmp_path_factory.mktemp("existing"), EXISTING, assets)
+
+
+#: The running account, keeping its public API (its URL stays the clients').
+EXISTING_API = {**EXISTING, "existingPublicApiId": "a1b2c3d4e5", "existingPublicApiStage": "v1"}
+
+
+@pytest.fixture(scope="session")
+def existing_api(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Path]) -> Synth:
+    """The running account with its existing public API kept (existingPublicApiId)."""
+    return Synth(tmp_path_factory.mktemp("existing-api"), EXISTING_API, assets)
 
 
 def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
     """Network, Data, the task role, InternalApi and Service on ``stack``: what Edge needs."""
     from aws_cdk import aws_iam as iam
+    from query_infra.common import ApiGatewayAccount
     from query_infra.data import Data
     from query_infra.internal_api import InternalApi
     from query_infra.network import Network
@@ -126,11 +143,19 @@ def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
 
     network = Network(stack, "Network", config=config)
     data = Data(stack, "Data", config=config)
+    account = ApiGatewayAccount(stack, "ApiGatewayAccount")
     task_role = iam.Role(
         stack, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")
     )
     internal_api = InternalApi(
-        stack, "InternalApi", config=config, network=network, table=data.table, caller=task_role
+        stack,
+        "InternalApi",
+        config=config,
+        network=network,
+        table=data.table,
+        token_keys=data.token_keys,
+        caller=task_role,
+        account=account,
     )
     service = Service(
         stack,
@@ -144,6 +169,7 @@ def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
         "network": network,
         "data": data,
         "task_role": task_role,
+        "account": account,
         "internal_api": internal_api,
         "service": service,
     }

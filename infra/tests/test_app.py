@@ -28,10 +28,12 @@ OUTPUTS = {
     "LogGroupNames",
     "QueryLambdaSecurityGroupId",
     "VpcId",
+    "TokenSecretArn",
 }
+VARIANTS = ["fresh", "existing", "existing_api"]
 
 
-@pytest.mark.parametrize("variant", ["fresh", "existing"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_no_security_group_admits_anywhere(variant, request):
     synth = request.getfixturevalue(variant)
     rules = [r["Properties"] for r in synth.resources("AWS::EC2::SecurityGroupIngress").values()]
@@ -52,6 +54,32 @@ def test_outputs_other_tools_read(variant, request):
         part.split("=")[0].lstrip(",") for part in names if isinstance(part, str) and "=" in part
     ]
     assert keys == ["query-lambda", "service", "query-result-lambda", "internal-api"]
+
+
+def test_the_existing_public_api_mode_creates_no_public_api(existing, existing_api):
+    names = [
+        api["Properties"]["Name"]
+        for api in existing_api.resources("AWS::ApiGateway::RestApi").values()
+    ]
+    assert names == ["query-internal-prod"]
+    assert "PublicApiUrl" not in existing_api.template["Outputs"]
+    assert {"PublicApiUrl", "PublicApiAuth"} <= set(existing.template["Outputs"])
+    # The existing API may invoke alias live; the old function and its URL stay untouched.
+    permissions = existing_api.resources("AWS::Lambda::Permission").values()
+    sources = [str(p["Properties"].get("SourceArn")) for p in permissions]
+    assert sum("a1b2c3d4e5/v1/*/query/" in s for s in sources) == 3
+
+
+def test_the_internal_api_url_in_the_running_account_is_endpoint_specific(existing):
+    (task,) = existing.resources("AWS::ECS::TaskDefinition").values()
+    env = {
+        e["Name"]: e["Value"] for e in task["Properties"]["ContainerDefinitions"][0]["Environment"]
+    }
+    parts = env["INTERNAL_API_URL"]["Fn::Join"][1]
+    assert parts[0] == "https://"
+    assert parts[2] == "-"
+    assert parts[3]["Ref"].startswith("NetworkExecuteApiEndpoint")
+    assert existing.template["Outputs"]["InternalApiUrl"]["Value"] == env["INTERNAL_API_URL"]
 
 
 def test_every_log_group_has_a_retention(fresh):
@@ -78,6 +106,7 @@ def test_alarms_cover_every_hop(fresh):
         "QueryDuration",
         "DynamoDbThrottles",
         "LiveAliasErrors",
+        "Forwarded5xx",
         "PublicApi5xx",
     ):
         assert part in names, part

@@ -9,7 +9,7 @@ import pytest
 CONFIG = Path(__file__).resolve().parents[1] / ".cfnlintrc.yaml"
 
 
-@pytest.mark.parametrize("variant", ["fresh", "existing"])
+@pytest.mark.parametrize("variant", ["fresh", "existing", "existing_api"])
 def test_template_is_cfn_lint_clean(variant, request):
     synth = request.getfixturevalue(variant)
     result = subprocess.run(

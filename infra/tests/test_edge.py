@@ -1,29 +1,39 @@
-"""Edge: the Query Lambda, alias live and its canary, the public API."""
+"""Edge: the Query Lambda, its egress, alias live and its canary."""
 
 from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from query_infra.edge import Edge
-
-
-def synth(bare_stack, service_parts, config) -> Template:
-    stack = bare_stack()
-    parts = service_parts(stack, config)
-    Edge(stack, "Edge", config=config, network=parts["network"], service=parts["service"])
-    return Template.from_stack(stack)
 
 
 @pytest.fixture(scope="module")
-def ecs(bare_stack, service_parts, make_config) -> Template:
-    return synth(bare_stack, service_parts, make_config())
+def synth(bare_stack, service_parts):
+    from query_infra.edge import Edge
+
+    def synth(config) -> Template:
+        stack = bare_stack()
+        parts = service_parts(stack, config)
+        Edge(stack, "Edge", config=config, network=parts["network"], service=parts["service"],
+             account=parts["account"])  # fmt: skip
+        return Template.from_stack(stack)
+
+    return synth
 
 
 @pytest.fixture(scope="module")
-def eks(bare_stack, service_parts, make_config, context) -> Template:
-    url = context["oldEksHandlerUrl"]
+def ecs(synth, make_config) -> Template:
+    return synth(make_config(reserved_concurrency=9))
+
+
+@pytest.fixture(scope="module")
+def eks(synth, make_config, context) -> Template:
+    """The running account's first deploy: the new version still points at EKS."""
     return synth(
-        bare_stack, service_parts, make_config(traffic_target="eks", old_eks_handler_url=url)
+        make_config(
+            traffic_target="eks",
+            old_eks_handler_url=context["oldEksHandlerUrl"],
+            old_eks_handler_peer=context["oldEksHandlerPeer"],
+        )
     )
 
 
@@ -34,14 +44,21 @@ def _query_function(template: Template) -> dict:
     return fn["Properties"]
 
 
+def _lambda_group(template: Template) -> tuple[str, dict]:
+    ((logical_id, group),) = [
+        (k, g) for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if k.startswith("EdgeQueryLambdaSg")
+    ]  # fmt: skip
+    return logical_id, group["Properties"]
+
+
 def test_query_lambda_in_the_vpc_points_at_the_alb(ecs):
     fn = _query_function(ecs)
-    (group,) = ecs.find_resources(
-        "AWS::EC2::SecurityGroup",
-        {"Properties": {"GroupDescription": "Query Lambda: calls the internal ALB only"}},
-    )
+    group, _ = _lambda_group(ecs)
     assert fn["VpcConfig"]["SecurityGroupIds"] == [{"Fn::GetAtt": [group, "GroupId"]}]
     assert "ServiceInternalAlb" in str(fn["Environment"]["Variables"]["EKS_HANDLER_URL"])
+    assert fn["ReservedConcurrentExecutions"] == 9
+    assert fn["Environment"]["Variables"]["OWNER_CLAIM"] == "cognitoIdentityId"  # iam's
 
 
 def test_query_lambda_points_at_the_old_eks_url_in_eks_mode(eks, context):
@@ -49,7 +66,45 @@ def test_query_lambda_points_at_the_old_eks_url_in_eks_mode(eks, context):
     assert url == context["oldEksHandlerUrl"]
 
 
-def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_two_alarms(ecs):
+def _egress(template: Template) -> set[tuple[str, int, int]]:
+    """(target, from, to) of every egress rule of the Query Lambda's group, inline or not;
+    a target in the stack is named by its logical id's first 12 characters."""
+    group_id, group = _lambda_group(template)
+    rules = list(group.get("SecurityGroupEgress", []))
+    rules += [
+        r["Properties"] for r in template.find_resources("AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"]["Fn::GetAtt"][0] == group_id
+    ]  # fmt: skip
+    out = set()
+    for rule in rules:
+        target = (rule.get("CidrIp") or rule.get("DestinationPrefixListId")
+                  or rule.get("DestinationSecurityGroupId"))  # fmt: skip
+        if isinstance(target, dict):
+            target = target["Fn::GetAtt"][0][:12]
+        out.add((target, rule["FromPort"], rule["ToPort"]))
+    return out
+
+
+def test_ecs_mode_without_the_peer_may_reach_the_alb_only(ecs):
+    assert _egress(ecs) == {("ServiceAlbSg", 80, 80)}
+
+
+def test_eks_mode_may_reach_exactly_the_old_handler(eks, context):
+    # The URL's port (8080), to the named security group only, besides the ALB.
+    assert _egress(eks) == {
+        ("ServiceAlbSg", 80, 80),
+        (context["oldEksHandlerPeer"], 8080, 8080),
+    }
+
+
+def test_the_old_handler_stays_reachable_while_named(synth, make_config):
+    # After the switch a canary can still roll back to the EKS version: while the peer is in
+    # the context (ecs mode), the egress stays; the clean-up removes the key and the rule.
+    window = synth(make_config(old_eks_handler_peer="10.20.64.0/20", old_eks_handler_port=8443))
+    assert _egress(window) == {("ServiceAlbSg", 80, 80), ("10.20.64.0/20", 8443, 8443)}
+
+
+def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_alarm(ecs):
     ecs.has_resource(
         "AWS::Lambda::Alias",
         {
@@ -62,7 +117,7 @@ def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_two_alarms(ecs):
         {
             "DeploymentConfigName": Match.string_like_regexp("Canary10Percent5Minutes"),
             "AlarmConfiguration": Match.object_like(
-                {"Alarms": [Match.any_value(), Match.any_value()], "Enabled": True}
+                {"Alarms": [Match.any_value()] * 3, "Enabled": True}
             ),
             "AutoRollbackConfiguration": {
                 "Enabled": True,
@@ -72,9 +127,11 @@ def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_two_alarms(ecs):
     )
 
 
-def test_public_api_proxies_every_method_to_the_live_alias(ecs):
-    methods = ecs.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "ANY"}})
-    assert len(methods) == 2  # / and /{proxy+}
-    alias = next(iter(ecs.find_resources("AWS::Lambda::Alias")))
-    for method in methods.values():
-        assert alias in str(method["Properties"]["Integration"]["Uri"])
+def test_forwarded_5xx_are_counted_from_the_query_lambdas_log_lines(ecs):
+    ecs.has_resource_properties(
+        "AWS::Logs::MetricFilter",
+        {
+            "FilterPattern": '{ ($.message = "request forwarded") && ($.status >= 500) }',
+            "MetricTransformations": [Match.object_like({"MetricName": "QueryLambda5xx"})],
+        },
+    )

@@ -5,22 +5,32 @@ from __future__ import annotations
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
+from query_infra.common import ApiGatewayAccount
 from query_infra.data import Data
 from query_infra.internal_api import InternalApi
 from query_infra.network import Network
 
 
-@pytest.fixture(scope="module")
-def template(bare_stack, make_config) -> Template:
-    config = make_config()
-    stack = bare_stack()
+def synth(stack, config) -> tuple[Template, InternalApi]:
     network = Network(stack, "Network", config=config)
     data = Data(stack, "Data", config=config)
     caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
-    InternalApi(
-        stack, "InternalApi", config=config, network=network, table=data.table, caller=caller
+    api = InternalApi(
+        stack,
+        "InternalApi",
+        config=config,
+        network=network,
+        table=data.table,
+        token_keys=data.token_keys,
+        caller=caller,
+        account=ApiGatewayAccount(stack, "Account"),
     )
-    return Template.from_stack(stack)
+    return Template.from_stack(stack), api
+
+
+@pytest.fixture(scope="module")
+def template(bare_stack, make_config) -> Template:
+    return synth(bare_stack(), make_config(reserved_concurrency=7))[0]
 
 
 def _ref_of(template: Template, kind: str, prefix: str) -> str:
@@ -30,32 +40,72 @@ def _ref_of(template: Template, kind: str, prefix: str) -> str:
 
 def test_private_api_is_bound_to_the_endpoint_and_admits_only_the_caller(template):
     endpoint = _ref_of(template, "AWS::EC2::VPCEndpoint", "NetworkExecuteApiEndpoint")
+    caller = {"Fn::GetAtt": [_ref_of(template, "AWS::IAM::Role", "Caller"), "Arn"]}
+    everyone = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*"}  # fmt: skip
     template.has_resource_properties(
         "AWS::ApiGateway::RestApi",
         {
             "EndpointConfiguration": {"Types": ["PRIVATE"], "VpcEndpointIds": [{"Ref": endpoint}]},
             "Policy": {
                 "Statement": [
-                    Match.object_like(
-                        {
-                            "Effect": "Deny",
-                            "Condition": {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}},
-                        }
-                    ),
-                    Match.object_like(
-                        {
-                            "Effect": "Allow",
-                            "Principal": {
-                                "AWS": {"Fn::GetAtt": [Match.string_like_regexp("^Caller"), "Arn"]}
-                            },
-                            "Resource": "execute-api:/prod/POST/query/result",
-                        }
-                    ),
+                    # Not through another endpoint (nor from outside the VPC) ...
+                    {**everyone, "Sid": "DenyOtherEndpoints",
+                     "Condition": {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}}},
+                    # ... and nobody but the caller, whatever their own policies grant.
+                    {**everyone, "Sid": "DenyOtherPrincipals",
+                     "Condition": {"ArnNotEquals": {"aws:PrincipalArn": caller}}},
+                    {
+                        "Sid": "OnlyTheCallerOnlyTheRoute",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": caller},
+                        "Action": "execute-api:Invoke",
+                        "Resource": "execute-api:/prod/POST/query/result",
+                        "Condition": {"StringEquals": {"aws:SourceVpce": {"Ref": endpoint}}},
+                    },
                 ],
                 "Version": "2012-10-17",
             },
         },
+    )  # fmt: skip
+
+
+def test_url_is_the_api_hostname_with_private_dns(bare_stack, make_config):
+    stack = bare_stack()
+    _, api = synth(stack, make_config())
+    assert stack.resolve(api.url) == stack.resolve(api.api.url)
+
+
+def test_url_is_the_endpoint_specific_hostname_without_private_dns(bare_stack, make_config):
+    stack = bare_stack()
+    _, api = synth(stack, make_config(execute_api_private_dns=False))
+    parts = stack.resolve(api.url)["Fn::Join"][1]
+    api_ref, endpoint_ref = parts[1], parts[3]
+    assert parts[0] == "https://"
+    assert api_ref["Ref"].startswith("InternalApiPrivateApi")
+    assert parts[2] == "-"
+    assert endpoint_ref["Ref"].startswith("NetworkExecuteApiEndpoint")
+    assert parts[4] == ".execute-api."
+    assert parts[-1].endswith("/prod/")
+
+
+def test_query_result_lambda_reads_only_its_token_keys(template):
+    secret = _ref_of(template, "AWS::SecretsManager::Secret", "DataTokenKeys")
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "lambdas.query_result.handler.handler",
+            "ReservedConcurrentExecutions": 7,
+            "Environment": {
+                "Variables": Match.object_like({"NEXT_TOKEN_SECRET_ARN": {"Ref": secret}})
+            },
+        },
     )
+    statements = _statements_of(template, "InternalApiQueryResultRole")
+    secrets = [s for s in statements if "secretsmanager" in str(s["Action"])]
+    assert secrets == [
+        {"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": {"Ref": secret}}
+    ]
 
 
 def test_the_one_method_is_post_query_result_iam_authorized_lambda_proxy(template):
@@ -114,13 +164,7 @@ def test_query_result_lambda_may_only_query_the_table(template):
             },
         },
     )
-    role = _ref_of(template, "AWS::IAM::Role", "InternalApiQueryResultRole")
-    policies = template.find_resources(
-        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}
-    )
-    statements = [
-        s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = _statements_of(template, "InternalApiQueryResultRole")
     dynamo = [s for s in statements if "dynamodb" in str(s["Action"])]
     assert dynamo == [
         {"Action": "dynamodb:Query", "Effect": "Allow", "Resource": {"Fn::GetAtt": [table, "Arn"]}}
@@ -136,3 +180,11 @@ def test_stage_prod_with_access_logs(template):
             "TracingEnabled": True,
         },
     )
+
+
+def _statements_of(template: Template, role_prefix: str) -> list[dict]:
+    role = _ref_of(template, "AWS::IAM::Role", role_prefix)
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}
+    )
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]

@@ -167,7 +167,10 @@ def test_alb_access_logs_only_when_the_region_is_known(template, rollback):
     template.resource_count_is("AWS::S3::Bucket", 0)
 
 
-_GROUPS = ("Peer", "ServiceAlbSg", "ServiceTasksSg", "NetworkEndpointsSg")
+_GROUPS = (
+    "Peer", "ServiceAlbSg", "ServiceTasksSg", "NetworkExecuteApiEndpointSg",
+    "NetworkSharedEndpointsSg",
+)  # fmt: skip
 
 
 def _short(logical_id: str) -> str:
@@ -180,6 +183,8 @@ def _rules(template: Template, kind: str) -> set[tuple[str, str, int]]:
     for rule in template.find_resources(kind).values():
         props = rule["Properties"]
         peer = props.get("SourceSecurityGroupId") or props.get("DestinationSecurityGroupId")
+        if peer is None:  # a prefix list or a CIDR: not a link between the stack's groups
+            continue
         out.add(
             (
                 _short(props["GroupId"]["Fn::GetAtt"][0]),
@@ -194,9 +199,59 @@ def test_security_groups_chain_peer_to_alb_to_tasks(template):
     assert _rules(template, "AWS::EC2::SecurityGroupIngress") == {
         ("ServiceAlbSg", "Peer", 80),
         ("ServiceTasksSg", "ServiceAlbSg", 8000),
-        ("NetworkEndpointsSg", "ServiceTasksSg", 443),
+        ("NetworkExecuteApiEndpointSg", "ServiceTasksSg", 443),
     }
     assert _rules(template, "AWS::EC2::SecurityGroupEgress") == {
         ("Peer", "ServiceAlbSg", 80),
         ("ServiceAlbSg", "ServiceTasksSg", 8000),
+        ("ServiceTasksSg", "NetworkExecuteApiEndpointSg", 443),
+        ("ServiceTasksSg", "NetworkSharedEndpointsSg", 443),
     }
+
+
+def test_tasks_have_no_open_egress(template):
+    (tasks,) = [g for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+                if k.startswith("ServiceTasksSg")]  # fmt: skip
+    for rule in tasks["Properties"].get("SecurityGroupEgress", []):
+        assert rule.get("CidrIp") != "0.0.0.0/0", rule
+    egress = template.find_resources("AWS::EC2::SecurityGroupEgress")
+    tasks_rules = [
+        r["Properties"]
+        for r in egress.values()
+        if r["Properties"]["GroupId"]["Fn::GetAtt"][0].startswith("ServiceTasksSg")
+    ]
+    assert {(r["FromPort"], r["ToPort"]) for r in tasks_rules} == {(443, 443)}
+    assert any("DestinationPrefixListId" in r for r in tasks_rules)  # S3, for image layers
+
+
+def test_listener_is_http_on_80_without_a_certificate(template):
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener", {"Port": 80, "Protocol": "HTTP"}
+    )
+
+
+CERTIFICATE = (
+    "arn:aws:acm:ap-northeast-1:123456789012:certificate/0b9f6f1e-1111-2222-3333-444455556666"
+)
+
+
+def test_listener_is_https_on_443_with_a_certificate(synth, make_config):
+    template = synth(make_config(alb_certificate_arn=CERTIFICATE))
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "Certificates": [{"CertificateArn": CERTIFICATE}],
+            "SslPolicy": Match.string_like_regexp("TLS"),
+        },
+    )
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::Listener", 1)
+    ingress = _rules(template, "AWS::EC2::SecurityGroupIngress")
+    assert ("ServiceAlbSg", "Peer", 443) in ingress
+    assert ("ServiceAlbSg", "Peer", 80) not in ingress
+
+
+def test_owner_check_follows_the_public_auth(template, synth, make_config):
+    assert _env(template)["OWNER_CHECK"] == "true"  # publicAuth=iam by default
+    assert _env(synth(make_config(public_auth="none")))["OWNER_CHECK"] == "false"

@@ -1,63 +1,83 @@
-"""What differs between deployments: read once from the CDK context, with defaults."""
+"""What differs between deployments: the facts the constructs build from.
+
+``query_infra.context.read_context`` makes a :class:`DeploymentConfig` from the CDK context and
+validates every key; the constructs take the config as an argument and never read the context.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from constructs import Construct
-
-__all__ = ["REPO_ROOT", "DeploymentConfig"]
+__all__ = [
+    "DEFAULT_PUBLIC_API_PATHS",
+    "ENDPOINT_SERVICES",
+    "REPO_ROOT",
+    "DeploymentConfig",
+    "PublicAuth",
+]
 
 #: The repository root: the assets (Lambda package, image context) are under dist/.
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
+type PublicAuth = Literal["iam", "cognito", "lambda", "none"]
 
-def _text(node: Any, key: str, default: str = "") -> str:
-    value = node.try_get_context(key)
-    return default if value is None else str(value)
+#: The VPC endpoints the private subnets may need (``existingVpcEndpoints`` names a subset):
+#: execute-api (the private API), ECR and S3 (image pulls), Logs (the tasks' log driver),
+#: lambda (only for the ``RESULT_SOURCE=lambda`` rollback source).
+ENDPOINT_SERVICES = ("execute-api", "ecr.api", "ecr.dkr", "logs", "s3", "lambda")
 
-
-def _int(node: Any, key: str, default: int) -> int:
-    value = node.try_get_context(key)
-    return default if value in (None, "") else int(value)
-
-
-def _bool(node: Any, key: str) -> bool:
-    value = node.try_get_context(key)
-    return value is True or str(value).lower() in ("1", "true", "yes")
-
-
-def _list(node: Any, key: str) -> list[str]:
-    value = node.try_get_context(key)
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [str(part) for part in value]
+#: The paths an existing public API proxies to the Query Lambda (docs/contract.md#public-api).
+DEFAULT_PUBLIC_API_PATHS = ("/query/result", "/query/marketing", "/query/marketing/{proxy+}")
 
 
 @dataclass(frozen=True)
 class DeploymentConfig:
-    """The deployment's facts; see docs/runbook for each context key."""
+    """The deployment's facts; docs/migration.md describes each context key."""
 
     environment: str = "dev"
     #: Optional account and region; without them the stack is environment-agnostic.
     account: str = ""
     region: str = ""
-    #: Existing VPC (the plan keeps everything in it) with its private subnets and AZs.
+    #: An existing VPC (the running account's) with its private subnets, route tables and AZs.
     vpc_id: str = ""
     private_subnet_ids: tuple[str, ...] = ()
     private_route_table_ids: tuple[str, ...] = ()
     availability_zones: tuple[str, ...] = ()
-    #: CIDR of the VPC created when no vpc_id is given.
+    #: The CIDR of the VPC: of the new one, or the existing VPC's own (endpoint ingress).
     vpc_cidr: str = "10.40.0.0/16"
+    #: Endpoints the existing VPC already has: the stack creates only the others.
+    existing_vpc_endpoints: frozenset[str] = frozenset()
+    #: Private DNS on the stack's execute-api endpoint (default: on in a new VPC only).
+    execute_api_private_dns: bool = True
+    #: Who may use the endpoints the stack creates for the whole VPC (default: the VPC CIDR).
+    endpoint_ingress_cidrs: tuple[str, ...] = ()
     #: The existing production table, imported by name; empty: the stack creates one.
     existing_table_name: str = ""
     #: Where the Query Lambda's new version sends traffic: the ECS ALB, or the old EKS URL.
     traffic_target: Literal["ecs", "eks"] = "ecs"
     old_eks_handler_url: str = ""
+    #: How the Query Lambda reaches the old handler (sg-…, a CIDR or pl-…) and on which port;
+    #: while set, its security group allows exactly that egress (rollback target).
+    old_eks_handler_peer: str = ""
+    old_eks_handler_port: int = 0
+    #: The running account's public REST API: kept, granted to invoke alias ``live``.
+    existing_public_api_id: str = ""
+    existing_public_api_stage: str = "prod"
+    existing_public_api_paths: tuple[str, ...] = DEFAULT_PUBLIC_API_PATHS
+    #: The authorizer of the public API the stack creates (``none`` only when chosen).
+    public_auth: PublicAuth = "iam"
+    cognito_user_pool_arn: str = ""
+    authorizer_function_arn: str = ""
+    #: The authorizer field that carries the caller's user id (OWNER_CLAIM); empty: per mode.
+    owner_claim: str = ""
+    #: Stage throttling of the public API, and reserved concurrency of each Lambda.
+    throttle_rate_limit: float = 50.0
+    throttle_burst_limit: int = 100
+    reserved_concurrency: int = 50
+    #: An ACM certificate for the ALB listener (HTTPS); empty: HTTP inside the VPC.
+    alb_certificate_arn: str = ""
     #: An image tag in the stack's ECR repository; empty: build from apps/ecs_service/Dockerfile.
     image_tag: str = ""
     task_cpu: int = 512
@@ -69,43 +89,28 @@ class DeploymentConfig:
     lambda_package: Path = REPO_ROOT / "dist" / "lambda" / "package"
     image_context: Path = REPO_ROOT / "dist" / "image"
 
-    @classmethod
-    def from_context(cls, scope: Construct) -> DeploymentConfig:
-        node = scope.node
-        target = _text(node, "trafficTarget", "ecs")
-        if target not in ("ecs", "eks"):
-            raise ValueError(f"context trafficTarget must be 'ecs' or 'eks', not {target!r}")
-        config = cls(
-            environment=_text(node, "environment", "dev"),
-            account=_text(node, "account"),
-            region=_text(node, "region"),
-            vpc_id=_text(node, "vpcId"),
-            private_subnet_ids=tuple(_list(node, "privateSubnetIds")),
-            private_route_table_ids=tuple(_list(node, "privateRouteTableIds")),
-            availability_zones=tuple(_list(node, "availabilityZones")),
-            vpc_cidr=_text(node, "vpcCidr", "10.40.0.0/16"),
-            existing_table_name=_text(node, "existingTableName"),
-            traffic_target=target,  # type: ignore[arg-type]
-            old_eks_handler_url=_text(node, "oldEksHandlerUrl"),
-            image_tag=_text(node, "imageTag"),
-            task_cpu=_int(node, "taskCpu", 512),
-            task_memory_mib=_int(node, "taskMemoryMiB", 1024),
-            desired_count=_int(node, "desiredCount", 2),
-            max_count=_int(node, "maxCount", 6),
-            enable_lambda_rollback_source=_bool(node, "enableLambdaRollbackSource"),
-        )
-        config.check()
-        return config
+    @property
+    def imported_vpc(self) -> bool:
+        return bool(self.vpc_id)
 
-    def check(self) -> None:
-        """Refuse contradictory context with one clear message."""
-        if self.vpc_id and not (
-            self.private_subnet_ids and self.availability_zones and self.private_route_table_ids
-        ):
-            raise ValueError(
-                "with vpcId, give privateSubnetIds, privateRouteTableIds and availabilityZones too"
-            )
-        if self.traffic_target == "eks" and not self.old_eks_handler_url:
-            raise ValueError("trafficTarget=eks needs oldEksHandlerUrl")
-        if not (self.lambda_package / "lambdas").is_dir():
-            raise ValueError(f"{self.lambda_package} is missing: run `nox -s build` first")
+    @property
+    def creates_public_api(self) -> bool:
+        return not self.existing_public_api_id
+
+    @property
+    def ingress_cidrs(self) -> tuple[str, ...]:
+        """Who may use the shared endpoints: the context's CIDRs, else the VPC's."""
+        return self.endpoint_ingress_cidrs or (self.vpc_cidr,)
+
+    @property
+    def owner_check(self) -> bool:
+        """The service checks ownership when the API it serves authenticates callers."""
+        if self.creates_public_api:
+            return self.public_auth != "none"
+        return bool(self.owner_claim)
+
+    @property
+    def caller_claim(self) -> str:
+        """OWNER_CLAIM: the context's, else the usual one of the authorizer type."""
+        defaults = {"cognito": "sub", "lambda": "principalId", "iam": "cognitoIdentityId"}
+        return self.owner_claim or defaults.get(self.public_auth, "")

@@ -1,34 +1,47 @@
 """The public edge: the Query Lambda, its alias ``live`` shifted by a CodeDeploy canary, and
-the public REST API in front of it."""
+the public API in front of it."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from query_infra import nag
-from query_infra.common import log_group, stage_options
+from query_infra import nag, rules
+from query_infra.common import ApiGatewayAccount
 from query_infra.config import DeploymentConfig
 from query_infra.functions import PythonFunction
 from query_infra.monitoring import Watch, alarm
 from query_infra.network import Network
+from query_infra.public_api import PublicApi
 from query_infra.service import Service
 
-__all__ = ["Edge"]
+__all__ = ["Edge", "eks_peer"]
+
+
+def eks_peer(peer: str) -> ec2.IPeer:
+    """The old EKS handler as a peer: a security group, a prefix list or a CIDR."""
+    if peer.startswith("sg-"):
+        return ec2.Peer.security_group_id(peer)
+    if peer.startswith("pl-"):
+        return ec2.Peer.prefix_list(peer)
+    return ec2.Peer.ipv4(peer)
 
 
 class Edge(Construct):
     """The Query Lambda forwards the public API's requests to ``EKS_HANDLER_URL``: the
-    service's ALB (``trafficTarget=ecs``) or the old EKS handler (``eks``).
+    service's ALB (``trafficTarget=ecs``) or the old EKS handler (``eks``). While
+    ``oldEksHandlerPeer`` is set, its security group may also reach the old handler, so that
+    the EKS version (and a canary's rollback to it) can answer; the clean-up removes the key.
 
     Each deploy publishes a version; CodeDeploy moves alias ``live`` to it, 10 % for
-    5 minutes, then all of it, and rolls back when the alias's errors or the public API's
-    5xx alarm. Attributes: ``function`` (a :class:`PythonFunction`), ``alias``,
-    ``security_group``, ``public_api``, ``deployment_group``, ``alarms`` (the canary's),
+    5 minutes, then all of it, and rolls back when the alias's errors, the Lambda's forwarded
+    5xx answers or (created API) the public API's 5XX alarm. Attributes: ``function``,
+    ``alias``, ``security_group``, ``public``, ``deployment_group``, ``alarms`` (the canary's),
     ``watches``.
     """
 
@@ -40,6 +53,7 @@ class Edge(Construct):
         config: DeploymentConfig,
         network: Network,
         service: Service,
+        account: ApiGatewayAccount,
     ) -> None:
         super().__init__(scope, construct_id)
         self.security_group = ec2.SecurityGroup(
@@ -47,10 +61,19 @@ class Edge(Construct):
             "QueryLambdaSg",
             vpc=network.vpc,
             allow_all_outbound=False,
-            description="Query Lambda: calls the internal ALB only",
+            description="Query Lambda: calls the internal ALB (and the old EKS handler if named)",
         )
         service.admit(self.security_group)
+        if config.old_eks_handler_peer:
+            self.security_group.add_egress_rule(
+                eks_peer(config.old_eks_handler_peer),
+                ec2.Port.tcp(rules.eks_port(config)),
+                "to the old EKS handler while it is the target or a rollback target",
+            )
         url = config.old_eks_handler_url if config.traffic_target == "eks" else service.url
+        environment = {"EKS_HANDLER_URL": url, "FORWARD_TIMEOUT_SECONDS": "25"}
+        if config.owner_check:
+            environment["OWNER_CLAIM"] = config.caller_claim
         self.function = PythonFunction(
             self,
             "Query",
@@ -58,8 +81,9 @@ class Edge(Construct):
             handler="lambdas.query.handler.handler",
             memory_size=256,
             timeout=Duration.seconds(28),
-            environment={"EKS_HANDLER_URL": url, "FORWARD_TIMEOUT_SECONDS": "25"},
+            environment=environment,
             description=f"Query Lambda: forwards to the query service ({config.traffic_target})",
+            reserved_concurrency=config.reserved_concurrency,
             vpc=network.vpc,
             subnets=network.subnets,
             security_groups=[self.security_group],
@@ -67,38 +91,28 @@ class Edge(Construct):
         self.alias = lambda_.Alias(
             self, "Live", alias_name="live", version=self.function.function.current_version
         )
-        self.public_api = apigw.LambdaRestApi(
-            self,
-            "PublicApi",
-            handler=self.alias,
-            proxy=True,
-            rest_api_name=f"query-public-{config.environment}",
-            description="The query service's public API (Query Lambda, alias live)",
-            deploy_options=stage_options(log_group(self, "PublicApiAccessLogs")),
-            cloud_watch_role=True,
-        )
-        nag.public_api(self.public_api)
+        self.public = PublicApi(self, "Public", config=config, alias=self.alias, account=account)
         minute = Duration.minutes(1)
-        self.alarms = [
-            alarm(
-                self,
-                Watch(
-                    "LiveAliasErrors",
-                    self.alias.metric_errors(period=minute),
-                    1,
-                    "errors on the Query Lambda alias live",
-                ),
+        forwarded_5xx = logs.MetricFilter(
+            self,
+            "Forwarded5xxFilter",
+            log_group=self.function.log_group,
+            filter_pattern=logs.FilterPattern.all(
+                logs.FilterPattern.string_value("$.message", "=", "request forwarded"),
+                logs.FilterPattern.number_value("$.status", ">=", 500),
             ),
-            alarm(
-                self,
-                Watch(
-                    "PublicApi5xx",
-                    self.public_api.metric_server_error(period=minute),
-                    5,
-                    "public API 5XX",
-                ),
-            ),
-        ]
+            metric_namespace=f"QueryService/{config.environment}",
+            metric_name="QueryLambda5xx",
+            metric_value="1",
+            default_value=0,
+        ).metric(statistic=cw.Stats.SUM, period=minute)
+        watches = [
+            Watch("LiveAliasErrors", self.alias.metric_errors(period=minute), 1,
+                  "errors on the Query Lambda alias live"),
+            Watch("Forwarded5xx", forwarded_5xx, 5, "the Query Lambda answered 5xx"),
+            *self.public.watches,
+        ]  # fmt: skip
+        self.alarms = [alarm(self, watch) for watch in watches]
         self.deployment_group = codedeploy.LambdaDeploymentGroup(
             self,
             "Canary",

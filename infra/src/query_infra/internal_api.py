@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from query_infra import nag
-from query_infra.common import STAGE, log_group, stage_options
+from query_infra.common import STAGE, ApiGatewayAccount, log_group, stage_options
 from query_infra.config import DeploymentConfig
 from query_infra.functions import PythonFunction
 from query_infra.monitoring import Watch
@@ -22,7 +23,7 @@ _ROUTE = ("POST", "/query/result")
 
 class InternalApi(Construct):
     """``POST /query/result`` of a private API, proxied to the Query Result Lambda, which may
-    only ``Query`` the table (docs/contract.md#internal-api).
+    only ``Query`` the table (docs/contract.md#internal-api) and read its token keys.
 
     ``caller`` is the one role allowed to call it (the service's task role): the API's resource
     policy names it, and its identity policy is granted the route. Attributes: ``function``
@@ -37,7 +38,9 @@ class InternalApi(Construct):
         config: DeploymentConfig,
         network: Network,
         table: dynamodb.ITable,
+        token_keys: secretsmanager.ISecret,
         caller: iam.IRole,
+        account: ApiGatewayAccount,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
@@ -47,8 +50,18 @@ class InternalApi(Construct):
             handler="lambdas.query_result.handler.handler",
             memory_size=512,
             timeout=Duration.seconds(15),
-            environment={"RESULTS_TABLE_NAME": table.table_name},
+            environment={
+                "RESULTS_TABLE_NAME": table.table_name,
+                "NEXT_TOKEN_SECRET_ARN": token_keys.secret_arn,
+            },
             description="Query Result Lambda: a page of results, behind the private API",
+            reserved_concurrency=config.reserved_concurrency,
+        )
+        # It reads its token keys at init, and nothing else of Secrets Manager.
+        self.function.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[token_keys.secret_arn]
+            )
         )
         # Only Query on the table itself: no index is queried, so no index/* grant.
         self.function.role.add_to_policy(
@@ -67,14 +80,14 @@ class InternalApi(Construct):
             ),
             policy=iam.PolicyDocument(
                 statements=[
-                    iam.PolicyStatement(
-                        effect=iam.Effect.DENY,
-                        principals=[iam.AnyPrincipal()],
-                        actions=["execute-api:Invoke"],
-                        resources=["execute-api:/*"],
-                        conditions={"StringNotEquals": {"aws:SourceVpce": endpoint_id}},
+                    # Only through the stack's endpoint ...
+                    _deny("DenyOtherEndpoints", "StringNotEquals", "aws:SourceVpce", endpoint_id),
+                    # ... and nobody but the caller, whatever their identity policies grant.
+                    _deny(
+                        "DenyOtherPrincipals", "ArnNotEquals", "aws:PrincipalArn", caller.role_arn
                     ),
                     iam.PolicyStatement(
+                        sid="OnlyTheCallerOnlyTheRoute",
                         effect=iam.Effect.ALLOW,
                         principals=[iam.ArnPrincipal(caller.role_arn)],
                         actions=["execute-api:Invoke"],
@@ -84,8 +97,9 @@ class InternalApi(Construct):
                 ]
             ),
             deploy_options=stage_options(self.access_logs),
-            cloud_watch_role=True,
+            cloud_watch_role=False,
         )
+        account.attach(self.api)
         self.api.root.resource_for_path(path).add_method(
             method,
             apigw.LambdaIntegration(self.function.function, proxy=True),
@@ -98,7 +112,15 @@ class InternalApi(Construct):
                 resources=[self.api.arn_for_execute_api(method, path, STAGE)],
             )
         )
-        self.url = self.api.url
+        stack = Stack.of(self)
+        # Without private DNS the API's own hostname does not resolve to the endpoint inside
+        # the VPC: the endpoint-specific hostname does (docs/contract.md#configuration).
+        self.url = (
+            self.api.url
+            if config.execute_api_private_dns
+            else f"https://{self.api.rest_api_id}-{endpoint_id}.execute-api."
+            f"{stack.region}.{stack.url_suffix}/{STAGE}/"
+        )
         minute = Duration.minutes(1)
         self.watches = [
             Watch(
@@ -113,3 +135,15 @@ class InternalApi(Construct):
             ),
             *self.function.watches("QueryResult"),
         ]
+
+
+def _deny(sid: str, operator: str, key: str, value: str) -> iam.PolicyStatement:
+    """Deny ``execute-api:Invoke`` on the whole API unless ``key`` matches ``value``."""
+    return iam.PolicyStatement(
+        sid=sid,
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["execute-api:Invoke"],
+        resources=["execute-api:/*"],
+        conditions={operator: {key: value}},
+    )

@@ -7,34 +7,36 @@ place, so that a reviewer reads every accepted finding on one page. ``ACKNOWLEDG
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
-from constructs import Construct
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import Construct, IConstruct
 
 __all__ = [
     "ACKNOWLEDGED",
     "access_log_bucket",
     "alb_without_access_logs",
+    "api_gateway_account",
     "canary",
+    "prefix_list_lookup",
     "private_api",
     "public_api",
     "python_function",
     "task_definition",
+    "token_secret",
     "vpc_lambda_role",
 ]
 
 ACKNOWLEDGED: list[tuple[str, str, str]] = []
 
+#: The id of the singleton function CDK's AwsCustomResource puts at the stack's root.
+_CUSTOM_RESOURCE_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
+
 _RUNTIME = (
     "Python 3.12 is the project's target runtime (docs/contract.md#overview; the ECS image "
     "matches); moving to a newer runtime is its own change"
 )
-_CLOUDWATCH_ROLE = (
-    "API Gateway's account-level CloudWatch role uses AWS's documented "
-    "AmazonAPIGatewayPushToCloudWatchLogs policy"
-)
 
 
-def _acknowledge(construct: Construct, rule: str, reason: str, finding: str = "") -> None:
+def _acknowledge(construct: IConstruct, rule: str, reason: str, finding: str = "") -> None:
     """One accepted finding; ``finding`` narrows a granular rule, e.g. ``Resource::*``."""
     rule_id = f"{rule}[{finding}]" if finding else rule
     Validations.of(construct).acknowledge(
@@ -80,18 +82,34 @@ def private_api(api: Construct) -> None:
         "the caller is a service (the ECS task role): IAM (SigV4) authorization, "
         "not a Cognito user pool",
     )
+
+
+def api_gateway_account(role: Construct) -> None:
     _acknowledge(
-        api, "IAM4", _CLOUDWATCH_ROLE, _managed_policy("AmazonAPIGatewayPushToCloudWatchLogs")
+        role,
+        "IAM4",
+        "API Gateway's account-level CloudWatch role uses AWS's documented "
+        "AmazonAPIGatewayPushToCloudWatchLogs policy",
+        _managed_policy("AmazonAPIGatewayPushToCloudWatchLogs"),
     )
 
 
-def public_api(api: Construct) -> None:
-    unchanged = (
-        "the public API keeps its pre-migration contract: for its clients nothing changes, "
-        "so no new authorizer"
-    )
-    _acknowledge(api, "APIG4", unchanged)
-    _acknowledge(api, "COG4", unchanged)
+def public_api(api: Construct, auth: str) -> None:
+    """The public API the stack creates, its callers authenticated per context ``publicAuth``."""
+    if auth == "none":
+        chosen = (
+            "publicAuth=none was chosen explicitly in the context: the synth output, the "
+            "PublicApiAuth output and docs/security.md name this API as unauthenticated"
+        )
+        _acknowledge(api, "APIG4", chosen)
+        _acknowledge(api, "COG4", chosen)
+    elif auth != "cognito":
+        _acknowledge(
+            api,
+            "COG4",
+            f"callers authenticate with {'IAM (SigV4)' if auth == 'iam' else 'a Lambda authorizer'}"
+            " as the context's publicAuth chooses; a Cognito user pool is the other option",
+        )
     _acknowledge(
         api,
         "APIG2",
@@ -101,11 +119,8 @@ def public_api(api: Construct) -> None:
     _acknowledge(
         api,
         "APIG3",
-        "a WAF web ACL on the public API is an edge decision of its own, "
-        "unchanged by this migration",
-    )
-    _acknowledge(
-        api, "IAM4", _CLOUDWATCH_ROLE, _managed_policy("AmazonAPIGatewayPushToCloudWatchLogs")
+        "a WAF web ACL is the account owner's edge decision (docs/security.md); stage "
+        "throttling and reserved concurrency bound the load meanwhile",
     )
 
 
@@ -140,6 +155,35 @@ def alb_without_access_logs(alb: Construct) -> None:
         "ELB2",
         "ALB access logs need the region at synth time; they are on when the app is "
         "synthesized with context region",
+    )
+
+
+def prefix_list_lookup(lookup: Construct) -> None:
+    """The AwsCustomResource that reads S3's prefix list id, and CDK's provider function."""
+    _acknowledge(
+        lookup,
+        "IAM5",
+        "ec2:DescribeManagedPrefixLists has no resource-level permissions: it exists only "
+        "on resource *, and it only reads the names of AWS prefix lists",
+        "Resource::*",
+    )
+    provider = Stack.of(lookup).node.try_find_child(_CUSTOM_RESOURCE_PROVIDER)
+    if provider is not None:
+        _acknowledge(
+            provider,
+            "IAM4",
+            "CDK's AwsCustomResource provider writes its own logs with AWS's documented "
+            "AWSLambdaBasicExecutionRole policy",
+            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        )
+
+
+def token_secret(secret: Construct) -> None:
+    _acknowledge(
+        secret,
+        "SMG4",
+        "the next_token keys rotate by the documented two-step procedure (docs/security.md): "
+        "the old current key becomes previous, so tokens in flight stay valid once",
     )
 
 

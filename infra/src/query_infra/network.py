@@ -1,50 +1,140 @@
-"""The VPC (created, or imported from context) and the VPC endpoints the private subnets need."""
+"""The VPC (created, or the running account's, imported) and the VPC endpoints it lacks."""
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from query_infra import nag
 from query_infra.common import log_group
 from query_infra.config import DeploymentConfig
 
 __all__ = ["Network"]
 
+_INTERFACES = {
+    "ecr.api": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "ecr.dkr": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+    "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+}
+_HTTPS = ec2.Port.tcp(443)
+
 
 class Network(Construct):
-    """A private VPC without NAT, or the existing one; the execute-api endpoint of the private
-    API, and the endpoints the tasks pull images and ship logs through.
+    """A private VPC without NAT, or the existing one, touched only where the stack must.
 
-    Attributes: ``vpc``, ``subnets`` (the private subnets everything runs in),
-    ``execute_api_endpoint`` and ``endpoint_security_group``.
+    - execute-api: always the stack's own endpoint (the private API's policy names it), its
+      private DNS per ``executeApiPrivateDns`` (off by default in an imported VPC, so that the
+      VPC's other calls to API Gateway keep resolving publicly); only the tasks may use it.
+    - ECR, Logs (and Lambda for the rollback source): created only when the VPC lacks them
+      (``existingVpcEndpoints``), with private DNS, open on 443 to ``endpointIngressCidrs``
+      (default: the VPC's CIDR), since every workload of the VPC then resolves to them.
+    - S3 (image layers): a gateway endpoint unless the VPC has one.
+
+    Attributes: ``vpc``, ``subnets``, ``execute_api_endpoint``, ``s3_prefix_list_id``;
+    ``admit(group)`` opens the endpoints to a security group and limits its egress to them.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
+        self.config = config
+        #: Endpoint services created here, and those the imported VPC already has.
+        self.missing: list[str]
+        self.reused: list[str]
         self.vpc = self._vpc(config)
         self.subnets = ec2.SubnetSelection(
             subnets=self.vpc.private_subnets or self.vpc.isolated_subnets
         )
-        self.endpoint_security_group = ec2.SecurityGroup(
+        self.execute_api_security_group = ec2.SecurityGroup(
             self,
-            "EndpointsSg",
+            "ExecuteApiEndpointSg",
             vpc=self.vpc,
             allow_all_outbound=False,
-            description="Interface VPC endpoints - HTTPS from the ECS tasks only",
+            description="execute-api VPC endpoint - HTTPS from the ECS tasks only",
         )
-        self.execute_api_endpoint = self._interface(
-            "ExecuteApi", ec2.InterfaceVpcEndpointAwsService.APIGATEWAY
+        self.execute_api_endpoint = ec2.InterfaceVpcEndpoint(
+            self,
+            "ExecuteApiEndpoint",
+            vpc=self.vpc,
+            service=ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,
+            private_dns_enabled=config.execute_api_private_dns,
+            security_groups=[self.execute_api_security_group],
+            subnets=self.subnets,
+            open=False,
         )
-        # A private VPC has no NAT: the tasks reach ECR, S3 (layers) and CloudWatch Logs here.
-        self._interface("EcrApi", ec2.InterfaceVpcEndpointAwsService.ECR)
-        self._interface("EcrDocker", ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER)
-        self._interface("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS)
-        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        self.vpc.add_gateway_endpoint("DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+        needed = ["ecr.api", "ecr.dkr", "logs"]
+        if config.enable_lambda_rollback_source:
+            needed.append("lambda")
+        self.missing = [name for name in needed if name not in config.existing_vpc_endpoints]
+        self.reused = [name for name in needed if name in config.existing_vpc_endpoints]
+        self.shared_security_group: ec2.SecurityGroup | None = None
+        if self.missing:
+            shared = ec2.SecurityGroup(
+                self,
+                "SharedEndpointsSg",
+                vpc=self.vpc,
+                allow_all_outbound=False,
+                description="VPC endpoints for the whole VPC - HTTPS from its CIDRs",
+            )
+            for cidr in config.ingress_cidrs:
+                shared.add_ingress_rule(ec2.Peer.ipv4(cidr), _HTTPS, f"HTTPS from {cidr}")
+            for name in self.missing:
+                ec2.InterfaceVpcEndpoint(
+                    self,
+                    f"{name.replace('.', '-')}Endpoint",
+                    vpc=self.vpc,
+                    service=_INTERFACES[name],
+                    private_dns_enabled=True,
+                    security_groups=[shared],
+                    subnets=self.subnets,
+                    open=False,
+                )
+            self.shared_security_group = shared
+        if "s3" not in config.existing_vpc_endpoints:
+            self.vpc.add_gateway_endpoint(
+                "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+            )
+        self.s3_prefix_list_id = self._s3_prefix_list()
 
-    def admit(self, peer: ec2.ISecurityGroup) -> None:
-        """Let ``peer`` reach the interface endpoints on 443."""
-        self.endpoint_security_group.add_ingress_rule(peer, ec2.Port.tcp(443), "from the ECS tasks")
+    def admit(self, group: ec2.SecurityGroup) -> None:
+        """Let ``group`` (no open egress) use the endpoints on 443, and egress only there."""
+        self.execute_api_security_group.add_ingress_rule(group, _HTTPS, "from the ECS tasks")
+        group.add_egress_rule(self.execute_api_security_group, _HTTPS, "to execute-api")
+        if self.shared_security_group is not None:
+            group.add_egress_rule(self.shared_security_group, _HTTPS, "to the VPC endpoints")
+        if self.reused:  # endpoints the VPC already had: their security groups are not ours
+            cidr = self.config.vpc_cidr
+            group.add_egress_rule(ec2.Peer.ipv4(cidr), _HTTPS, "to the VPC's own endpoints")
+        group.add_egress_rule(
+            ec2.Peer.prefix_list(self.s3_prefix_list_id), _HTTPS, "to S3 (image layers)"
+        )
+
+    def _s3_prefix_list(self) -> str:
+        """S3's managed prefix list id, looked up at deploy (CloudFormation does not return it)."""
+        region = Stack.of(self).region
+        lookup = cr.AwsCustomResource(
+            self,
+            "S3PrefixList",
+            on_update=cr.AwsSdkCall(
+                service="EC2",
+                action="DescribeManagedPrefixLists",
+                parameters={
+                    "Filters": [
+                        {"Name": "prefix-list-name", "Values": [f"com.amazonaws.{region}.s3"]}
+                    ]
+                },
+                physical_resource_id=cr.PhysicalResourceId.of("s3-prefix-list"),
+                output_paths=["PrefixLists.0.PrefixListId"],
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
+                resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
+            ),
+            install_latest_aws_sdk=False,
+        )
+        nag.prefix_list_lookup(lookup)
+        return lookup.get_response_field("PrefixLists.0.PrefixListId")
 
     def _vpc(self, config: DeploymentConfig) -> ec2.IVpc:
         if config.vpc_id:
@@ -52,6 +142,7 @@ class Network(Construct):
                 self,
                 "Vpc",
                 vpc_id=config.vpc_id,
+                vpc_cidr_block=config.vpc_cidr,
                 availability_zones=list(config.availability_zones),
                 private_subnet_ids=list(config.private_subnet_ids),
                 private_subnet_route_table_ids=list(config.private_route_table_ids),
@@ -75,18 +166,4 @@ class Network(Construct):
                     traffic_type=ec2.FlowLogTrafficType.ALL,
                 )
             },
-        )
-
-    def _interface(
-        self, name: str, service: ec2.InterfaceVpcEndpointAwsService
-    ) -> ec2.InterfaceVpcEndpoint:
-        return ec2.InterfaceVpcEndpoint(
-            self,
-            f"{name}Endpoint",
-            vpc=self.vpc,
-            service=service,
-            private_dns_enabled=True,
-            security_groups=[self.endpoint_security_group],
-            subnets=self.subnets,
-            open=False,
         )

@@ -12,15 +12,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from query_infra import nag
-from query_infra.common import CONTAINER_PORT, log_group
+from query_infra.common import CONTAINER_PORT
 from query_infra.config import DeploymentConfig
 from query_infra.internal_api import InternalApi
 from query_infra.monitoring import Watch
 from query_infra.network import Network
+from query_infra.task import ServiceTask
 
 __all__ = ["Service"]
-
-LISTENER_PORT = 80
 
 
 class Service(Construct):
@@ -51,13 +50,13 @@ class Service(Construct):
             allow_all_outbound=False,
             description="Internal ALB: only the Query Lambda may connect",
         )
-        # Egress of the tasks stays open inside the VPC (no route leaves it: isolated subnets);
-        # they reach ECR, S3 (image layers), Logs and execute-api through VPC endpoints.
+        # The tasks reach ECR, S3 (image layers), Logs and execute-api through the VPC
+        # endpoints, on 443, and nothing else (Network.admit adds exactly those rules).
         self.tasks_security_group = ec2.SecurityGroup(
             self,
             "TasksSg",
             vpc=vpc,
-            allow_all_outbound=True,
+            allow_all_outbound=False,
             description="ECS tasks: only the ALB may connect",
         )
         port = ec2.Port.tcp(CONTAINER_PORT)
@@ -81,12 +80,20 @@ class Service(Construct):
         self.cluster = ecs.Cluster(
             self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
-        task = self._task_definition(config, internal_api, task_role)
+        self.task = ServiceTask(
+            self,
+            "Task",
+            config=config,
+            internal_api=internal_api,
+            task_role=task_role,
+            repository=self.repository,
+        )
+        self.log_group = self.task.log_group
         self.service = ecs.FargateService(
             self,
             "Service",
             cluster=self.cluster,
-            task_definition=task,
+            task_definition=self.task.definition,
             desired_count=config.desired_count,
             security_groups=[self.tasks_security_group],
             vpc_subnets=network.subnets,
@@ -105,7 +112,7 @@ class Service(Construct):
             drop_invalid_header_fields=True,
         )
         self._access_logs()
-        listener = self.alb.add_listener("Http", port=LISTENER_PORT, open=False)
+        listener = self._listener(config)
         self.target_group = listener.add_targets(
             "Tasks",
             port=CONTAINER_PORT,
@@ -123,67 +130,30 @@ class Service(Construct):
         scaling.scale_on_request_count(
             "Requests", requests_per_target=500, target_group=self.target_group
         )
-        self.url = f"http://{self.alb.load_balancer_dns_name}"
+        scheme = "https" if config.alb_certificate_arn else "http"
+        self.url = f"{scheme}://{self.alb.load_balancer_dns_name}"
         self.watches = self._watches()
 
     def admit(self, peer: ec2.SecurityGroup) -> None:
         """Let ``peer`` (a security group without open egress) call the listener."""
-        port = ec2.Port.tcp(LISTENER_PORT)
+        port = ec2.Port.tcp(self.listener_port)
         peer.add_egress_rule(self.alb_security_group, port, "to the internal ALB listener")
         self.alb_security_group.add_ingress_rule(peer, port, "from the Query Lambda")
 
-    def _task_definition(
-        self, config: DeploymentConfig, internal_api: InternalApi, task_role: iam.IRole
-    ) -> ecs.FargateTaskDefinition:
-        task = ecs.FargateTaskDefinition(
-            self,
-            "TaskDef",
-            task_role=task_role,
-            cpu=config.task_cpu,
-            memory_limit_mib=config.task_memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
-        )
-        image = (
-            ecs.ContainerImage.from_ecr_repository(self.repository, config.image_tag)
-            if config.image_tag
-            else ecs.ContainerImage.from_asset(str(config.image_context))
-        )
-        environment = {
-            "ENVIRONMENT": "production",
-            "INTERNAL_API_URL": internal_api.url,
-            "INTERNAL_API_AUTH": "iam",
-            "RESULT_SOURCE": "internal_api",
-            "HOST": "0.0.0.0",  # noqa: S104 - inside the task; the ALB is the only way in
-            "PORT": str(CONTAINER_PORT),
-            "AWS_REGION": Token.as_string(task.stack.region),
-            "LOG_LEVEL": "INFO",
-        }
-        query_result = internal_api.function.function
-        if config.enable_lambda_rollback_source:
-            # The rollback source invokes the unqualified function, as invoke_lambda did.
-            environment["QUERY_RESULT_LAMBDA_NAME"] = query_result.function_name
-            task_role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["lambda:InvokeFunction"], resources=[query_result.function_arn]
-                )
+    def _listener(self, config: DeploymentConfig) -> elbv2.ApplicationListener:
+        """HTTPS on 443 with ``albCertificateArn``; else HTTP on 80, inside the VPC only."""
+        if config.alb_certificate_arn:
+            self.listener_port = 443
+            return self.alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.alb_certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                open=False,
             )
-        self.log_group = log_group(self, "Logs")
-        task.add_container(
-            "service",
-            image=image,
-            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
-            environment=environment,
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="query-service", log_group=self.log_group
-            ),
-            stop_timeout=Duration.seconds(30),
-            readonly_root_filesystem=True,
-        )
-        nag.task_definition(task)
-        return task
+        self.listener_port = 80
+        return self.alb.add_listener("Http", port=80, open=False)
 
     def _access_logs(self) -> None:
         """ALB access logs in a private bucket, when the region is known at synth time."""

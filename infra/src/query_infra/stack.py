@@ -15,6 +15,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from query_infra.common import ApiGatewayAccount
 from query_infra.config import DeploymentConfig
 from query_infra.data import Data
 from query_infra.edge import Edge
@@ -36,6 +37,7 @@ class QueryServiceStack(Stack):
         self.config = config
         self.network = Network(self, "Network", config=config)
         self.data = Data(self, "Data", config=config)
+        self.api_account = ApiGatewayAccount(self, "ApiGatewayAccount")
         # The tasks' identity binds two constructs: the private API admits only this role.
         self.task_role = iam.Role(
             self,
@@ -49,7 +51,9 @@ class QueryServiceStack(Stack):
             config=config,
             network=self.network,
             table=self.data.table,
+            token_keys=self.data.token_keys,
             caller=self.task_role,
+            account=self.api_account,
         )
         self.service = Service(
             self,
@@ -59,7 +63,14 @@ class QueryServiceStack(Stack):
             internal_api=self.internal_api,
             task_role=self.task_role,
         )
-        self.edge = Edge(self, "Edge", config=config, network=self.network, service=self.service)
+        self.edge = Edge(
+            self,
+            "Edge",
+            config=config,
+            network=self.network,
+            service=self.service,
+            account=self.api_account,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -90,7 +101,6 @@ class QueryServiceStack(Stack):
             "InternalApiUrl": internal_api.url,
             "InternalApiId": internal_api.api.rest_api_id,
             "ServiceUrl": service.url,
-            "PublicApiUrl": edge.public_api.url,
             "ResultsTableName": self.data.table.table_name,
             "EcsClusterName": service.cluster.cluster_name,
             "EcsServiceName": service.service.service_name,
@@ -101,6 +111,10 @@ class QueryServiceStack(Stack):
             "LogGroupNames": ",".join(f"{k}={g.log_group_name}" for k, g in log_groups.items()),
             "QueryLambdaSecurityGroupId": edge.security_group.security_group_id,
             "VpcId": self.network.vpc.vpc_id,
+            "TokenSecretArn": self.data.token_keys.secret_arn,
         }
+        if edge.public.url is not None:  # create mode only: the existing API keeps its URL
+            outputs["PublicApiUrl"] = edge.public.url
+            outputs["PublicApiAuth"] = self.config.public_auth
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

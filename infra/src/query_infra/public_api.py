@@ -1,0 +1,126 @@
+"""The public REST API in front of alias ``live``: created by the stack with an authorizer, or
+the running account's existing API, kept as it is and granted to invoke the alias."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from query_infra import nag
+from query_infra.common import ApiGatewayAccount, log_group, stage_options
+from query_infra.config import DeploymentConfig
+from query_infra.monitoring import Watch
+
+__all__ = ["PublicApi", "source_arn_path"]
+
+
+def source_arn_path(path: str) -> str:
+    """A resource path as it appears in an execute-api ARN: ``{proxy+}`` and ``{id}`` -> ``*``."""
+    return re.sub(r"\{[^}]+\}", "*", path)
+
+
+class PublicApi(Construct):
+    """``create`` mode (no ``existingPublicApiId``): a REST API proxying every path to the
+    alias (the Query Lambda answers 404 off the contract's paths), callers authenticated by
+    ``publicAuth``, the stage throttled. ``existing`` mode: no API is created; the existing
+    one, whose auth and routes stay as they are, may invoke the alias on its proxied paths.
+
+    Attributes: ``api`` and ``url`` (None in existing mode), ``watches`` (its 5XX).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        alias: lambda_.Alias,
+        account: ApiGatewayAccount,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.api: apigw.RestApi | None = None
+        self.url: str | None = None
+        self.watches: list[Watch] = []
+        if config.creates_public_api:
+            self._create(config, alias, account)
+        else:
+            self._grant_existing(config, alias)
+
+    def _create(
+        self, config: DeploymentConfig, alias: lambda_.Alias, account: ApiGatewayAccount
+    ) -> None:
+        api = apigw.LambdaRestApi(
+            self,
+            "Api",
+            handler=alias,
+            proxy=True,
+            rest_api_name=f"query-public-{config.environment}",
+            description=f"The query service's public API (alias live; auth {config.public_auth})",
+            deploy_options=stage_options(
+                log_group(self, "AccessLogs"),
+                rate_limit=config.throttle_rate_limit,
+                burst_limit=config.throttle_burst_limit,
+            ),
+            default_method_options=self._authorization(config),
+            cloud_watch_role=False,
+        )
+        account.attach(api)
+        nag.public_api(api, config.public_auth)
+        if config.public_auth == "none":
+            Annotations.of(api).add_warning_v2(
+                "query:public-auth-none",
+                "publicAuth=none: the public API lets ANYONE read any user's results",
+            )
+        self.api, self.url = api, api.url
+        self.watches = [
+            Watch(
+                "PublicApi5xx",
+                api.metric_server_error(period=Duration.minutes(1)),
+                5,
+                "public API 5XX",
+            )
+        ]
+
+    def _authorization(self, config: DeploymentConfig) -> apigw.MethodOptions:
+        auth = config.public_auth
+        if auth == "iam":
+            return apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM)
+        if auth == "cognito":
+            pool = cognito.UserPool.from_user_pool_arn(
+                self, "UserPool", config.cognito_user_pool_arn
+            )
+            authorizer: apigw.IAuthorizer = apigw.CognitoUserPoolsAuthorizer(
+                self, "Authorizer", cognito_user_pools=[pool]
+            )
+            return apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.COGNITO, authorizer=authorizer
+            )
+        if auth == "lambda":
+            function = lambda_.Function.from_function_arn(
+                self, "AuthorizerFunction", config.authorizer_function_arn
+            )
+            authorizer = apigw.TokenAuthorizer(self, "Authorizer", handler=function)
+            return apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.CUSTOM, authorizer=authorizer
+            )
+        return apigw.MethodOptions(authorization_type=apigw.AuthorizationType.NONE)
+
+    def _grant_existing(self, config: DeploymentConfig, alias: lambda_.Alias) -> None:
+        stack = Stack.of(self)
+        for number, path in enumerate(config.existing_public_api_paths, start=1):
+            alias.add_permission(
+                f"ExistingPublicApi{number}",
+                principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                action="lambda:InvokeFunction",
+                source_arn=stack.format_arn(
+                    service="execute-api",
+                    resource=config.existing_public_api_id,
+                    resource_name=(f"{config.existing_public_api_stage}/*{source_arn_path(path)}"),
+                ),
+            )
