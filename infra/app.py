@@ -17,6 +17,11 @@ try:
     config = read_context(app)
 except ContextError as exc:
     sys.exit(str(exc))
+if config.creates_public_api and config.public_auth == "none":
+    print(  # noqa: T201 - the synth output names an unauthenticated public API
+        "WARNING: publicAuth=none: the public API lets ANYONE read any user's results",
+        file=sys.stderr,
+    )
 QueryServiceStack(
     app,
     f"QueryService-{config.environment}",

@@ -22,7 +22,7 @@ def synth(bare_stack, service_parts):
 
 @pytest.fixture(scope="module")
 def ecs(synth, make_config) -> Template:
-    return synth(make_config(reserved_concurrency=9))
+    return synth(make_config(reserved_concurrency=9, owner_claim="custom:user_id"))
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +58,13 @@ def test_query_lambda_in_the_vpc_points_at_the_alb(ecs):
     assert fn["VpcConfig"]["SecurityGroupIds"] == [{"Fn::GetAtt": [group, "GroupId"]}]
     assert "ServiceInternalAlb" in str(fn["Environment"]["Variables"]["EKS_HANDLER_URL"])
     assert fn["ReservedConcurrentExecutions"] == 9
-    assert fn["Environment"]["Variables"]["OWNER_CLAIM"] == "cognitoIdentityId"  # iam's
+    assert fn["Environment"]["Variables"]["OWNER_CLAIM"] == "custom:user_id"
 
 
 def test_query_lambda_points_at_the_old_eks_url_in_eks_mode(eks, context):
-    url = _query_function(eks)["Environment"]["Variables"]["EKS_HANDLER_URL"]
-    assert url == context["oldEksHandlerUrl"]
+    variables = _query_function(eks)["Environment"]["Variables"]
+    assert variables["EKS_HANDLER_URL"] == context["oldEksHandlerUrl"]
+    assert "OWNER_CLAIM" not in variables  # the Query Lambda's default for the authorizer
 
 
 def _egress(template: Template) -> set[tuple[str, int, int]]:

@@ -70,7 +70,8 @@ class DeploymentConfig:
     public_auth: PublicAuth = "iam"
     cognito_user_pool_arn: str = ""
     authorizer_function_arn: str = ""
-    #: The authorizer field that carries the caller's user id (OWNER_CLAIM); empty: per mode.
+    #: The authorizer field that carries the caller's user id (OWNER_CLAIM); empty: the Query
+    #: Lambda's default for the authorizer type (Cognito "sub", Lambda "principalId", IAM "caller").
     owner_claim: str = ""
     #: Stage throttling of the public API, and reserved concurrency of each Lambda.
     throttle_rate_limit: float = 50.0
@@ -108,9 +109,3 @@ class DeploymentConfig:
         if self.creates_public_api:
             return self.public_auth != "none"
         return bool(self.owner_claim)
-
-    @property
-    def caller_claim(self) -> str:
-        """OWNER_CLAIM: the context's, else the usual one of the authorizer type."""
-        defaults = {"cognito": "sub", "lambda": "principalId", "iam": "cognitoIdentityId"}
-        return self.owner_claim or defaults.get(self.public_auth, "")

@@ -72,8 +72,8 @@ class Edge(Construct):
             )
         url = config.old_eks_handler_url if config.traffic_target == "eks" else service.url
         environment = {"EKS_HANDLER_URL": url, "FORWARD_TIMEOUT_SECONDS": "25"}
-        if config.owner_check:
-            environment["OWNER_CLAIM"] = config.caller_claim
+        if config.owner_claim:
+            environment["OWNER_CLAIM"] = config.owner_claim
         self.function = PythonFunction(
             self,
             "Query",
