@@ -49,6 +49,8 @@ def test_deadline_must_fit_api_gateway(monkeypatch):
 
 
 def test_endpoint_override_only_in_local(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert ServiceSettings().aws_endpoint == "http://localhost:4566"  # LocalStack's, as documented
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     assert ServiceSettings().aws_endpoint == "http://127.0.0.1:9"
     monkeypatch.setenv("ENVIRONMENT", "production")

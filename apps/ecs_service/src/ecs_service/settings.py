@@ -10,6 +10,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from query_core.aws import endpoint_url_for
 
 __all__ = ["ServiceSettings", "get_settings"]
 
@@ -105,8 +106,9 @@ class ServiceSettings(BaseSettings):
 
     @property
     def aws_endpoint(self) -> str | None:
-        """An AWS endpoint override, honoured only in `local`."""
-        return None if self.environment == "production" else self.aws_endpoint_url
+        """The AWS endpoint: the override (LocalStack's when unset) in `local`, AWS's own in
+        `production` (``query_core.aws.endpoint_url_for``, the rule of every component)."""
+        return endpoint_url_for(self.environment, self.aws_endpoint_url)
 
     @property
     def upstream_url(self) -> str:
