@@ -3,148 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-
-import pytest
-
-
-@dataclass
-class Account:
-    table: str
-    vpc: str
-    lambda_sg: str
-    alb_sg: str
-    eks_sg: str
-    target_group: str
-    alarms: list[str]
-    subnets: list[str]
-
-    def options(self) -> list[str]:
-        return [
-            "--table", self.table, "--vpc-id", self.vpc, "--query-lambda", "query-lambda",
-            "--target-group-arn", self.target_group, "--cluster", "query", "--ecs-service",
-            "query-service", "--alarms", ",".join(self.alarms),
-        ]  # fmt: skip
-
-
-def _table(aws, name: str = "query-results", *, index: bool = True) -> None:
-    kwargs = {}
-    if index:
-        kwargs["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": "marketing_id-index",
-                "KeySchema": [{"AttributeName": "marketing_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ]
-    aws("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "user_id", "KeyType": "HASH"},
-            {"AttributeName": "result_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "user_id", "AttributeType": "S"},
-            {"AttributeName": "result_id", "AttributeType": "S"},
-            *([{"AttributeName": "marketing_id", "AttributeType": "S"}] if index else []),
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        **kwargs,
-    )
-
-
-@pytest.fixture
-def account(aws, lambda_code, monkeypatch) -> Account:
-    """The running account after the stack's first deploy: everything as preflight wants it."""
-    _table(aws)
-    ec2 = aws("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{n}.0/24", AvailabilityZone=f"us-east-1{z}")[
-            "Subnet"
-        ]["SubnetId"]
-        for n, z in ((1, "a"), (2, "b"))
-    ]
-    for service in ("ecr.api", "logs"):
-        ec2.create_vpc_endpoint(
-            VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}",
-            VpcEndpointType="Interface", SubnetIds=subnets[:1], PrivateDnsEnabled=True,
-        )  # fmt: skip
-    group = lambda name: ec2.create_security_group(  # noqa: E731
-        GroupName=name, Description=name, VpcId=vpc
-    )["GroupId"]
-    lambda_sg, alb_sg, eks_sg = group("query-lambda"), group("alb"), group("eks-nodes")
-    ec2.revoke_security_group_egress(
-        GroupId=lambda_sg,
-        IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
-    ec2.authorize_security_group_egress(
-        GroupId=lambda_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-                        "UserIdGroupPairs": [{"GroupId": alb_sg}]}],
-    )  # fmt: skip
-    ec2.authorize_security_group_ingress(
-        GroupId=alb_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-                        "UserIdGroupPairs": [{"GroupId": lambda_sg}]}],
-    )  # fmt: skip
-    elb = aws("elbv2")
-    balancer = elb.create_load_balancer(
-        Name="query-alb", Subnets=subnets, SecurityGroups=[alb_sg], Scheme="internal"
-    )["LoadBalancers"][0]
-    target_group = elb.create_target_group(
-        Name="query-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    elb.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
-    )  # fmt: skip
-    elb.register_targets(
-        TargetGroupArn=target_group,
-        Targets=[{"Id": "10.40.1.10", "Port": 8000}, {"Id": "10.40.2.10", "Port": 8000}],
-    )
-    role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = aws("lambda")
-    lam.create_function(
-        FunctionName="query-lambda", Runtime="python3.12", Role=role, Handler="handler.handler",
-        Code={"ZipFile": lambda_code},
-        VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [lambda_sg]},
-        Environment={"Variables": {"EKS_HANDLER_URL": f"http://{balancer['DNSName']}"}},
-    )  # fmt: skip
-    version = lam.publish_version(FunctionName="query-lambda")["Version"]
-    lam.create_alias(FunctionName="query-lambda", Name="live", FunctionVersion=version)
-    ecs = aws("ecs")
-    ecs.create_cluster(clusterName="query")
-    ecs.register_task_definition(
-        family="query", containerDefinitions=[{"name": "app", "image": "query", "memory": 512}],
-        requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-    )  # fmt: skip
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's way to say: tasks are up
-    ecs.create_service(
-        cluster="query", serviceName="query-service", taskDefinition="query", desiredCount=2,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets,
-                                                      "securityGroups": [alb_sg]}},
-    )  # fmt: skip
-    cloudwatch = aws("cloudwatch")
-    alarms = ["query-5xx", "query-p99"]
-    for name in alarms:
-        cloudwatch.put_metric_alarm(
-            AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
-            Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-        )  # fmt: skip
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="test")
-    return Account(
-        table="query-results",
-        vpc=vpc,
-        lambda_sg=lambda_sg,
-        alb_sg=alb_sg,
-        eks_sg=eks_sg,
-        target_group=target_group,
-        alarms=alarms,
-        subnets=subnets,
-    )
-
 
 CONTEXT = ["-c", 'existingVpcEndpoints=["ecr.api","logs"]', "-c", "executeApiPrivateDns=false"]
 
@@ -186,9 +44,9 @@ def test_the_table_prints_a_fix_for_every_failure(run, account, aws) -> None:
     assert "no existingPublicApiId (create mode)" in out  # skipped, not failed
 
 
-def test_each_failure_is_found(run, account, aws, make_api) -> None:
+def test_each_failure_is_found(run, account, aws, make_api, make_table) -> None:
     api = make_api(marketing_type="HTTP_PROXY")
-    _table(aws, "wrong-table", index=False)
+    make_table("wrong-table", index=False)
     aws("ec2").create_vpc_endpoint(
         VpcId=account.vpc, ServiceName="com.amazonaws.us-east-1.execute-api",
         VpcEndpointType="Interface", PrivateDnsEnabled=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -61,6 +62,8 @@ class Aws:
         profile: str | None = None,
         endpoint_url: str | None = None,
     ) -> None:
+        # botocore reads AWS_DEFAULT_REGION; the other SDKs and the CLI v2 also AWS_REGION.
+        region = region or os.environ.get("AWS_REGION") or None
         with aws_errors("opening the AWS session"):
             self.session = boto3.session.Session(profile_name=profile, region_name=region)
         self.endpoint_url = endpoint_url

@@ -36,6 +36,7 @@ __all__ = [
     "apply_attach",
     "apply_detach",
     "canonical",
+    "invoked_function",
     "lambda_uri",
     "load_record",
     "plan_attach",
@@ -77,6 +78,15 @@ def lambda_uri(function_arn: str) -> str:
         f"arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/"
         f"{function_arn}/invocations"
     )
+
+
+def invoked_function(uri_or_arn: str) -> str:
+    """``function:NAME[:ALIAS]`` that an integration URI (or a function ARN) invokes, for
+    people to read; the URI itself when it invokes no Lambda function."""
+    match = _LAMBDA_URI.match(uri_or_arn)
+    arn = match.group("function") if match else uri_or_arn
+    _, found, name = arn.partition(":function:")
+    return f"function:{name}" if found else uri_or_arn
 
 
 @dataclass

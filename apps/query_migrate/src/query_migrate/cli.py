@@ -232,8 +232,8 @@ def _api_options[F: Callable[..., Any]](function: F) -> F:
 
 def _change_table(title: str, after: str, rows: list[tuple[str, str, str]]) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("method", "integration URI now", after):
-        table.add_column(column)
+    for column in ("method", "invokes now", after):
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
     return table
@@ -266,7 +266,7 @@ def attach(
     is written to --record (keep it: detach reads it). Refuses a missing path, a non-Lambda
     integration, a field it cannot write back, or an alias without permission for the API.
     """
-    from query_migrate.attach import apply_attach, load_record, plan_attach
+    from query_migrate.attach import apply_attach, invoked_function, load_record, plan_attach
 
     inputs = Inputs(options)
     api = api_id or inputs.context.string("existingPublicApiId")
@@ -294,7 +294,10 @@ def attach(
                 "or give another --record"
             )
     if not inputs.as_json:
-        rows = [(m.label, str(m.integration.get("uri")), plan.new_uri) for m in plan.to_attach]
+        rows = [
+            (m.label, invoked_function(str(m.integration.get("uri"))), invoked_function(alias_arn))
+            for m in plan.to_attach
+        ]
         console.print(_change_table(f"attach {api}/{stage}", "after attach", rows))
     if dry_run:
         if inputs.as_json:
@@ -339,22 +342,24 @@ def detach(record: Path, dry_run: bool, force: bool, **options: Any) -> int:
     --force. After restoring, each integration is read back and compared with the record byte
     for byte; exit 1 if any differs.
     """
-    from query_migrate.attach import apply_detach, load_record, plan_detach
+    from query_migrate.attach import apply_detach, invoked_function, load_record, plan_detach
 
     inputs = Inputs(options)
     data = load_record(record)
     steps = plan_detach(inputs.aws, data, force=force)
     console = _console()
     if not inputs.as_json:
-        table = Table(title=f"detach {data['apiId']}/{data['stage']}", title_justify="left")
-        for column in ("method", "integration URI now", "restored to"):
-            table.add_column(column)
-        for step in steps:
-            note = " (changed since attach)" if step.changed_since_attach else ""
-            table.add_row(
-                step.method.label, step.current_uri + note, str(step.method.integration.get("uri"))
+        rows = [
+            (
+                step.method.label,
+                invoked_function(step.current_uri)
+                + (" (changed since attach)" if step.changed_since_attach else ""),
+                invoked_function(str(step.method.integration.get("uri"))),
             )
-        console.print(table)
+            for step in steps
+        ]
+        title = f"detach {data['apiId']}/{data['stage']}"
+        console.print(_change_table(title, "restored to", rows))
     if dry_run:
         if inputs.as_json:
             _print_json(
@@ -561,11 +566,11 @@ def shadow(
         _print_json({**summary.as_json(), "reports": [str(report) for report in reports]})
     else:
         console = _console()
-        table = Table(title=f"shadow: {summary.old_label} (old) vs {summary.new_label} (new)",
-                      title_justify="left", show_header=False)  # fmt: skip
+        console.print(f"old: {summary.old_label}\nnew: {summary.new_label}")
+        table = Table(show_header=False)
         table.add_column("", style="bold")
         table.add_column("", justify="right")
-        for name, value in shadow_module._summary_rows(summary):
+        for name, value in shadow_module.summary_rows(summary):
             table.add_row(name, value)
         console.print(table)
         verdict = "[green]no mismatch[/]" if summary.ok else "[red]mismatches or errors[/]"

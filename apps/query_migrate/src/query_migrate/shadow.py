@@ -50,6 +50,7 @@ __all__ = [
     "markdown_report",
     "percentile",
     "run_shadow",
+    "summary_rows",
 ]
 
 #: Headers compared by value (a client of the public API sees them).
@@ -435,7 +436,7 @@ def _fmt_ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def _summary_rows(summary: Summary) -> list[tuple[str, str]]:
+def summary_rows(summary: Summary) -> list[tuple[str, str]]:
     rows = [
         ("requests", str(summary.requests)),
         ("matches", str(summary.matches)),
@@ -468,7 +469,7 @@ def markdown_report(summary: Summary, *, limit: int = 100) -> str:
         "",
         "| | |",
         "| --- | --- |",
-        *(f"| {name.strip()} | {value} |" for name, value in _summary_rows(summary)),
+        *(f"| {name.strip()} | {value} |" for name, value in summary_rows(summary)),
         "",
     ]
     for exchange in summary.problems[:limit]:
@@ -495,7 +496,7 @@ def html_report(summary: Summary, *, limit: int = 100) -> str:
     esc = html.escape
     rows = "".join(
         f"<tr><th>{esc(name.strip())}</th><td>{esc(value)}</td></tr>"
-        for name, value in _summary_rows(summary)
+        for name, value in summary_rows(summary)
     )
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>shadow report</title>",
