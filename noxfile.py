@@ -204,6 +204,13 @@ def serve(session: nox.Session) -> None:
     )  # fmt: skip
 
 
+@nox.session(python=PYTHON, default=False)
+def migrate(session: nox.Session) -> None:
+    """query-migrate, the cutover commands (docs/runbook.md); options after --, e.g. -- --help."""
+    sync(session, "query-migrate")
+    session.run("query-migrate", *(session.posargs or ["--help"]))
+
+
 def ensure_wrk(session: nox.Session) -> None:
     """wrk, the load generator (Debian's package), installed when missing and running as root."""
     if not shutil.which("wrk"):
