@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ import urllib3
 import uvicorn
 from ecs_service.app import create_app
 from ecs_service.settings import ServiceSettings
-from query_core import JsonFormatter
+from query_core.testing import JsonLogs, capture_json_logs
 from query_devstack import MisbehavingServer, Reply, free_port
 
 PAGE = {
@@ -100,18 +98,10 @@ def service(settings: ServiceSettings) -> Iterator[RunningService]:
 
 
 @pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
+def json_logs() -> Iterator[JsonLogs]:
     """The JSON log lines of INFO and above, whatever the logging set up before."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
+    with capture_json_logs() as logs:
+        yield logs
 
 
 @pytest.fixture

@@ -130,15 +130,14 @@ def test_fault(row, serve, json_logs):
     if row.reply is not None:
         assert attempts == row.attempts
     level, message = row.log.split(" ", 1)
-    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
     logged = [
         line
-        for line in lines
+        for line in json_logs.lines
         if line["level"] == level
         and line["message"].startswith(message)
         and line["request_id"] == _request_id(row)
     ]
-    assert logged, lines
+    assert logged, json_logs.lines
     assert logged[0]["attempts"] == row.attempts
     assert logged[0]["status"] == row.status
 

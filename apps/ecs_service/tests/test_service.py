@@ -189,8 +189,7 @@ def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):
 def _log_line(json_logs, message: str) -> dict[str, Any]:
     # The access line is written just after the response is sent: wait for it briefly.
     for _ in range(100):
-        lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
-        found = [line for line in lines if line["message"] == message]
+        found = json_logs.with_message(message)
         if found:
             return found[0]
         time.sleep(0.01)

@@ -36,15 +36,21 @@ class JsonLogs:
 
 
 @contextmanager
-def capture_json_logs(level: int = logging.DEBUG) -> Iterator[JsonLogs]:
-    """Capture the root logger's records as JSON lines while the block runs."""
+def capture_json_logs(level: int = logging.INFO) -> Iterator[JsonLogs]:
+    """Capture records of ``level`` and above as JSON lines while the block runs.
+
+    The root logger is set to ``level`` for the block, whatever logging was set up
+    before, and restored after.
+    """
     logs = JsonLogs()
     handler = logging.StreamHandler(logs.stream)
     handler.setFormatter(JsonFormatter())
-    handler.setLevel(level)
     root = logging.getLogger()
+    previous = root.level
+    root.setLevel(level)
     root.addHandler(handler)
     try:
         yield logs
     finally:
         root.removeHandler(handler)
+        root.setLevel(previous)
