@@ -16,62 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from query_devstack import free_port
+from local_stack.background import BackgroundChain
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = ROOT / ".bench" / "load.json"
 SERVICE_DEADLINE_S = 10.0
-NAMES = ("external", "service", "internal", "dynamodb", "legacy-service", "invoke")
-
-
-class Chain:
-    """``python -m local_stack`` on free ports, started and stopped as a terminal would."""
-
-    def __init__(self, dynalite: list[str], log: Path) -> None:
-        self.ports = {name: free_port() for name in NAMES}
-        args = [a for name, port in self.ports.items() for a in (f"--{name}-port", str(port))]
-        if dynalite:
-            args += ["--dynalite", *dynalite]
-        log.parent.mkdir(exist_ok=True)
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local_stack", "--log-format", "json", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._log.write(line)
-            if line.strip() == "READY":
-                self._ready.set()
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        if not self._ready.wait(timeout):
-            self.stop()
-            raise SystemExit(f"the chain did not start; see {self._log.name}")
-
-    def url(self, name: str, path: str = "/query/result") -> str:
-        prefix = "/prod" if name == "internal" else ""
-        return f"http://127.0.0.1:{self.ports[name]}{prefix}{path}"
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGINT)
-        self.process.wait(30)
-        self._log.close()
 
 
 def wrk(url: str, connections: int, seconds: int, threads: int = 2) -> dict[str, Any]:
@@ -105,13 +60,18 @@ def main() -> int:
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    chain = Chain(args.dynalite, ROOT / ".bench" / "load-chain.log")
+    RESULTS.parent.mkdir(exist_ok=True)
+    dynalite = ["--dynalite", *args.dynalite] if args.dynalite else []
+    chain = BackgroundChain(
+        args=["--log-format", "json", *dynalite], log=ROOT / ".bench" / "load-chain.log"
+    )
     results: dict[str, Any] = {"cores": os.cpu_count(), "loadavg_before": load_before}
     try:
-        chain.wait_ready()
+        chain.wait_ready(120)
         emulator = "dynalite" if args.dynalite else "moto"
         print(f"the chain is up (emulator: {emulator}); load average {load_before[0]:.1f}")
-        wrk(chain.url("external"), 16, 3)  # warm-up: connections, caches, first imports
+        front = chain.url("external", "/query/result")
+        wrk(front, 16, 3)  # warm-up: connections, caches, first imports
         if not args.skip_hops:
             print("where the time goes (each hop alone, 16 connections, 5 s):", flush=True)
             hops = {}
@@ -120,14 +80,14 @@ def main() -> int:
                 ("service", "service (+ internal front)"),
                 ("external", "external front (whole chain)"),
             ):
-                hops[name] = wrk(chain.url(name), 16, 5)
+                hops[name] = wrk(chain.url(name, "/query/result"), 16, 5)
                 print(_line(label, hops[name]), flush=True)
             results["hops"] = hops
         print(
             f"through the external front: {args.connections} connections, {args.seconds} s",
             flush=True,
         )
-        main_run = wrk(chain.url("external"), args.connections, args.seconds)
+        main_run = wrk(front, args.connections, args.seconds)
         results["external"] = main_run
         print(_line("external front", main_run))
     finally:
