@@ -125,6 +125,13 @@ def npm_ci(session: nox.Session, node_bin: Path, folder: str) -> Path:
     return ROOT / folder / "node_modules"
 
 
+def dynalite_args(session: nox.Session) -> list[str]:
+    """``--dynalite NODE SCRIPT`` for local_stack: dynalite from its lock, on the lock's node."""
+    node_bin = use_node(session)
+    script = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
+    return ["--dynalite", str(node_bin / "node"), str(script)]
+
+
 def apt_install(session: nox.Session, package: str, why: str) -> None:
     """Debian's ``package``, installed when the session runs as root (CI does); else an error."""
     if not shutil.which("apt-get") or os.geteuid() != 0:
@@ -192,14 +199,12 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """The whole chain on 127.0.0.1 with demo data; options after --, e.g. -- --help."""
     sync(session, "query-local-stack")
-    node_bin = use_node(session)
-    node = node_bin / "node"
-    dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
+    dynalite = dynalite_args(session)
     session.log("DynamoDB emulator: dynalite (see docs/decisions/0006-local-chain-under-load.md)")
     # On Ctrl-C nox would SIGTERM the chain after 0.3 s and SIGKILL it 0.2 s later; give it
     # the time its ordered stop is bounded by (local_stack._processes.STOP_BOUND_SECONDS).
     session.run(
-        "python", "-m", "local_stack", "--dynalite", str(node), str(dynalite), *session.posargs,
+        "python", "-m", "local_stack", *dynalite, *session.posargs,
         interrupt_timeout=20, terminate_timeout=10,
     )  # fmt: skip
 
@@ -221,11 +226,9 @@ def ensure_wrk(session: nox.Session) -> None:
 def load(session: nox.Session) -> None:
     """The local chain under load through the external front (wrk, 64 connections, 60 s)."""
     sync(session, "query-local-stack")
-    node_bin = use_node(session)
-    node = node_bin / "node"
-    dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
+    dynalite = dynalite_args(session)
     ensure_wrk(session)
-    session.run("python", "bench/load.py", "--dynalite", str(node), str(dynalite), *session.posargs)
+    session.run("python", "bench/load.py", *dynalite, *session.posargs)
 
 
 #: schemathesis checks switched off, each with its reason (none: every check runs).
@@ -240,13 +243,10 @@ def schemathesis(session: nox.Session) -> None:
     accept per operation is in apps/local_stack/src/local_stack/schemathesis.toml).
     """
     sync(session, "query-local-stack", "fuzz")
-    node_bin = use_node(session)
-    dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
-    excluded = ["--exclude-checks", ",".join(SCHEMATHESIS_EXCLUDED_CHECKS)]
-    session.run(
-        "python", "-m", "local_stack.fuzz", "--dynalite", str(node_bin / "node"), str(dynalite),
-        *session.posargs, "--", *(excluded if SCHEMATHESIS_EXCLUDED_CHECKS else []),
-    )  # fmt: skip
+    dynalite = dynalite_args(session)
+    off = ",".join(SCHEMATHESIS_EXCLUDED_CHECKS)
+    excluded = ["--", "--exclude-checks", off] if off else []
+    session.run("python", "-m", "local_stack.fuzz", *dynalite, *session.posargs, *excluded)
 
 
 #: The Lambda platform the deployment package is resolved for (see infra: x86_64, 3.12).

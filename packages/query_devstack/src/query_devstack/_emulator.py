@@ -6,8 +6,7 @@ import logging
 import os
 import subprocess
 import sys
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -15,7 +14,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-from query_devstack._process import free_port, orphan_safe, wait_listening
+from query_devstack._process import Background, free_port, orphan_safe, wait_listening
 
 __all__ = [
     "LOCAL_REGION",
@@ -59,7 +58,7 @@ def dynamodb_client(endpoint_url: str, *, region: str = LOCAL_REGION) -> DynamoD
     )
 
 
-class DynamoDBEmulator:
+class DynamoDBEmulator(Background):
     """moto's server in a thread of this process, serving HTTP on 127.0.0.1.
 
     Use it as a context manager; ``endpoint_url`` is set while it runs.
@@ -73,22 +72,18 @@ class DynamoDBEmulator:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint_url = ""
 
-    def __enter__(self) -> Self:
+    def start(self) -> None:
+        """Serve in a thread; ``endpoint_url`` is set once it listens."""
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """Stop serving."""
         self._server.stop()
 
 
-class EmulatorProcess:
+class EmulatorProcess(Background):
     """moto's server as a child process (``python -m moto.server``) on 127.0.0.1."""
 
     def __init__(self, port: int | None = None, *, startup_timeout: float = 20.0) -> None:
@@ -96,18 +91,6 @@ class EmulatorProcess:
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Start the process and wait until it accepts connections."""

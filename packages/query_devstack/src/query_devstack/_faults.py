@@ -16,8 +16,8 @@ import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
+
+from query_devstack._process import Background
 
 __all__ = ["MisbehavingServer", "RecordedRequest", "Reply"]
 
@@ -56,7 +56,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 4
             502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}  # fmt: skip
 
 
-class MisbehavingServer:
+class MisbehavingServer(Background):
     """``with MisbehavingServer(Reply(...)) as server: ... server.url ...``.
 
     ``reply`` is one ``Reply`` for every request, or a function of the request.
@@ -76,19 +76,15 @@ class MisbehavingServer:
         self._lock = threading.Lock()
         self._writers: set[asyncio.StreamWriter] = set()
 
-    def __enter__(self) -> Self:
+    def start(self) -> None:
+        """Serve in a thread of its own; ``url`` and ``port`` are set once it listens."""
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         if not self._ready.wait(5):
             raise RuntimeError("the misbehaving server did not start")
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """Close every connection and stop serving."""
         if self._loop is not None and not self._loop.is_closed():
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)

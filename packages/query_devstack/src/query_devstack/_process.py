@@ -17,10 +17,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Self
 
-__all__ = ["free_port", "orphan_safe", "port_is_free", "wait_listening"]
+__all__ = ["Background", "free_port", "orphan_safe", "port_is_free", "wait_listening"]
 
 _HOST = "127.0.0.1"
+
+
+class Background:
+    """A local server used as a context manager: ``start()`` on entry, ``stop()`` on exit."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def free_port() -> int:
