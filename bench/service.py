@@ -21,40 +21,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from query_devstack import free_port, wait_listening
+
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = (1, 16, 64, 256)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
-        if process.poll() is not None:
-            raise RuntimeError(f"subject on port {port} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def _start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    _wait(port, process)
+    try:
+        wait_listening(port, name=f"bench subject on port {port}", process=process, timeout=90)
+    except RuntimeError:
+        _stop(process)
+        raise
     return process
 
 
@@ -68,7 +54,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     if name in ("service", "service_plain"):
         args = [sys.executable, "-m", "uvicorn", "ecs_service.asgi:app", "--host", "127.0.0.1",
                 "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
@@ -127,7 +113,7 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
     processes = []
     try:
         for label, delay in (("fast", "0"), ("slow50ms", "50")):
-            port = _free_port()
+            port = free_port()
             processes.append(
                 _start(
                     [sys.executable, str(HERE / "subjects.py"), "upstream", str(port)],
