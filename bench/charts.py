@@ -47,6 +47,8 @@ def draw(service: dict[str, Any], out: Path = CHARTS) -> list[Path]:
                 ys = [v / 1000 if metric == "p99_us" else v for _, v in points]
                 axes.plot(xs, ys, marker="o", label=name)
             axes.set_xscale("log", base=2)
+            axes.set_xticks(xs, [str(x) for x in xs])
+            axes.set_ylim(bottom=0)
             axes.set_xlabel("concurrent connections (wrk)")
             axes.set_ylabel(label)
             axes.set_title(f"{label}, {title}")
