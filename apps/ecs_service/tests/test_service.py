@@ -56,7 +56,8 @@ def test_request_id_is_generated_when_missing_or_unsafe(service, upstream):
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize(
-    "path", ["/query/marketing", "/query/marketing/", "/query/marketing/m-1/x"]
+    "path",
+    ["/query/marketing", "/query/marketing/", "/query/marketing/m-1/x", "/query/marketing/a%0Ab"],
 )
 def test_marketing_is_gone_everywhere(service, upstream, method, path):
     response = service.request(method, path, body=json.dumps({"marketing_id": "m-1"}))

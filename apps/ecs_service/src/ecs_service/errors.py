@@ -19,7 +19,9 @@ from query_core import (
     HTTPError,
     MethodNotAllowedError,
     NotFoundError,
+    RetiredPathError,
     error_answer,
+    is_retired_path,
 )
 from query_http_client import UpstreamError, UpstreamMisconfiguredError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,6 +60,10 @@ async def _router_error(request: Request, exc: Exception) -> Response:
     """The router's 404 and 405 as the tree's classes; anything else as FastAPI would."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it
     if exc.status_code == NotFoundError.status_code:
+        # A path below /query/marketing that the router's `{rest:path}` cannot match (one
+        # holding a newline, %0A: found by schemathesis) is retired all the same: 410.
+        if is_retired_path(request.url.path):
+            return _answer(RetiredPathError())
         return _answer(NotFoundError())
     if exc.status_code == MethodNotAllowedError.status_code:
         allow = (exc.headers or {}).get("Allow", "")
