@@ -16,7 +16,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "typecheck", "tests", "build", "infra", "docs", "schemathesis"]
+nox.options.sessions = ["lint", "typecheck", "tests", "build", "infra", "security", "docs", "schemathesis"]
 
 PYTHON = "3.12"
 ROOT = Path(__file__).parent
@@ -148,6 +148,26 @@ def infra(session: nox.Session) -> None:
     sync(session, "query-infra", "test")
     use_node(session)  # jsii runs the CDK's JavaScript on it
     session.run("pytest", "infra/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def security(session: nox.Session) -> None:
+    """checkov on the synthesized templates and the Dockerfile, bandit on every source; the
+    accepted findings, each with its reason, are infra/scanners/skips.toml."""
+    sync(session, "query-infra", "security")
+    use_node(session)  # the scan synthesizes the CDK app
+    # checkov pins a boto3 below the workspace's, so it cannot share uv.lock: its own
+    # environment, from hash-pinned requirements (infra/scanners/checkov.txt).
+    checkov = Path(session.virtualenv.location) / "checkov"
+    python = checkov / "bin" / "python"
+    if not python.exists():
+        session.run("uv", "venv", "--quiet", "--python",
+                    str(Path(session.virtualenv.location) / "bin" / "python"), str(checkov),
+                    external=True)  # fmt: skip
+    session.run("uv", "pip", "install", "--quiet", "--python", str(python), "--require-hashes",
+                "--no-deps", "-r", str(ROOT / "infra" / "scanners" / "checkov.txt"),
+                external=True)  # fmt: skip
+    session.run("python", "infra/scanners/scan.py", "--checkov", str(checkov / "bin" / "checkov"))
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

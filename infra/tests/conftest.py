@@ -23,29 +23,15 @@ from query_infra.stack import QueryServiceStack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-ACCOUNT, REGION = "123456789012", "ap-northeast-1"
-EKS_URL = "http://eks-query-handler.internal.example:8080"
+ACCOUNT = "123456789012"
 
-#: The running account: existing VPC and table, the new version still pointing at EKS.
-EXISTING: dict[str, Any] = {
-    "environment": "prod",
-    "account": ACCOUNT,
-    "region": REGION,
-    "vpcId": "vpc-0123456789abcdef0",
-    "vpcCidr": "10.20.0.0/16",
-    "privateSubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"],
-    "privateRouteTableIds": ["rtb-0aaa1111", "rtb-0bbb2222"],
-    "availabilityZones": ["ap-northeast-1a", "ap-northeast-1c"],
-    "existingTableName": "query-results",
-    "trafficTarget": "eks",
-    "oldEksHandlerUrl": EKS_URL,
-    "oldEksHandlerPeer": "sg-0e1c5000000a1b2c3",
-    "existingVpcEndpoints": ["ecr.api", "s3"],
-    "enableLambdaRollbackSource": True,
-    "imageTag": "2026.11.26-1",
-    "taskCpu": 1024,
-    "taskMemoryMiB": 2048,
-}
+#: The whole-app contexts: a fresh account, the running account (the new version still on
+#: EKS), and the running account keeping its public API after the switch (HTTPS at the ALB).
+#: nox -s security scans the templates of the same contexts.
+CONTEXTS: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).with_name("contexts.json")).read_text()
+)
+EXISTING = CONTEXTS["existing"]
 
 
 @pytest.fixture(scope="session")
@@ -122,14 +108,10 @@ def existing(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Path]) 
     return Synth(tmp_path_factory.mktemp("existing"), EXISTING, assets)
 
 
-#: The running account, keeping its public API (its URL stays the clients').
-EXISTING_API = {**EXISTING, "existingPublicApiId": "a1b2c3d4e5", "existingPublicApiStage": "v1"}
-
-
 @pytest.fixture(scope="session")
 def existing_api(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Path]) -> Synth:
     """The running account with its existing public API kept (existingPublicApiId)."""
-    return Synth(tmp_path_factory.mktemp("existing-api"), EXISTING_API, assets)
+    return Synth(tmp_path_factory.mktemp("existing-api"), CONTEXTS["existing_api"], assets)
 
 
 def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -141,3 +142,26 @@ def test_image_context_has_what_the_dockerfile_copies():
     names = {p.name.split("-")[0] for p in (context / "wheels").glob("*.whl")}
     assert names == {"query_core", "query_http_client", "query_ecs_service"}
     assert "--hash=sha256:" in (context / "requirements.txt").read_text()
+
+
+def test_base_images_are_pinned_by_digest_with_their_tag_in_a_comment():
+    lines = DOCKERFILE.read_text().splitlines()
+    stages: set[str] = set()
+    images = []
+    for number, line in enumerate(lines):
+        found = re.match(r"FROM (\S+)(?: AS (\S+))?$", line) or re.match(
+            r"COPY --from=(\S+) ", line
+        )
+        if not found:
+            continue
+        if found.lastindex == 2 and found[2]:
+            stages.add(found[2])
+        if found[1] in stages:
+            continue  # an earlier stage of this file
+        images.append(found[1])
+        name, _, digest = found[1].partition("@sha256:")
+        assert re.fullmatch(r"[0-9a-f]{64}", digest), f"not pinned by digest: {line}"
+        comment = lines[number - 1]
+        assert comment.startswith("# "), f"no comment above {line}"
+        assert name in comment, f"the tag of {found[1]} is not in the comment above it"
+    assert len(images) == 2  # python:3.12-slim and uv

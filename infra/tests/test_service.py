@@ -163,7 +163,11 @@ def test_alb_access_logs_only_when_the_region_is_known(template, rollback):
 
     assert enabled(rollback)
     assert not enabled(template)
-    rollback.resource_count_is("AWS::S3::Bucket", 1)
+    rollback.has_resource_properties(
+        "AWS::S3::Bucket",
+        {"VersioningConfiguration": {"Status": "Enabled"},
+         "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicAcls": True})},
+    )  # fmt: skip
     template.resource_count_is("AWS::S3::Bucket", 0)
 
 

@@ -169,7 +169,13 @@ class Service(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            versioned=True,  # a log line, once written, cannot be silently replaced
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(90),
+                    noncurrent_version_expiration=Duration.days(90),
+                )
+            ],
         )
         nag.access_log_bucket(bucket)
         self.alb.log_access_logs(bucket)
