@@ -16,7 +16,9 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "typecheck", "tests", "build", "infra", "security", "docs", "schemathesis"]
+nox.options.sessions = [
+    "lint", "typecheck", "tests", "build", "infra", "security", "docs", "schemathesis",
+]  # fmt: skip
 
 PYTHON = "3.12"
 ROOT = Path(__file__).parent
