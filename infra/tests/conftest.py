@@ -114,14 +114,13 @@ def existing_api(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Pat
     return Synth(tmp_path_factory.mktemp("existing-api"), CONTEXTS["existing_api"], assets)
 
 
-def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
-    """Network, Data, the task role, InternalApi and Service on ``stack``: what Edge needs."""
+def _api_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
+    """Network, Data, the API Gateway account, the task role and InternalApi on ``stack``."""
     from aws_cdk import aws_iam as iam
     from query_infra.common import ApiGatewayAccount
     from query_infra.data import Data
     from query_infra.internal_api import InternalApi
     from query_infra.network import Network
-    from query_infra.service import Service
 
     network = Network(stack, "Network", config=config)
     data = Data(stack, "Data", config=config)
@@ -139,22 +138,30 @@ def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
         caller=task_role,
         account=account,
     )
-    service = Service(
+    return {"network": network, "data": data, "task_role": task_role, "account": account,
+            "internal_api": internal_api}  # fmt: skip
+
+
+def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
+    """What Edge needs: ``_api_parts`` and the Service."""
+    from query_infra.service import Service
+
+    parts = _api_parts(stack, config)
+    parts["service"] = Service(
         stack,
         "Service",
         config=config,
-        network=network,
-        internal_api=internal_api,
-        task_role=task_role,
+        network=parts["network"],
+        internal_api=parts["internal_api"],
+        task_role=parts["task_role"],
     )
-    return {
-        "network": network,
-        "data": data,
-        "task_role": task_role,
-        "account": account,
-        "internal_api": internal_api,
-        "service": service,
-    }
+    return parts
+
+
+@pytest.fixture(scope="session")
+def api_parts() -> Any:
+    """``api_parts(stack, config)``: Network, Data, account, task role, InternalApi."""
+    return _api_parts
 
 
 @pytest.fixture(scope="session")

@@ -74,35 +74,21 @@ def test_image_install_steps_give_an_environment_that_starts_the_app(tmp_path):
     venv = tmp_path / "venv"
     python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     subprocess.run([uv, "venv", str(venv), "--python", sys.executable, "--quiet"], check=True)
+    install = [
+        uv,
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(venv / "bin" / "python"),
+        "--no-deps",
+    ]
+    # As the Dockerfile does: the locked third-party requirements, then the workspace wheels.
     subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(context / "requirements.txt"),
-        ],
-        check=True,
+        [*install, "--require-hashes", "-r", str(context / "requirements.txt")], check=True
     )
     wheels = sorted(str(p) for p in (context / "wheels").glob("*.whl"))
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            "--no-deps",
-            *wheels,
-        ],
-        check=True,
-    )
+    subprocess.run([*install, *wheels], check=True)
     assert (venv / "bin" / python).exists() or (venv / "bin" / "python").exists()
     port = _free_port()
     env = {

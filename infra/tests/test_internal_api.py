@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
-from query_infra.common import ApiGatewayAccount
-from query_infra.data import Data
 from query_infra.internal_api import InternalApi
-from query_infra.network import Network
-
-
-def synth(stack, config) -> tuple[Template, InternalApi]:
-    network = Network(stack, "Network", config=config)
-    data = Data(stack, "Data", config=config)
-    caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
-    api = InternalApi(
-        stack,
-        "InternalApi",
-        config=config,
-        network=network,
-        table=data.table,
-        token_keys=data.token_keys,
-        caller=caller,
-        account=ApiGatewayAccount(stack, "Account"),
-    )
-    return Template.from_stack(stack), api
 
 
 @pytest.fixture(scope="module")
-def template(bare_stack, make_config) -> Template:
+def synth(api_parts):
+    def synth(stack, config) -> tuple[Template, InternalApi]:
+        api = api_parts(stack, config)["internal_api"]
+        return Template.from_stack(stack), api
+
+    return synth
+
+
+@pytest.fixture(scope="module")
+def template(synth, bare_stack, make_config) -> Template:
     return synth(bare_stack(), make_config(reserved_concurrency=7))[0]
 
 
@@ -40,7 +28,7 @@ def _ref_of(template: Template, kind: str, prefix: str) -> str:
 
 def test_private_api_is_bound_to_the_endpoint_and_admits_only_the_caller(template):
     endpoint = _ref_of(template, "AWS::EC2::VPCEndpoint", "NetworkExecuteApiEndpoint")
-    caller = {"Fn::GetAtt": [_ref_of(template, "AWS::IAM::Role", "Caller"), "Arn"]}
+    caller = {"Fn::GetAtt": [_ref_of(template, "AWS::IAM::Role", "TaskRole"), "Arn"]}
     everyone = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke",
                 "Resource": "execute-api:/*"}  # fmt: skip
     template.has_resource_properties(
@@ -70,13 +58,13 @@ def test_private_api_is_bound_to_the_endpoint_and_admits_only_the_caller(templat
     )  # fmt: skip
 
 
-def test_url_is_the_api_hostname_with_private_dns(bare_stack, make_config):
+def test_url_is_the_api_hostname_with_private_dns(synth, bare_stack, make_config):
     stack = bare_stack()
     _, api = synth(stack, make_config())
     assert stack.resolve(api.url) == stack.resolve(api.api.url)
 
 
-def test_url_is_the_endpoint_specific_hostname_without_private_dns(bare_stack, make_config):
+def test_url_is_the_endpoint_specific_hostname_without_private_dns(synth, bare_stack, make_config):
     stack = bare_stack()
     _, api = synth(stack, make_config(execute_api_private_dns=False))
     parts = stack.resolve(api.url)["Fn::Join"][1]
@@ -132,7 +120,7 @@ def test_caller_may_invoke_only_post_query_result(template):
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {
-            "Roles": [{"Ref": Match.string_like_regexp("^Caller")}],
+            "Roles": [{"Ref": Match.string_like_regexp("^TaskRole")}],
             "PolicyDocument": {
                 "Statement": [
                     Match.object_like(
