@@ -73,6 +73,12 @@ def tests(session: nox.Session, member: str) -> None:
     folder, import_name, extras = MEMBERS[member]
     sync(session, member, "test", extras=extras)
     coverage_file = ROOT / f".coverage.{member}"
+    env = {"COVERAGE_FILE": str(coverage_file)}
+    if member == "query-migrate":  # smoke and shadow run the chain as `serve` does: on dynalite
+        node_bin = use_node(session)
+        env["QUERY_MIGRATE_TEST_NODE"] = str(node_bin / "node")
+        dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
+        env["QUERY_MIGRATE_TEST_DYNALITE"] = str(dynalite)
     session.run(
         "pytest",
         f"{folder}/tests",
@@ -80,7 +86,7 @@ def tests(session: nox.Session, member: str) -> None:
         "--cov-branch",
         "--cov-report=term",
         *session.posargs,
-        env={"COVERAGE_FILE": str(coverage_file)},
+        env=env,
     )
 
 

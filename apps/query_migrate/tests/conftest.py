@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -272,6 +273,14 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     root = tmp_path_factory.mktemp("chain")
     log_dir, output = root / "logs", root / "serve.out"
     args = [sys.executable, "-m", "local_stack", "--log-dir", str(log_dir)]
+    # `nox -s tests` passes dynalite, the emulator `nox -s serve` runs on (decision 6);
+    # without it the chain runs on moto's server, about ten times slower.
+    node, dynalite = (
+        os.environ.get("QUERY_MIGRATE_TEST_NODE"),
+        os.environ.get("QUERY_MIGRATE_TEST_DYNALITE"),
+    )
+    if node and dynalite:
+        args += ["--dynalite", node, dynalite]
     for part, port in ports.items():
         args += [f"--{part}-port", str(port)]
     with output.open("wb") as sink:

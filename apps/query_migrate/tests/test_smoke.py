@@ -121,3 +121,16 @@ def test_the_request_id_is_found_in_each_cloudwatch_log_group(chain, aws, moto) 
     checks = {check["name"]: check for check in report["checks"]}
     assert "CloudWatch Logs" in checks["log: query-lambda"]["detail"]
     assert checks["log: service"]["fix"]
+
+
+def test_the_existing_public_apis_url_comes_from_the_context() -> None:
+    from query_migrate._aws import Aws
+    from query_migrate._inputs import parse_context
+    from query_migrate.smoke import existing_api_url
+
+    aws = Aws(region="ap-northeast-1")
+    context = parse_context(None, ("existingPublicApiId=a1b2c3d4e5", "existingPublicApiStage=v1"))
+    assert existing_api_url(context, aws) == (
+        "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com/v1"
+    )
+    assert existing_api_url(parse_context(None, ()), aws) is None

@@ -595,6 +595,7 @@ def _progress() -> Any:
 
 @cli.command()
 @aws_options
+@context_options
 @output_options(
     "PublicApiUrl", "ServiceUrl", "InternalApiUrl", "QueryResultFunctionName", "LogGroupNames"
 )
@@ -627,6 +628,9 @@ def smoke(
 ) -> int:
     """Walk every hop reachable from here, with its latency and verdict, then find the logs.
 
+    The public URL is --public-url, else the stack's PublicApiUrl, else the existing public
+    API's (existingPublicApiId and existingPublicApiStage in the context).
+
     \b
     public URL   a page for --user, /query/marketing -> 410, a bad body -> 422,
                  /health -> 404 (not public), each echoing its X-Request-Id
@@ -657,13 +661,16 @@ def smoke(
         except ValueError as exc:
             raise MigrateError(str(exc)) from exc
 
+    public_url = outputs.get("PublicApiUrl") or smoke_module.existing_api_url(
+        inputs.context, inputs.aws
+    )
     targets = smoke_module.SmokeTargets(
-        public_url=outputs.get("PublicApiUrl"),
+        public_url=public_url,
         service_url=outputs.get("ServiceUrl"),
         internal_api_url=outputs.get("InternalApiUrl"),
         query_result_function=outputs.get("QueryResultFunctionName"),
         public_headers=public_headers,
-        public_signer=signer(public_auth == "iam" and bool(outputs.get("PublicApiUrl"))),
+        public_signer=signer(public_auth == "iam" and bool(public_url)),
         internal_signer=signer(internal_auth == "iam" and bool(outputs.get("InternalApiUrl"))),
     )
     logs: Any = None

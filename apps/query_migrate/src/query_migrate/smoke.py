@@ -25,6 +25,7 @@ import httpx2
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._checks import Check
 from query_migrate._errors import AwsError
+from query_migrate._inputs import Context
 
 if TYPE_CHECKING:
     from query_http_client.sigv4 import SigV4Signer
@@ -36,6 +37,7 @@ __all__ = [
     "LocalLogs",
     "LogSource",
     "SmokeTargets",
+    "existing_api_url",
     "parse_headers",
     "run_smoke",
 ]
@@ -316,6 +318,15 @@ def _logs(
         else:
             checks.append(Check.ok(name, f"{request_id} found ({logs.label})"))
     return checks
+
+
+def existing_api_url(context: Context, aws: Aws) -> str | None:
+    """The existing public API's stage URL (``existingPublicApiId`` mode), if the context has it."""
+    api_id = context.string("existingPublicApiId")
+    if not api_id:
+        return None
+    stage = context.string("existingPublicApiStage") or "prod"
+    return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}"
 
 
 def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
