@@ -267,3 +267,55 @@ def test_a_bad_owner_claim_setting_is_refused():
 
     with pytest.raises(SettingsError, match="OWNER_CLAIM"):
         QueryLambdaSettings.from_environ({"OWNER_CLAIM": "sub, email"})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/query/marketing/../../health",
+        "/query/marketing/../../docs",
+        "/query/marketing/./../../openapi.json",
+        "/query/marketing/x/../../../redoc",
+        "/query/result/../../health",
+    ],
+)
+def test_dot_segments_cannot_reach_private_paths(query_module, service, load_event, path):
+    # urllib3 resolves dot segments before sending: /query/marketing/../../health is /health.
+    event = load_event("rest_v1_external_query.json")
+    event["httpMethod"], event["path"], event["body"] = "GET", path, None
+    response = call(query_module, event)
+    assert (response["statusCode"], json.loads(response["body"])) == (404, {"detail": "Not Found"})
+    assert service.requests == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [
+        ("curl/8.5 (€ edition)", "curl/8.5 (€ edition)".encode().decode("latin-1")),
+        ("Mozilla/5.0 \u2028", "Mozilla/5.0 \u2028".encode().decode("latin-1")),
+        ("café", "café"),  # Latin-1 carries it as it came
+        ("plain/1.0", "plain/1.0"),
+    ],
+)
+def test_a_header_value_beyond_latin_1_is_forwarded_not_a_500(
+    query_module, service, load_event, sent, received
+):
+    event = load_event("rest_v1_external_query.json")
+    event["headers"]["User-Agent"] = sent
+    event["multiValueHeaders"]["User-Agent"] = [sent]
+    response = call(query_module, event)
+    assert response["statusCode"] == 200
+    assert service.requests[0].headers["user-agent"] == received
+
+
+@pytest.mark.parametrize("value", ["evil\nX-Caller-Id: u-1", "a\rb", "nul\x00", "del\x7f"])
+def test_a_header_value_with_a_control_character_is_not_forwarded(
+    query_module, service, load_event, value
+):
+    event = load_event("rest_v1_external_query.json")
+    event["headers"]["Accept-Language"] = value
+    event["multiValueHeaders"]["Accept-Language"] = [value]
+    assert call(query_module, event)["statusCode"] == 200
+    (sent,) = service.requests
+    assert "accept-language" not in sent.headers
+    assert "x-caller-id" not in sent.headers

@@ -90,6 +90,15 @@ def test_request_id_is_generated_as_a_uuid4_when_neither_is_usable(platform):
         ("/redoc", False),
         ("/", False),
         ("", False),
+        # dot segments: a client resolves them (urllib3 does), so they could leave the API
+        ("/query/marketing/../../health", False),
+        ("/query/marketing/../../docs", False),
+        ("/query/marketing/./../../openapi.json", False),
+        ("/query/marketing/..", False),
+        ("/query/marketing/.", False),
+        ("/query/result/..", False),
+        ("/query/marketing/..x/y.", True),
+        ("/query/marketing/%2e%2e/health", True),  # not a dot segment until decoded: 410 there
     ],
 )
 def test_public_paths(path, public):

@@ -46,8 +46,13 @@ def is_retired_path(path: str) -> bool:
 def is_public_path(path: str) -> bool:
     """The paths the public edge forwards: ``/query/result`` and the retired ones.
 
-    ``/health``, ``/docs``, ``/openapi.json`` and anything else stay private.
+    ``/health``, ``/docs``, ``/openapi.json`` and anything else stay private. A path with a
+    ``.`` or ``..`` segment is never public: an HTTP client resolves those before sending
+    (RFC 3986, section 5.2.4; urllib3 does), so ``/query/marketing/../../health`` would
+    reach ``/health``.
     """
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return False
     return path == RESULT_PATH or is_retired_path(path)
 
 

@@ -75,6 +75,23 @@ def _translate(exc: urllib3.exceptions.HTTPError) -> HTTPError:
     raise AssertionError("urllib3.exceptions.HTTPError is the last row")  # pragma: no cover
 
 
+def _sendable(value: str) -> str | None:
+    """A header value as http.client can send it, or None when it cannot be sent at all.
+
+    http.client writes header values as Latin-1 and refuses line breaks; API Gateway hands
+    the Lambda text, which may hold any character (``User-Agent: curl/€``). A value
+    Latin-1 cannot carry goes on as its UTF-8 bytes instead of failing the request with a
+    500; a value with a control character is not forwarded.
+    """
+    if any((char < " " and char != "\t") or char == "\x7f" for char in value):
+        return None
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("latin-1")
+    return value
+
+
 def forward(
     request: LambdaRequest,
     request_id: str,
@@ -88,7 +105,9 @@ def forward(
     if request.query:
         url += "?" + urlencode(request.query)
     headers = {
-        name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
+        name: value
+        for name in FORWARDED_REQUEST_HEADERS
+        if name in request.headers and (value := _sendable(request.headers[name])) is not None
     }
     headers[REQUEST_ID_HEADER] = request_id
     caller = caller_identity(request, settings.owner_claim)
