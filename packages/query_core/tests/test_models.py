@@ -52,6 +52,34 @@ def test_field_rules_give_fastapi_shaped_422(body, field, error_type):
     json.dumps(caught.value.detail)  # the detail is plain JSON
 
 
+@pytest.mark.parametrize(
+    ("body", "echoed"),
+    [
+        (b'{"user_id": "u", "limit": NaN}', "nan"),
+        (b'{"user_id": "u", "limit": Infinity}', "inf"),
+        (b'{"user_id": "u", "limit": -Infinity}', "-inf"),
+        (b'{"user_id": "u", "limit": 1e999}', "inf"),
+        (b'{"user_id": "u", "next_token": NaN}', "nan"),
+        (b'{"user_id": NaN}', "nan"),
+    ],
+)
+def test_a_422_echoing_nan_or_infinity_is_still_strict_json(body, echoed):
+    # The parsers take NaN and Infinity; a detail echoing them must stay strict JSON, or
+    # Starlette's JSONResponse answers 500 and a Lambda writes a body no client can parse.
+    with pytest.raises(RequestValidationError) as caught:
+        parse_query_request(body)
+    text = json.dumps(caught.value.detail, allow_nan=False)
+    assert json.loads(text)[0]["input"] == echoed
+
+
+def test_a_nan_nested_in_an_unknown_field_is_strict_json_too():
+    with pytest.raises(RequestValidationError) as caught:
+        parse_query_request(b'{"user_id": "u", "x": [1.5, NaN, {"y": -Infinity}]}')
+    (error,) = caught.value.detail
+    assert error["type"] == "extra_forbidden"
+    assert json.loads(json.dumps(error, allow_nan=False))["input"] == [1.5, "nan", {"y": "-inf"}]
+
+
 def test_a_json_array_is_a_422_not_a_400():
     with pytest.raises(RequestValidationError) as caught:
         parse_query_request(b"[1, 2]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Self
 
@@ -73,13 +74,29 @@ class QueryResponse(BaseModel):
         return self
 
 
+def _strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinity as its text (``"nan"``, ``"inf"``, ``"-inf"``).
+
+    The JSON parsers take ``NaN``, ``Infinity`` and ``1e999``, and a 422 echoes the
+    ``input``; strict JSON has no such numbers (Starlette's ``JSONResponse`` refuses them
+    with a 500, a Lambda would write a body its caller cannot parse).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_strict_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    return value
+
+
 def _validation_error(exc: pydantic.ValidationError) -> RequestValidationError:
     """Translate pydantic's errors into FastAPI's 422 detail list (``loc`` starts at body)."""
     errors = [
         {**error, "loc": ["body", *error["loc"]]}
         for error in exc.errors(include_url=False, include_context=True)
     ]
-    return RequestValidationError(to_jsonable_python(errors, fallback=str))
+    return RequestValidationError(_strict_json(to_jsonable_python(errors, fallback=str)))
 
 
 def parse_query_request(body: bytes | str | Mapping[str, Any] | None) -> QueryRequest:
