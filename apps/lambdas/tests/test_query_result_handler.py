@@ -166,6 +166,20 @@ def test_unsupported_event_is_400(handler_module, invoke, load_event):
     assert body == {"detail": "unsupported event"}
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("headers", ["Content-Type"]), ("multiValueHeaders", {"X-Request-Id": 7}),
+     ("queryStringParameters", "x=1"), ("multiValueQueryStringParameters", {"x": "1"})],
+)  # fmt: skip
+def test_a_forged_gateway_event_is_400_not_500(handler_module, invoke, load_event, field, value):
+    event = load_event("rest_v1_query_result.json")
+    event[field] = value
+    if field == "queryStringParameters":
+        event["multiValueQueryStringParameters"] = None
+    status, body, _ = invoke(handler_module, event)
+    assert (status, body) == (400, {"detail": "unsupported event"})
+
+
 def test_request_id_precedence(handler_module, invoke, load_event):
     event = load_event("rest_v1_query_result.json")
     assert invoke(handler_module, event)[2]["x-request-id"] == "req-rest-0001"

@@ -115,6 +115,33 @@ def test_unknown_shapes_are_refused(event):
         decode_event(event)
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        rest_event(headers=["Content-Type"]),
+        rest_event(headers="Content-Type: application/json"),
+        rest_event(multiValueHeaders={"X-Request-Id": 5}),
+        rest_event(multiValueHeaders=[["X-Request-Id", "a"]]),
+        rest_event(multiValueQueryStringParameters={"x": 1}),
+        rest_event(multiValueQueryStringParameters=None, queryStringParameters=["x"]),
+        http_event(headers=["content-type"]),
+        http_event(requestContext=["http"]),
+        http_event(requestContext={"http": "POST /query/result", "stage": "prod"}),
+        http_event(cookies="a=1"),
+    ],
+)
+def test_a_gateway_event_with_a_field_of_the_wrong_type_is_refused(event):
+    # Only a direct invocation can send these; the answer is a 400, not a 500 further on.
+    with pytest.raises(UnsupportedEventError):
+        decode_event(event)
+
+
+def test_a_stage_that_is_not_text_is_ignored():
+    event = http_event(rawPath="/5/query/result")
+    event["requestContext"]["stage"] = 5
+    assert decode_event(event).path == "/5/query/result"
+
+
 def test_event_without_a_gateway_request_id_has_none():
     assert decode_event(rest_event(requestContext={"stage": "prod"})).request_id is None
 

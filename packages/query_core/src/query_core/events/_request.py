@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from query_core._answers import error_answer
-from query_core._exceptions import InvalidBodyError
+from query_core._exceptions import InvalidBodyError, UnsupportedEventError
 from query_core._http import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
@@ -59,6 +59,29 @@ class LambdaRequest:
     def header(self, name: str) -> str | None:
         """A header's value by case-insensitive name."""
         return self.headers.get(name.lower())
+
+
+def mapping_field(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``event[key]`` when it is an object, ``{}`` when absent or null.
+
+    Anything else is not an event API Gateway sends (only a direct invocation can make
+    one): ``UnsupportedEventError`` (400), not a 500 further on.
+    """
+    value = event.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UnsupportedEventError
+    return value
+
+
+def list_field(value: Any) -> list[Any]:
+    """A list of an event (multi-value headers and parameters, cookies); else as above."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UnsupportedEventError
+    return value
 
 
 def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from query_core.events._request import LambdaRequest, lower_headers
+from query_core.events._request import LambdaRequest, list_field, lower_headers, mapping_field
 
 __all__ = ["decode", "infer"]
 
@@ -21,17 +21,22 @@ def infer(event: Any) -> bool:
 
 
 def decode(event: Mapping[str, Any]) -> LambdaRequest:
-    """Decode a REST proxy event. ``path`` excludes the stage, as API Gateway sends it."""
-    headers = lower_headers(event.get("headers"))
-    for name, values in (event.get("multiValueHeaders") or {}).items():
-        if values:
+    """Decode a REST proxy event. ``path`` excludes the stage, as API Gateway sends it.
+
+    A field of the wrong type (only a direct invocation can send one) is
+    ``UnsupportedEventError``.
+    """
+    headers = lower_headers(mapping_field(event, "headers"))
+    for name, values in mapping_field(event, "multiValueHeaders").items():
+        if values := list_field(values):
             headers[str(name).lower()] = str(values[-1])
     query: list[tuple[str, str]] = []
-    multi = event.get("multiValueQueryStringParameters")
+    multi = mapping_field(event, "multiValueQueryStringParameters")
     if multi:
-        query = [(str(k), str(v)) for k, vs in multi.items() for v in (vs or [])]
+        query = [(str(k), str(v)) for k, vs in multi.items() for v in list_field(vs)]
     else:
-        query = [(str(k), str(v)) for k, v in (event.get("queryStringParameters") or {}).items()]
+        single = mapping_field(event, "queryStringParameters")
+        query = [(str(k), str(v)) for k, v in single.items()]
     context = event.get("requestContext")
     if not isinstance(context, Mapping):
         context = {}

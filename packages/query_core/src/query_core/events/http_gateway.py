@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from query_core.events._request import LambdaRequest, lower_headers
+from query_core.events._request import LambdaRequest, list_field, lower_headers, mapping_field
 
 __all__ = ["decode", "infer"]
 
@@ -17,16 +17,24 @@ def infer(event: Any) -> bool:
 
 
 def decode(event: Mapping[str, Any]) -> LambdaRequest:
-    """Decode an HTTP API event; a named stage's prefix is removed from ``rawPath``."""
-    context = event.get("requestContext") or {}
-    http = context.get("http") or {}
+    """Decode an HTTP API event; a named stage's prefix is removed from ``rawPath``.
+
+    A field of the wrong type (only a direct invocation can send one) is
+    ``UnsupportedEventError``.
+    """
+    context = mapping_field(event, "requestContext")
+    http = mapping_field(context, "http")
     path = str(event.get("rawPath") or http.get("path") or "/")
     stage = context.get("stage")
-    if stage and stage != "$default" and (path == f"/{stage}" or path.startswith(f"/{stage}/")):
+    if (
+        isinstance(stage, str)
+        and stage not in ("", "$default")
+        and (path == f"/{stage}" or path.startswith(f"/{stage}/"))
+    ):
         path = path[len(stage) + 1 :] or "/"
-    headers = lower_headers(event.get("headers"))
-    if event.get("cookies"):
-        headers["cookie"] = "; ".join(event["cookies"])
+    headers = lower_headers(mapping_field(event, "headers"))
+    if cookies := list_field(event.get("cookies")):
+        headers["cookie"] = "; ".join(str(cookie) for cookie in cookies)
     return LambdaRequest(
         source="http_v2",
         method=str(http.get("method", "GET")).upper(),
