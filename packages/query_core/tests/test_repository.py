@@ -269,6 +269,23 @@ def test_a_signed_position_over_the_key_limit_is_400_before_any_read(client, tab
     assert counter.calls == []
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [{"data": {"S": "not a map"}}, {"status": None}, {"created_at": {"N": "1"}}],
+)
+def test_a_stored_item_that_does_not_fit_is_a_repository_error(repo, client, table_name, broken):
+    """The table's fault: a RepositoryError (500 internal error), not a pydantic error."""
+    (item,) = make_items("u-broken", [None])
+    for name, value in broken.items():
+        if value is None:
+            del item[name]
+        else:
+            item[name] = value
+    put_items(client, [item], table_name)
+    with pytest.raises(RepositoryError, match=f"stored item {item['result_id']['S']} does not fit"):
+        repo.query(QueryRequest(user_id="u-broken"))
+
+
 def test_dynamodb_validation_errors_are_the_callers_400(repo, client):
     """DynamoDB's ValidationException is a client mistake (InvalidQueryError), not a 500."""
     from query_core import InvalidQueryError, error_answer

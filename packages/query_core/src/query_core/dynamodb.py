@@ -64,7 +64,17 @@ _PROJECTION: Final = ", ".join(_NAMES)
 
 
 def _to_result_item(item: Mapping[str, Mapping[str, Any]]) -> ResultItem:
-    return ResultItem.model_validate(from_item(item))
+    """One stored item as a ``ResultItem``; an item that does not fit is a ``RepositoryError``.
+
+    The table is written by other producers: a stored item without ``status``, or with a
+    ``data`` that is not a map, is the table's fault, answered 500 like any failed read,
+    never a pydantic error escaping this package.
+    """
+    try:
+        return ResultItem.model_validate(from_item(item))
+    except ValueError as exc:  # pydantic's ValidationError, or an unknown attribute type
+        key = item.get("result_id", {}).get("S", "?")
+        raise RepositoryError(f"stored item {key} does not fit ResultItem") from exc
 
 
 class ResultsRepository:
