@@ -195,3 +195,20 @@ def test_an_unknown_api_is_an_aws_error(run) -> None:
 )
 def test_lambda_uri(arn: str, uri: str) -> None:
     assert lambda_uri(arn) == uri
+
+
+def test_detach_refuses_a_damaged_record_or_another_region(run, public_api, tmp_path) -> None:
+    record = tmp_path / "r.json"
+    assert run("attach", *_args(public_api, record)).exit_code == 0
+    data = json.loads(record.read_text())
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps({**data, "methods": [{"path": "/query/result"}]}))
+    result = run("detach", str(damaged))
+    assert result.exit_code == 2
+    assert "the attach record is damaged" in result.stderr
+    result = run("detach", str(record), "--region", "eu-west-1")
+    assert result.exit_code == 2
+    assert "pass --region us-east-1" in result.stderr
+    not_json = tmp_path / "x.json"
+    not_json.write_text("{")
+    assert run("detach", str(not_json)).exit_code == 2

@@ -226,3 +226,19 @@ def test_compare_classifies_what_a_client_would_see() -> None:
 )  # fmt: skip
 def test_percentile_is_nearest_rank(values, p, expected) -> None:
     assert percentile(values, p) == expected
+
+
+def test_sigv4_without_credentials_is_one_clear_line(tmp_path, monkeypatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    users = tmp_path / "users.txt"
+    users.write_text("u-1001\n")
+    code, _, err = shadow(
+        "--old", "http://127.0.0.1:1", "--new", "http://127.0.0.1:2", "--new-sigv4",
+        "--region", "us-east-1", "--users", str(users),
+    )  # fmt: skip
+    assert code == 2
+    assert err.startswith("query-migrate: no AWS credentials found for SigV4")

@@ -327,6 +327,21 @@ def load_record(path: Path) -> dict[str, Any]:
         raise MigrateError(f"attach record {path}: {exc}") from exc
     if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
         raise MigrateError(f"{path} is not a query-migrate attach record")
+    strings = ("region", "apiId", "stage", "aliasArn")
+    methods = record.get("methods")
+    well_formed = all(isinstance(record.get(key), str) for key in strings) and (
+        isinstance(methods, list)
+        and all(
+            isinstance(m, dict)
+            and set(m) == {"path", "resource_id", "http_method", "integration"}
+            and isinstance(m["integration"], dict)
+            for m in methods
+        )
+    )
+    if not well_formed:
+        raise MigrateError(
+            f"{path}: the attach record is damaged (fields missing or of the wrong type)"
+        )
     return record
 
 
@@ -341,6 +356,10 @@ def plan_detach(aws: Aws, record: dict[str, Any], *, force: bool) -> list[Detach
     """Compare the API with the record; refuses what changed since ``attach`` unless forced."""
     if record.get("detachedAt"):
         raise RefusedError(f"this record was already detached at {record['detachedAt']}")
+    if record["region"] != aws.region:
+        raise MigrateError(
+            f"the record is of region {record['region']}: pass --region {record['region']}"
+        )
     new_uri = lambda_uri(record["aliasArn"])
     steps = []
     for raw in record["methods"]:

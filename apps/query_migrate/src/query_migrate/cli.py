@@ -394,6 +394,16 @@ def main() -> None:
     cli()
 
 
+def _signer(inputs: Inputs) -> Any:
+    """query_http_client's SigV4 signer (execute-api) with this session's credentials."""
+    from query_http_client.sigv4 import SigV4Signer
+
+    try:
+        return SigV4Signer(inputs.aws.region, credentials=inputs.aws.session.get_credentials())
+    except ValueError as exc:
+        raise MigrateError(str(exc)) from exc
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -525,11 +535,7 @@ def shadow(
             raise click.UsageError(f"{spec}: a target is an http(s) URL or lambda:FUNCTION")
         signer = None
         if sigv4:
-            from query_http_client.sigv4 import SigV4Signer
-
-            signer = SigV4Signer(
-                inputs.aws.region, credentials=inputs.aws.session.get_credentials()
-            )
+            signer = _signer(inputs)
         return shadow_module.HttpTarget(
             spec, concurrency=concurrency, timeout=timeout, signer=signer
         )
@@ -651,16 +657,6 @@ def smoke(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
-    def signer(wanted: bool) -> Any:
-        if not wanted:
-            return None
-        from query_http_client.sigv4 import SigV4Signer
-
-        try:
-            return SigV4Signer(inputs.aws.region, credentials=inputs.aws.session.get_credentials())
-        except ValueError as exc:
-            raise MigrateError(str(exc)) from exc
-
     public_url = outputs.get("PublicApiUrl") or smoke_module.existing_api_url(
         inputs.context, inputs.aws
     )
@@ -670,8 +666,10 @@ def smoke(
         internal_api_url=outputs.get("InternalApiUrl"),
         query_result_function=outputs.get("QueryResultFunctionName"),
         public_headers=public_headers,
-        public_signer=signer(public_auth == "iam" and bool(public_url)),
-        internal_signer=signer(internal_auth == "iam" and bool(outputs.get("InternalApiUrl"))),
+        public_signer=_signer(inputs) if public_auth == "iam" and public_url else None,
+        internal_signer=(
+            _signer(inputs) if internal_auth == "iam" and outputs.get("InternalApiUrl") else None
+        ),
     )
     logs: Any = None
     if log_dir is not None:
