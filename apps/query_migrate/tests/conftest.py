@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
-from query_devstack import free_port
+from query_devstack import MisbehavingServer, RecordedRequest, Reply, free_port
 from query_migrate.cli import cli
 
 REGION = "us-east-1"
@@ -453,3 +454,46 @@ def account(aws, lambda_code, monkeypatch: pytest.MonkeyPatch) -> Account:
 def make_table(aws) -> Any:
     """``make_table(name, index=True)``: a results table (with ``marketing_id-index``)."""
     return lambda name, *, index=True: _table(aws, name, index=index)
+
+
+def _seeding_proxy(upstream: str) -> MisbehavingServer:
+    """A real HTTP server in front of the new path that changes some answers."""
+
+    def reply(request: RecordedRequest) -> Reply:
+        body = json.loads(request.body) if request.body.startswith(b"{") else {}
+        forwarded = urllib.request.Request(  # noqa: S310 - the chain on 127.0.0.1
+            upstream + request.target, data=request.body, method="POST",
+            headers={"content-type": "application/json",
+                     "x-request-id": request.headers.get("x-request-id", "")},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(forwarded, timeout=10) as answer:  # noqa: S310
+                status, data, headers = answer.status, answer.read(), dict(answer.headers)
+        except urllib.error.HTTPError as error:
+            status, data, headers = error.code, error.read(), dict(error.headers)
+        headers = {
+            k.lower(): v
+            for k, v in headers.items()
+            if k.lower() in {"content-type", "x-request-id"}
+        }
+        if body.get("user_id") == "u-1003" and status == 200:  # one changed field per item
+            page = json.loads(data)
+            for item in page["items"]:
+                item["status"] = item["status"].upper()
+            data = json.dumps(page).encode()
+        if body.get("user_id") == "u-1004" and body.get("limit") == 7:  # an outage
+            status, data = 503, b'{"detail": "the internal API is unavailable"}'
+            headers["retry-after"] = "1"
+        if body.get("user_id") == "u-1002" and body.get("ap_id") == "ap-reports":
+            headers.pop("x-request-id", None)  # the id is not echoed
+        return Reply(status=status, body=data, headers=headers)
+
+    return MisbehavingServer(reply)
+
+
+@pytest.fixture
+def seeding_proxy() -> Any:
+    """``with seeding_proxy(new_path_url) as proxy``: the new path with seeded differences:
+    u-1003's items change status case, u-1004 at limit 7 gets a 503, u-1002's ap-reports
+    answers lose their X-Request-Id."""
+    return _seeding_proxy

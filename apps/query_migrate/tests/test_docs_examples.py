@@ -230,7 +230,7 @@ def _as_served(chain, text: str) -> str:
     return text
 
 
-def test_local_chain_examples(chain, tmp_path, monkeypatch) -> None:
+def test_local_chain_examples(chain, tmp_path, monkeypatch, seeding_proxy) -> None:
     """smoke and shadow as local-development.md runs them against ./nox -s serve."""
     monkeypatch.chdir(tmp_path)
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -256,3 +256,13 @@ def test_local_chain_examples(chain, tmp_path, monkeypatch) -> None:
     assert "no mismatch" in shadow
     check_snippet("examples/smoke.txt", _as_served(chain, smoke), exact=False)
     check_snippet("examples/shadow.txt", _as_served(chain, shadow), exact=False)
+    # A mismatch report: the new path behind a proxy that upper-cases u-1003's statuses.
+    Path("one.txt").write_text("u-1003\n")
+    with seeding_proxy(chain.service) as proxy:
+        args = ["shadow", "--old", chain.legacy_service, "--new", proxy.url, "--users",
+                "one.txt", "--limit", "2", "--run-id", "shadow-docs",
+                "--report", "report.md"]  # fmt: skip
+        _run(args, shown="", code=1)
+        report = Path("report.md").read_text().replace(proxy.url, "http://127.0.0.1:8090")
+    assert re.search(r'^\+ +"status": "[A-Z]+",$', report, re.MULTILINE), report
+    check_snippet("examples/shadow-report.md", _as_served(chain, report), exact=False)

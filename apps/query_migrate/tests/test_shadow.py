@@ -4,12 +4,10 @@ the service with RESULT_SOURCE=internal_api the new one; a real proxy seeds diff
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
 import pytest
 from click.testing import CliRunner
-from query_devstack import MisbehavingServer, RecordedRequest, Reply, free_port
+from query_devstack import free_port
 from query_migrate.cli import cli
 from query_migrate.shadow import Answer, compare, percentile
 
@@ -65,48 +63,15 @@ def test_a_clean_run_over_more_than_500_requests_has_no_mismatch(chain, tmp_path
     print(f"\nshadow clean run: {json.dumps(summary)}")  # the figures for the closing note
 
 
-def _seeding_proxy(upstream: str):
-    """A real HTTP server in front of the new path that changes some answers."""
-
-    def reply(request: RecordedRequest) -> Reply:
-        body = json.loads(request.body) if request.body.startswith(b"{") else {}
-        forwarded = urllib.request.Request(  # noqa: S310 - the chain on 127.0.0.1
-            upstream + request.target, data=request.body, method="POST",
-            headers={"content-type": "application/json",
-                     "x-request-id": request.headers.get("x-request-id", "")},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(forwarded, timeout=10) as answer:  # noqa: S310
-                status, data, headers = answer.status, answer.read(), dict(answer.headers)
-        except urllib.error.HTTPError as error:
-            status, data, headers = error.code, error.read(), dict(error.headers)
-        headers = {
-            k.lower(): v
-            for k, v in headers.items()
-            if k.lower() in {"content-type", "x-request-id"}
-        }
-        if body.get("user_id") == "u-1003" and status == 200:  # one changed field per item
-            page = json.loads(data)
-            for item in page["items"]:
-                item["status"] = item["status"].upper()
-            data = json.dumps(page).encode()
-        if body.get("user_id") == "u-1004" and body.get("limit") == 7:  # an outage
-            status, data = 503, b'{"detail": "the internal API is unavailable"}'
-            headers["retry-after"] = "1"
-        if body.get("user_id") == "u-1002" and body.get("ap_id") == "ap-reports":
-            headers.pop("x-request-id", None)  # the id is not echoed
-        return Reply(status=status, body=data, headers=headers)
-
-    return MisbehavingServer(reply)
-
-
-def test_seeded_differences_are_reported_by_kind_with_a_readable_diff(chain, tmp_path) -> None:
+def test_seeded_differences_are_reported_by_kind_with_a_readable_diff(
+    chain, tmp_path, seeding_proxy
+) -> None:
     bodies = tmp_path / "bodies.jsonl"
     bodies.write_text("\n".join(request_bodies(invalid=False)) + "\n")
     users = tmp_path / "users.txt"
     users.write_text("u-1001\nu-1003\n")
     markdown, page = tmp_path / "report.md", tmp_path / "report.html"
-    with _seeding_proxy(chain.service) as proxy:
+    with seeding_proxy(chain.service) as proxy:
         code, out, _ = shadow(
             "--old", chain.legacy_service, "--new", proxy.url, "--bodies", str(bodies),
             "--rate", "0", "--report", str(markdown), "--report", str(page), "--json",

@@ -452,6 +452,11 @@ def summary_rows(summary: Summary) -> list[tuple[str, str]]:
     return rows
 
 
+def _label(name: str) -> str:
+    """A summary row's name outside the terminal table: a kind names its parent row."""
+    return f"mismatches: {name.strip()}" if name.startswith("  ") else name
+
+
 def _title(exchange: Exchange) -> str:
     page = f", page {exchange.page}" if exchange.page > 1 else ""
     what = "error" if exchange.error else ", ".join(d.kind for d in exchange.differences)
@@ -469,7 +474,7 @@ def markdown_report(summary: Summary, *, limit: int = 100) -> str:
         "",
         "| | |",
         "| --- | --- |",
-        *(f"| {name.strip()} | {value} |" for name, value in summary_rows(summary)),
+        *(f"| {_label(name)} | {value} |" for name, value in summary_rows(summary)),
         "",
     ]
     for exchange in summary.problems[:limit]:
@@ -495,7 +500,7 @@ def html_report(summary: Summary, *, limit: int = 100) -> str:
     """The report as one HTML page: the summary, then a side-by-side diff per mismatch."""
     esc = html.escape
     rows = "".join(
-        f"<tr><th>{esc(name.strip())}</th><td>{esc(value)}</td></tr>"
+        f"<tr><th>{esc(_label(name))}</th><td>{esc(value)}</td></tr>"
         for name, value in summary_rows(summary)
     )
     parts = [
