@@ -21,13 +21,14 @@ def test_a_ready_account_passes_every_check(run, account, make_api) -> None:
     verdicts = _verdicts(report)
     assert set(verdicts.values()) == {"ok"}, report
     assert list(verdicts) == [
-        "results table", "marketing_id-index", "endpoint execute-api", "endpoint ecr.api",
-        "endpoint ecr.dkr", "endpoint logs", "execute-api private DNS",
-        "Query Lambda -> target", "ECS service steady", "ALB targets healthy", "alarms in OK",
-        "existing public API",
+        "results table", "marketing_id-index", "endpoint ecr.api", "endpoint ecr.dkr",
+        "endpoint logs", "endpoint s3", "endpoint execute-api", "Query Lambda -> target",
+        "ECS service steady", "ALB targets healthy", "alarms in OK", "existing public API",
     ]  # fmt: skip
     detail = {check["name"]: check["detail"] for check in report["checks"]}
-    assert detail["endpoint execute-api"] == "missing; the stack creates it"
+    assert detail["endpoint execute-api"] == "the stack creates its own, private DNS off"
+    assert detail["endpoint logs"] == "the VPC's own (private DNS on), reused"
+    assert detail["endpoint ecr.dkr"] == "missing; the stack creates it"
     assert detail["ALB targets healthy"] == "2/2 healthy"
     assert "3 Lambda proxy integration(s)" in detail["existing public API"]
 
@@ -60,8 +61,8 @@ def test_each_failure_is_found(run, account, aws, make_api, make_table) -> None:
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["results table"]["verdict"] == "ok"
     assert checks["marketing_id-index"]["verdict"] == "fail"
-    assert checks["endpoint execute-api"]["verdict"] == "fail"
-    assert "private DNS on" in checks["endpoint execute-api"]["detail"]
+    assert checks["endpoint execute-api"]["verdict"] == "ok"  # the stack's own: DNS off
+    assert "the VPC has one (private DNS on)" in checks["endpoint execute-api"]["detail"]
     assert checks["endpoint ecr.dkr"]["verdict"] == "fail"
     assert "remove" in checks["endpoint ecr.dkr"]["fix"]
     assert checks["existing public API"]["verdict"] == "fail"
@@ -74,9 +75,24 @@ def test_private_dns_on_execute_api_in_an_existing_vpc_is_a_failure(run, account
         "preflight", "--vpc-id", account.vpc, "-c", 'existingVpcEndpoints=["ecr.api","logs"]',
         "-c", "executeApiPrivateDns=true", code=1,
     )  # fmt: skip
-    check = {c["name"]: c for c in report["checks"]}["execute-api private DNS"]
+    check = {c["name"]: c for c in report["checks"]}["endpoint execute-api"]
     assert check["verdict"] == "fail"
     assert "403" in check["fix"]
+    assert "endpoint lambda" not in {c["name"] for c in report["checks"]}
+
+
+def test_a_second_private_dns_execute_api_endpoint_is_a_failure(run, account, aws) -> None:
+    aws("ec2").create_vpc_endpoint(
+        VpcId=account.vpc, ServiceName="com.amazonaws.us-east-1.execute-api",
+        VpcEndpointType="Interface", PrivateDnsEnabled=True,
+    )  # fmt: skip
+    report = run.json(
+        "preflight", "--vpc-id", account.vpc, "-c", 'existingVpcEndpoints=["ecr.api","logs"]',
+        "-c", "executeApiPrivateDns=true", "-c", "enableLambdaRollbackSource=true", code=1,
+    )  # fmt: skip
+    checks = {c["name"]: c for c in report["checks"]}
+    assert "two endpoints with private DNS" in checks["endpoint execute-api"]["fix"]
+    assert checks["endpoint lambda"]["detail"] == "missing; the stack creates it"
 
 
 def test_eks_mode_needs_egress_to_the_eks_peer(run, account, aws) -> None:

@@ -65,10 +65,10 @@ def checks_table(title: str, checks: list[Check], *, latency: bool = False) -> T
     table.add_column("check", style="bold")
     if latency:
         table.add_column("ms", justify="right")
-    table.add_column("found")
+    table.add_column("found", overflow="fold")
     fixes = any(check.fix for check in checks)
     if fixes:
-        table.add_column("fix")
+        table.add_column("fix", overflow="fold")
     for check in checks:
         row = [_MARKS[check.verdict], check.name]
         if latency:

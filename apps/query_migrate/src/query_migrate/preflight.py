@@ -22,10 +22,11 @@ from query_migrate.attach import plan_attach
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import IpPermissionOutputTypeDef
 
-__all__ = ["ENDPOINT_SERVICES", "Peer", "run_preflight"]
+__all__ = ["SHARED_ENDPOINT_SERVICES", "Peer", "run_preflight"]
 
-#: Interface endpoints the stack's tasks need, by the short names of ``existingVpcEndpoints``.
-ENDPOINT_SERVICES = ("execute-api", "ecr.api", "ecr.dkr", "logs")
+#: Endpoints the stack creates only where the VPC lacks them, by the names of
+#: ``existingVpcEndpoints`` (image pulls, the tasks' logs; ``lambda`` with the rollback source).
+SHARED_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "s3")
 
 
 def run_preflight(
@@ -105,45 +106,57 @@ def _endpoints(aws: Aws, outputs: Outputs, context: Context) -> list[Check]:
         service = endpoint.get("ServiceName", "").removeprefix(prefix)
         present[service] = present.get(service, False) or bool(endpoint.get("PrivateDnsEnabled"))
     declared = set(context.strings("existingVpcEndpoints"))
-    checks = []
-    for service in ENDPOINT_SERVICES:
-        name = f"endpoint {service}"
-        if service in present and service not in declared:
-            checks.append(
-                Check.fail(
-                    name,
-                    f"the VPC has one (private DNS {'on' if present[service] else 'off'})",
-                    f'add "{service}" to existingVpcEndpoints: a second one fails the deploy',
-                )
-            )
-        elif service in declared and service not in present:
-            checks.append(
-                Check.fail(
-                    name,
-                    "listed in existingVpcEndpoints, but the VPC has none",
-                    f'remove "{service}" from existingVpcEndpoints so the stack creates it',
-                )
-            )
-        elif service in present:
-            checks.append(
-                Check.ok(name, f"present (private DNS {'on' if present[service] else 'off'})")
-            )
-        else:
-            checks.append(Check.ok(name, "missing; the stack creates it"))
-    private_dns = context.flag("executeApiPrivateDns")
-    if "execute-api" not in present and private_dns:
-        checks.append(
-            Check.fail(
-                "execute-api private DNS",
-                "the stack would create the execute-api endpoint with private DNS in this VPC",
-                "set executeApiPrivateDns=false: with it on, every public or regional API "
-                "called from this VPC answers 403",
-            )
-        )
-    else:
-        state = "on (the VPC's own endpoint)" if present.get("execute-api") else "off"
-        checks.append(Check.ok("execute-api private DNS", state))
+    services = list(SHARED_ENDPOINT_SERVICES)
+    if context.flag("enableLambdaRollbackSource"):
+        services.append("lambda")
+    checks = [_shared_endpoint(service, present, declared) for service in services]
+    checks.append(_execute_api(present, context.flag("executeApiPrivateDns") or False))
     return checks
+
+
+def _dns(private_dns: bool) -> str:
+    return f"private DNS {'on' if private_dns else 'off'}"
+
+
+def _shared_endpoint(service: str, present: dict[str, bool], declared: set[str]) -> Check:
+    """An endpoint the stack creates only when the VPC lacks it (``existingVpcEndpoints``)."""
+    name = f"endpoint {service}"
+    if service in present and service not in declared:
+        return Check.fail(
+            name,
+            f"the VPC has one ({_dns(present[service])})",
+            f'add "{service}" to existingVpcEndpoints: a second one fails the deploy',
+        )
+    if service in declared and service not in present:
+        return Check.fail(
+            name,
+            "listed in existingVpcEndpoints, but the VPC has none",
+            f'remove "{service}" from existingVpcEndpoints so the stack creates it',
+        )
+    if service in present:
+        return Check.ok(name, f"the VPC's own ({_dns(present[service])}), reused")
+    return Check.ok(name, "missing; the stack creates it")
+
+
+def _execute_api(present: dict[str, bool], private_dns: bool) -> Check:
+    """The stack always creates its own execute-api endpoint (the private API's policy names
+    it), with private DNS per ``executeApiPrivateDns`` (default off in an existing VPC)."""
+    name = "endpoint execute-api"
+    if private_dns and present.get("execute-api"):
+        return Check.fail(
+            name,
+            "the VPC's own execute-api endpoint has private DNS, and executeApiPrivateDns=true",
+            "set executeApiPrivateDns=false: two endpoints with private DNS fail the deploy",
+        )
+    if private_dns:
+        return Check.fail(
+            name,
+            "the stack would create it with private DNS in this shared VPC",
+            "set executeApiPrivateDns=false: with it on, every public or regional API "
+            "called from this VPC answers 403",
+        )
+    own = f"; the VPC has one ({_dns(present['execute-api'])})" if "execute-api" in present else ""
+    return Check.ok(name, f"the stack creates its own, private DNS off{own}")
 
 
 @dataclass(frozen=True)
