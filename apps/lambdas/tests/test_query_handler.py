@@ -7,7 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from query_core import RETIRED_MARKETING_DETAIL
+import urllib3
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from query_core import RESULT_PATH, RETIRED_MARKETING_DETAIL, is_public_path, is_retired_path
 from query_devstack import MisbehavingServer, Reply
 
 SERVICE_PAGE = b'{"user_id":"u-1001","items":[],"count":0,"next_token":null}'
@@ -289,6 +292,18 @@ def test_dot_segments_cannot_reach_private_paths(query_module, service, load_eve
 
 
 @pytest.mark.parametrize(
+    ("path", "received"),
+    [("/query/marketing/x/..", "/query/marketing/"), ("/query/marketing/.", "/query/marketing/"),
+     ("/query/x/../result", "/query/result")],
+)  # fmt: skip
+def test_a_path_is_judged_as_it_is_sent(query_module, service, load_event, path, received):
+    event = load_event("rest_v1_external_query.json")
+    event["path"] = path
+    call(query_module, event)
+    assert [r.target.split("?")[0] for r in service.requests] == [received]
+
+
+@pytest.mark.parametrize(
     ("sent", "received"),
     [
         ("curl/8.5 (€ edition)", "curl/8.5 (€ edition)".encode().decode("latin-1")),
@@ -319,3 +334,15 @@ def test_a_header_value_with_a_control_character_is_not_forwarded(
     (sent,) = service.requests
     assert "accept-language" not in sent.headers
     assert "x-caller-id" not in sent.headers
+
+
+_SEGMENTS = ("", ".", "..", "query", "marketing", "result", "health", "docs", "x", "..x", "%2e%2e")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_SEGMENTS), max_size=8))
+def test_the_edge_judges_the_path_urllib3_sends(segments):
+    # Whatever path API Gateway hands over, the decision is taken on the path that leaves.
+    path = "/" + "/".join(segments)
+    sent = urllib3.util.parse_url("http://service" + path).path or "/"
+    assert is_public_path(path) == (sent == RESULT_PATH or is_retired_path(sent))

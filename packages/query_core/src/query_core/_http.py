@@ -43,17 +43,35 @@ def is_retired_path(path: str) -> bool:
     return path.rstrip("/") == RETIRED_PATH or path.startswith(RETIRED_PATH + "/")
 
 
+def _remove_dot_segments(path: str) -> str:
+    """``path`` with its ``.`` and ``..`` segments resolved, as an HTTP client sends it.
+
+    RFC 3986's section 5.2.4 as urllib3 implements it (the Query Lambda's client), so
+    that what is judged here is exactly what is sent.
+    """
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if path.startswith("/") and (not kept or kept[0]):
+        kept.insert(0, "")
+    if path.endswith(("/.", "/..")):
+        kept.append("")  # "/a/b/.." is "/a/", a directory
+    return "/".join(kept)
+
+
 def is_public_path(path: str) -> bool:
     """The paths the public edge forwards: ``/query/result`` and the retired ones.
 
-    ``/health``, ``/docs``, ``/openapi.json`` and anything else stay private. A path with a
-    ``.`` or ``..`` segment is never public: an HTTP client resolves those before sending
-    (RFC 3986, section 5.2.4; urllib3 does), so ``/query/marketing/../../health`` would
-    reach ``/health``.
+    ``/health``, ``/docs``, ``/openapi.json`` and anything else stay private. The path is
+    judged as an HTTP client sends it, with its ``.`` and ``..`` segments resolved (RFC
+    3986; urllib3 does so before sending): ``/query/marketing/../../health`` is ``/health``.
     """
-    if any(segment in (".", "..") for segment in path.split("/")):
-        return False
-    return path == RESULT_PATH or is_retired_path(path)
+    resolved = _remove_dot_segments(path)
+    return resolved == RESULT_PATH or is_retired_path(resolved)
 
 
 def is_json_media_type(content_type: str | None) -> bool:
