@@ -207,3 +207,36 @@ def test_sigv4_without_credentials_is_one_clear_line(tmp_path, monkeypatch) -> N
     )  # fmt: skip
     assert code == 2
     assert err.startswith("query-migrate: no AWS credentials found for SigV4")
+
+
+def test_concurrency_and_rate_bound_what_each_side_sees(tmp_path) -> None:
+    """--concurrency caps each side's connections; --rate spaces the starts."""
+    from query_devstack import MisbehavingServer, Reply
+
+    page = b'{"user_id": "u", "items": [], "count": 0, "next_token": null}'
+
+    def echo(request):
+        return Reply(body=page, delay=0.05, headers={
+            "content-type": "application/json",
+            "x-request-id": request.headers["x-request-id"],
+        })  # fmt: skip
+
+    users = tmp_path / "users.txt"
+    users.write_text("\n".join(f"u-{n}" for n in range(12)) + "\n")
+    with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
+        code, out, _ = shadow(
+            "--old", old.url, "--new", new.url, "--users", str(users), "--concurrency", "2",
+            "--rate", "0", "--json",
+        )  # fmt: skip
+        assert code == 0, out
+        assert len(old.requests) == len(new.requests) == 12
+        assert old.connections <= 2  # without the cap: up to 12 at once
+        assert new.connections <= 2
+    with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
+        code, out, _ = shadow(
+            "--old", old.url, "--new", new.url, "--users", str(users), "--concurrency", "12",
+            "--rate", "40", "--json",
+        )  # fmt: skip
+    summary = json.loads(out)
+    assert summary["matches"] == 12
+    assert summary["seconds"] >= 11 / 40  # 12 starts, 1/40 s apart at least
