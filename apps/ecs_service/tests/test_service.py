@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -170,10 +169,8 @@ class _BrokenTransport:
 
     async def aclose(self) -> None: ...
 
-    @asynccontextmanager
-    async def handle_async_request(self, request: TransportRequest):
+    async def handle_async_request(self, request: TransportRequest, body: object) -> None:
         raise RuntimeError("arn:aws:lambda:ap-northeast-1:123:function:x exploded")
-        yield
 
 
 def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):

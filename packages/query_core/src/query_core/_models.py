@@ -53,19 +53,20 @@ class ResultItem(BaseModel):
 
 
 class QueryResponse(BaseModel):
-    """One page of a user's results, newest first; ``count`` is ``len(items)``."""
+    """One page of a user's results, newest first; ``count`` is ``len(items)``.
+
+    No ``mode="before"`` validator: it would make pydantic build Python objects from the
+    JSON before validating them, doubling the cost of reading a page (the service reads
+    one per request). A missing ``count`` defaults from the validated ``items``.
+    """
+
+    # Every field is in every answer: the response schema says so (next_token: null).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     user_id: str
     items: list[ResultItem]
-    count: int
+    count: int = Field(default_factory=lambda data: len(data["items"]))
     next_token: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_count(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "count" not in data and isinstance(data.get("items"), list):
-            return {**data, "count": len(data["items"])}
-        return data
 
     @model_validator(mode="after")
     def _count_matches_items(self) -> Self:

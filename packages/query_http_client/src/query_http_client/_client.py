@@ -1,9 +1,9 @@
 """``AsyncQueryClient`` and ``QueryClient``: the protocol over a transport, with resilience.
 
 Both do the same per call: encode the request (``_protocol``), run attempts through the
-transport under ``Resilience`` (deadline, retries, budget, breaker), read each answer's
-body under the size cap and parse it into a page or this package's error. Only the
-waiting differs: ``await`` against a blocking call.
+transport under ``Resilience`` (deadline, retries, budget, breaker), have the transport
+pour each answer's body into a ``BodyReader`` (the size cap) and parse it into a page or
+this package's error. Only the waiting differs: ``await`` against a blocking call.
 """
 
 from __future__ import annotations
@@ -76,11 +76,8 @@ class AsyncQueryClient(_Client[AsyncTransport]):
 
         async def attempt(timeout: float) -> QueryResponse:
             outgoing = TransportRequest(RESULT_PATH, headers, body, timeout)
-            async with self.transport.handle_async_request(outgoing) as response:
-                reader = BodyReader(response.status, response.content_length)
-                async for chunk in response.chunks:
-                    reader.feed(chunk)
-            return parse_response(response.status, response.headers, reader.body())
+            answer = await self.transport.handle_async_request(outgoing, BodyReader())
+            return parse_response(answer.status, answer.headers, answer.body)
 
         return await self.resilience.run_async(attempt)
 
@@ -108,10 +105,7 @@ class QueryClient(_Client[SyncTransport]):
 
         def attempt(timeout: float) -> QueryResponse:
             outgoing = TransportRequest(RESULT_PATH, headers, body, timeout)
-            with self.transport.handle_request(outgoing) as response:
-                reader = BodyReader(response.status, response.content_length)
-                for chunk in response.chunks:
-                    reader.feed(chunk)
-            return parse_response(response.status, response.headers, reader.body())
+            answer = self.transport.handle_request(outgoing, BodyReader())
+            return parse_response(answer.status, answer.headers, answer.body)
 
         return self.resilience.run_sync(attempt)

@@ -62,25 +62,31 @@ class RequestSigner(Protocol):
 
 
 class BodyReader:
-    """Collects an answer's body, refusing it once it is over ``MAX_RESPONSE_BYTES``.
+    """Takes an answer's body as a transport pours it in, refusing it over ``MAX_RESPONSE_BYTES``.
 
-    A declared length over the cap is refused before anything is read; a body of unknown
-    length is refused as soon as what arrived passes the cap.
+    ``begin(status, declared_length)`` refuses a declared length over the cap before
+    anything is read; ``feed(chunk)`` refuses a body of unknown length as soon as what
+    arrived passes the cap; ``body()`` is what arrived.
     """
 
     __slots__ = ("_chunks", "_size", "_status")
 
-    def __init__(self, status: int, content_length: int | None) -> None:
-        self._status = status
+    def __init__(self) -> None:
+        self._status = 0
         self._size = 0
         self._chunks: list[bytes] = []
-        self._check(content_length or 0)
 
     def _check(self, size: int) -> None:
         if size > MAX_RESPONSE_BYTES:
             raise UpstreamBadResponseError(
                 "the upstream's answer is too large", upstream_status=self._status
             )
+
+    def begin(self, status: int, declared_length: int | None) -> None:
+        self._status = status
+        self._size = 0
+        self._chunks.clear()  # a new attempt starts over
+        self._check(declared_length or 0)
 
     def feed(self, chunk: bytes) -> None:
         self._size += len(chunk)

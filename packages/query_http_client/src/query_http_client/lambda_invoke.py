@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -37,11 +35,9 @@ from query_http_client._exceptions import (
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
-from query_http_client._protocol import FUNCTION_ERROR_HEADER
+from query_http_client._protocol import FUNCTION_ERROR_HEADER, BodyReader
 from query_http_client._transports.base import (
-    AsyncResponse,
     ErrorTable,
-    SyncResponse,
     TransportRequest,
     TransportResponse,
     cut_off,
@@ -161,7 +157,7 @@ class LambdaInvokeTransport:
                 self._client.close()
                 self._client = None
 
-    def _invoke(self, request: TransportRequest) -> SyncResponse:
+    def _invoke(self, request: TransportRequest) -> tuple[int, dict[str, str], bytes]:
         request_id = request.headers.get(REQUEST_ID_HEADER)
         custom = {"request_id": request_id} if request_id else {}
         context = base64.b64encode(json.dumps({"custom": custom}).encode()).decode()
@@ -171,31 +167,29 @@ class LambdaInvokeTransport:
             Payload=request.body,
             ClientContext=context,
         )
-        payload = answer["Payload"].read()
+        payload = answer["Payload"].read()  # at most 6 MB: Lambda's own limit
         failed = answer.get("FunctionError")  # absent when the function answered
-        headers = {FUNCTION_ERROR_HEADER: failed} if failed else {}
-        return TransportResponse(answer["StatusCode"], headers, len(payload), iter((payload,)))
+        return answer["StatusCode"], {FUNCTION_ERROR_HEADER: failed} if failed else {}, payload
 
-    @contextlib.contextmanager
-    def handle_request(self, request: TransportRequest) -> Iterator[SyncResponse]:
-        with _ERRORS.mapping():
-            response = self._invoke(request)
-        yield response
+    @staticmethod
+    def _answer(invoked: tuple[int, dict[str, str], bytes], body: BodyReader) -> TransportResponse:
+        status, headers, payload = invoked
+        body.begin(status, len(payload))
+        body.feed(payload)
+        return TransportResponse(status, headers, body.body())
 
-    @contextlib.asynccontextmanager
-    async def handle_async_request(self, request: TransportRequest) -> AsyncIterator[AsyncResponse]:
+    def handle_request(self, request: TransportRequest, body: BodyReader) -> TransportResponse:
+        with _ERRORS:
+            return self._answer(self._invoke(request), body)
+
+    async def handle_async_request(
+        self, request: TransportRequest, body: BodyReader
+    ) -> TransportResponse:
         if self._executor is None:
             raise RuntimeError("the transport is not open: use `async with` or `await open()`")
         loop = asyncio.get_running_loop()
-        with _ERRORS.mapping():
-            response = await asyncio.wait_for(
+        with _ERRORS:
+            invoked = await asyncio.wait_for(
                 loop.run_in_executor(self._executor, self._invoke, request), request.timeout
             )
-        yield TransportResponse(
-            response.status, response.headers, response.content_length, _one(response.chunks)
-        )
-
-
-async def _one(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
+        return self._answer(invoked, body)

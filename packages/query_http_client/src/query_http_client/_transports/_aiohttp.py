@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 import aiohttp
 
-from query_http_client._protocol import READ_CHUNK_BYTES, RequestSigner, base_url
+from query_http_client._protocol import READ_CHUNK_BYTES, BodyReader, RequestSigner, base_url
 from query_http_client._transports.base import (
-    AsyncResponse,
     ErrorTable,
     TransportRequest,
     TransportResponse,
@@ -82,26 +78,24 @@ class AiohttpTransport:
             self._timeouts[seconds] = timeout
         return timeout
 
-    @contextlib.asynccontextmanager
-    async def handle_async_request(self, request: TransportRequest) -> AsyncIterator[AsyncResponse]:
+    async def handle_async_request(
+        self, request: TransportRequest, body: BodyReader
+    ) -> TransportResponse:
         if self._session is None:
             raise RuntimeError("the transport is not open: use `async with` or `await open()`")
         url = self._base + request.path
         headers = request.headers
         if self._signer is not None:
             headers = self._signer("POST", url, headers, request.body)
-        with _ERRORS.mapping():
+        with _ERRORS:
             async with self._session.post(
                 url, data=request.body, headers=headers, timeout=self._timeout(request.timeout)
             ) as response:
-                yield TransportResponse(
-                    response.status, response.headers, response.content_length, _chunks(response)
-                )
-
-
-async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    if response.content_length is not None:  # checked against the cap before the first read
-        yield await response.read()
-    else:
-        async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
-            yield chunk
+                declared = response.content_length
+                body.begin(response.status, declared)
+                if declared is not None:  # within the cap: read whole
+                    body.feed(await response.read())
+                else:
+                    async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+                        body.feed(chunk)
+                return TransportResponse(response.status, response.headers, body.body())

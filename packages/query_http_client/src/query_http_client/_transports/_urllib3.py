@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 
 import urllib3
 
-from query_http_client._protocol import READ_CHUNK_BYTES, RequestSigner, base_url
+from query_http_client._protocol import READ_CHUNK_BYTES, BodyReader, RequestSigner, base_url
 from query_http_client._transports.base import (
     ErrorTable,
-    SyncResponse,
     TransportRequest,
     TransportResponse,
     cut_off,
@@ -63,14 +60,13 @@ class Urllib3Transport:
     def close(self) -> None:
         self._pool.clear()
 
-    @contextlib.contextmanager
-    def handle_request(self, request: TransportRequest) -> Iterator[SyncResponse]:
+    def handle_request(self, request: TransportRequest, body: BodyReader) -> TransportResponse:
         url = self._base + request.path
         headers = request.headers
         if self._signer is not None:
             headers = self._signer("POST", url, headers, request.body)
         give_up_at = time.monotonic() + request.timeout
-        with _ERRORS.mapping():
+        with _ERRORS:
             response = self._pool.request(
                 "POST",
                 url,
@@ -82,23 +78,20 @@ class Urllib3Transport:
                 preload_content=False,
                 redirect=False,
             )
-            length = response.headers.get("content-length")
-            declared = int(length) if length is not None and length.isdigit() else None
             try:
-                yield TransportResponse(
-                    response.status, response.headers, declared, _chunks(response, give_up_at)
-                )
+                length = response.headers.get("content-length")
+                body.begin(response.status, int(length) if length and length.isdigit() else None)
+                _read(response, body, give_up_at)
             except BaseException:
                 response.close()  # a half-read connection cannot serve another request
                 raise
             response.release_conn()
+            return TransportResponse(response.status, response.headers, body.body())
 
 
-def _chunks(response: urllib3.BaseHTTPResponse, give_up_at: float) -> Iterator[bytes]:
-    while True:
+def _read(response: urllib3.BaseHTTPResponse, body: BodyReader, give_up_at: float) -> None:
+    """The body a chunk at a time: urllib3's timeouts bound each read, not the whole."""
+    while chunk := response.read1(READ_CHUNK_BYTES):
         if time.monotonic() > give_up_at:
             raise _DeadlinePassedError
-        chunk = response.read1(READ_CHUNK_BYTES)
-        if not chunk:
-            return
-        yield chunk
+        body.feed(chunk)

@@ -5,23 +5,24 @@ a function name) and *how* (aiohttp, urllib3, boto3 ``Invoke``); the client's pr
 (``_protocol.py``) knows *what* it sends and how it reads the answer. One attempt is:
 
 ```
-client ─ TransportRequest(path, headers, body, timeout) ─▶ transport
-       ◀──────── TransportResponse(status, headers, content_length, chunks) ─
+client ── TransportRequest(path, headers, body, timeout), BodyReader ──▶ transport
+       ◀───────────────── TransportResponse(status, headers, body) ──────
 ```
 
-The transport bounds the whole exchange, body included, by ``timeout`` seconds, and
-translates its library's exceptions into this package's errors through one
+The transport bounds the whole exchange, body included, by ``timeout`` seconds, pours the
+body into the protocol's ``BodyReader`` (which refuses an answer over the size cap as it
+arrives), and translates its library's exceptions into this package's errors through one
 ``ErrorTable`` (model: httpx's ``map_httpcore_exceptions``), so no aiohttp, urllib3 or
 botocore exception leaves it. A new way of calling upstream is a new file, not a branch
-in the client.
+in the client. (Plain calls and a sink rather than context managers and a chunk iterator:
+this is the service's hot path, and each of those layers cost microseconds per request.)
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol
 
 from query_http_client._exceptions import (
@@ -30,9 +31,11 @@ from query_http_client._exceptions import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from query_http_client._protocol import BodyReader
 
 __all__ = [
     "AsyncTransport",
+    "BodyReader",
     "ErrorTable",
     "SyncTransport",
     "TransportRequest",
@@ -55,19 +58,13 @@ class TransportRequest:
     timeout: float
 
 
-@dataclass(frozen=True, slots=True)
-class TransportResponse[Chunks]:
-    """The answer's status line and headers; the body arrives through ``chunks``."""
+@dataclass(slots=True)
+class TransportResponse:
+    """The answer: its status, its headers, and its body as the ``BodyReader`` took it."""
 
     status: int
     headers: Mapping[str, str]
-    #: The body's declared length (Content-Length), or None when unknown.
-    content_length: int | None
-    chunks: Chunks
-
-
-type AsyncResponse = TransportResponse[AsyncIterator[bytes]]
-type SyncResponse = TransportResponse[Iterator[bytes]]
+    body: bytes
 
 
 class AsyncTransport(Protocol):
@@ -81,13 +78,14 @@ class AsyncTransport(Protocol):
         """Release the pool; idempotent."""
         ...
 
-    def handle_async_request(
-        self, request: TransportRequest
-    ) -> AbstractAsyncContextManager[AsyncResponse]:
-        """``async with transport.handle_async_request(r) as response:`` read ``response.chunks``.
+    async def handle_async_request(
+        self, request: TransportRequest, body: BodyReader
+    ) -> TransportResponse:
+        """One attempt: send ``request``, pour the answer's body into ``body``.
 
-        Leaving the block releases the connection; failures inside it, reading the body
-        included, come out as this package's errors.
+        Call ``body.begin(status, declared_length)`` when the status line has arrived, then
+        ``body.feed(chunk)`` as the body arrives; return ``body.body()`` in the response.
+        Failures, reading the body included, come out as this package's errors.
         """
         ...
 
@@ -99,7 +97,7 @@ class SyncTransport(Protocol):
         """Release the pool; idempotent."""
         ...
 
-    def handle_request(self, request: TransportRequest) -> AbstractContextManager[SyncResponse]:
+    def handle_request(self, request: TransportRequest, body: BodyReader) -> TransportResponse:
         """The blocking twin of ``AsyncTransport.handle_async_request``."""
         ...
 
@@ -127,10 +125,13 @@ def unusable(target: str, exc: BaseException) -> UpstreamError:
 class ErrorTable:
     """One transport's translation table: library exception type -> this package's error.
 
-    Rows are tried in order and the first whose type matches wins, so put the specific
-    types first (as ``except`` clauses would be). An exception no row matches (this
-    package's own errors, a bug) passes through unchanged.
+    ``with table: ...`` raises, for an exception in the block, the error its row makes,
+    ``from`` the original. Rows are tried in order and the first whose type matches wins,
+    so put the specific types first (as ``except`` clauses would be). An exception no row
+    matches (this package's own errors, a bug) passes through unchanged.
     """
+
+    __slots__ = ("_rows", "target")
 
     def __init__(self, target: str, rows: Mapping[type[BaseException], Translation]) -> None:
         self.target = target
@@ -143,13 +144,17 @@ class ErrorTable:
                 return translation(self.target, exc)
         return None
 
-    @contextlib.contextmanager
-    def mapping(self) -> Iterator[None]:
-        """``with table.mapping(): ...``: raise the translated error ``from`` the original."""
-        try:
-            yield
-        except Exception as exc:
-            error = self.translate(exc)
-            if error is None:
-                raise
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return  # success, or a cancellation: not ours to translate
+        error = self.translate(exc)
+        if error is not None:
             raise error from exc
