@@ -16,6 +16,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -497,3 +498,47 @@ def seeding_proxy() -> Any:
     u-1003's items change status case, u-1004 at limit 7 gets a 503, u-1002's ap-reports
     answers lose their X-Request-Id."""
     return _seeding_proxy
+
+
+def start_canary(
+    moto_url: str, application: str, group: str, counts: dict[str, tuple[int, int]]
+) -> str:
+    """A CodeDeploy deployment of the Query Lambda's alias in flight, and what Lambda publishes
+    for an alias (FunctionName + Resource + ExecutedVersion): invocations and errors per
+    version. moto computes no percentile, so no Duration is put: p99 shows as "–"."""
+    codedeploy = client(moto_url, "codedeploy")
+    codedeploy.create_application(applicationName=application, computePlatform="Lambda")
+    codedeploy.create_deployment_group(
+        applicationName=application, deploymentGroupName=group,
+        serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
+        deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        deploymentStyle={"deploymentType": "BLUE_GREEN",
+                         "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    )  # fmt: skip
+    deployment = codedeploy.create_deployment(
+        applicationName=application, deploymentGroupName=group,
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}},
+    )["deploymentId"]  # fmt: skip
+    now = datetime.now(UTC)
+    for version, (invocations, errors) in counts.items():
+        dimensions = [
+            {"Name": "FunctionName", "Value": "query-lambda"},
+            {"Name": "Resource", "Value": "query-lambda:live"},
+            {"Name": "ExecutedVersion", "Value": version},
+        ]
+        client(moto_url, "cloudwatch").put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {"MetricName": "Invocations", "Dimensions": dimensions, "Value": invocations,
+                 "Timestamp": now},
+                {"MetricName": "Errors", "Dimensions": dimensions, "Value": errors,
+                 "Timestamp": now},
+            ],
+        )  # fmt: skip
+    return str(deployment)
+
+
+@pytest.fixture
+def canary(moto: str) -> Any:
+    """``canary(application, group, {version: (invocations, errors)})``: the deployment id."""
+    return lambda application, group, counts: start_canary(moto, application, group, counts)

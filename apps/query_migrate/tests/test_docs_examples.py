@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -110,7 +109,7 @@ def test_help_texts(command: str) -> None:
     check_snippet(f"help/{command or 'query-migrate'}.txt", result.stdout, exact=True)
 
 
-def _canary(aws, lambda_code) -> dict[str, str]:
+def _canary(aws, canary) -> dict[str, str]:
     """Version 2 of the Query Lambda at 10 % on the alias, its CodeDeploy deployment, metrics."""
     lam = aws("lambda")
     lam.update_function_configuration(FunctionName="query-lambda", Description="ECS target")
@@ -120,44 +119,14 @@ def _canary(aws, lambda_code) -> dict[str, str]:
         FunctionName="query-lambda", Name="live",
         RoutingConfig={"AdditionalVersionWeights": {second: 0.1}},
     )  # fmt: skip
-    codedeploy = aws("codedeploy")
-    codedeploy.create_application(applicationName="QueryService-prod", computePlatform="Lambda")
-    codedeploy.create_deployment_group(
-        applicationName="QueryService-prod", deploymentGroupName="live",
-        serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
-        deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        deploymentStyle={"deploymentType": "BLUE_GREEN",
-                         "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-    )  # fmt: skip
-    codedeploy.create_deployment(
-        applicationName="QueryService-prod", deploymentGroupName="live",
-        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}},
-    )  # fmt: skip
-    now = datetime.now(UTC)
-    for version, invocations, errors in ((first, 1184, 0), (second, 131, 0)):
-        dimensions = [
-            {"Name": "FunctionName", "Value": "query-lambda"},
-            {"Name": "Resource", "Value": "query-lambda:live"},
-            {"Name": "ExecutedVersion", "Value": version},
-        ]
-        aws("cloudwatch").put_metric_data(
-            Namespace="AWS/Lambda",
-            MetricData=[
-                {"MetricName": "Invocations", "Dimensions": dimensions, "Value": invocations,
-                 "Timestamp": now},
-                {"MetricName": "Errors", "Dimensions": dimensions, "Value": errors,
-                 "Timestamp": now},
-            ],
-        )  # fmt: skip
+    canary("QueryService-prod", "live", {first: (1184, 0), second: (131, 0)})
     return {
         "CodeDeployApplicationName": "QueryService-prod",
         "CodeDeployDeploymentGroupName": "live",
     }
 
 
-def test_aws_examples(
-    run, account, make_api, aws, lambda_code, stack, tmp_path, monkeypatch
-) -> None:
+def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monkeypatch) -> None:
     """preflight, attach (dry run, then for real), status and detach on one account."""
     monkeypatch.chdir(tmp_path)
     api = make_api()
@@ -166,7 +135,7 @@ def test_aws_examples(
         "QueryLambdaFunctionName": "query-lambda", "QueryLambdaAliasArn": api.alias_arn,
         "TargetGroupArn": account.target_group, "EcsClusterName": "query",
         "EcsServiceName": "query-service", "AlarmNames": ",".join(account.alarms),
-        **_canary(aws, lambda_code),
+        **_canary(aws, canary),
     })  # fmt: skip
     Path("cdk.context.json").write_text(json.dumps({
         "vpcId": account.vpc, "trafficTarget": "ecs", "existingVpcEndpoints": ["ecr.api"],

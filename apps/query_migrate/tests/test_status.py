@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
 
 @pytest.fixture
-def switch(aws, lambda_code, stack) -> dict[str, str]:
+def switch(aws, lambda_code, stack, canary) -> dict[str, str]:
     """A canary in flight: alias live on version 1 with 10 % on version 2."""
     role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = aws("lambda")
@@ -24,19 +23,7 @@ def switch(aws, lambda_code, stack) -> dict[str, str]:
         FunctionName="query-lambda", Name="live", FunctionVersion=first,
         RoutingConfig={"AdditionalVersionWeights": {second: 0.1}},
     )  # fmt: skip
-    codedeploy = aws("codedeploy")
-    codedeploy.create_application(applicationName="query", computePlatform="Lambda")
-    codedeploy.create_deployment_group(
-        applicationName="query", deploymentGroupName="query-live",
-        serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
-        deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        deploymentStyle={"deploymentType": "BLUE_GREEN",
-                         "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-    )  # fmt: skip
-    deployment = codedeploy.create_deployment(
-        applicationName="query", deploymentGroupName="query-live",
-        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}},
-    )["deploymentId"]  # fmt: skip
+    deployment = canary("query", "query-live", {first: (90, 0), second: (10, 2)})
     cloudwatch = aws("cloudwatch")
     for name, state in (("query-5xx", "OK"), ("query-latency", "OK")):
         cloudwatch.put_metric_alarm(
@@ -44,24 +31,6 @@ def switch(aws, lambda_code, stack) -> dict[str, str]:
             Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
         )  # fmt: skip
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
-    now = datetime.now(UTC)
-    # What Lambda publishes for an alias: FunctionName + Resource + ExecutedVersion. (moto
-    # computes no percentile, so no Duration is put: p99 shows as "–" here.)
-    for version, invocations, errors in ((first, 90, 0), (second, 10, 2)):
-        dimensions = [
-            {"Name": "FunctionName", "Value": "query-lambda"},
-            {"Name": "Resource", "Value": "query-lambda:live"},
-            {"Name": "ExecutedVersion", "Value": version},
-        ]
-        cloudwatch.put_metric_data(
-            Namespace="AWS/Lambda",
-            MetricData=[
-                {"MetricName": "Invocations", "Dimensions": dimensions, "Value": invocations,
-                 "Timestamp": now},
-                {"MetricName": "Errors", "Dimensions": dimensions, "Value": errors,
-                 "Timestamp": now},
-            ],
-        )  # fmt: skip
     stack("QueryStack", {
         "QueryLambdaFunctionName": "query-lambda", "CodeDeployApplicationName": "query",
         "CodeDeployDeploymentGroupName": "query-live", "AlarmNames": "query-5xx,query-latency",
