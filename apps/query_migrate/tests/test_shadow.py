@@ -240,3 +240,17 @@ def test_concurrency_and_rate_bound_what_each_side_sees(tmp_path) -> None:
     summary = json.loads(out)
     assert summary["matches"] == 12
     assert summary["seconds"] >= 11 / 40  # 12 starts, 1/40 s apart at least
+
+
+def test_the_sides_default_to_the_context_and_the_stack(chain, run, stack, tmp_path) -> None:
+    """--old from the context's oldEksHandlerUrl, --new from the stack's ServiceUrl."""
+    stack("QueryService-test", {"ServiceUrl": chain.service})
+    users = tmp_path / "users.txt"
+    users.write_text("u-1001\n")
+    summary = run.json(
+        "shadow", "--stack", "QueryService-test", "-c", f"oldEksHandlerUrl={chain.legacy_service}",
+        "--users", str(users),
+    )  # fmt: skip
+    assert summary["old"] == chain.legacy_service
+    assert summary["new"] == chain.service
+    assert summary["matches"] == 1
