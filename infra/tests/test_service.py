@@ -106,6 +106,17 @@ def test_image_from_a_tag_in_the_repository(rollback):
     assert "2026.11.26-1" in image
 
 
+def test_result_source_lambda_is_set_by_context_not_by_hand(synth, make_config):
+    """Rolling back only the internal hop is a deploy with resultSource=lambda."""
+    env = _env(
+        synth(
+            make_config(image_tag="t", enable_lambda_rollback_source=True, result_source="lambda")
+        )
+    )
+    assert env["RESULT_SOURCE"] == "lambda"
+    assert "QUERY_RESULT_LAMBDA_NAME" in env
+
+
 def test_rollback_source_may_invoke_the_query_result_lambda(template, rollback):
     assert "QUERY_RESULT_LAMBDA_NAME" in _env(rollback)
     statement = {

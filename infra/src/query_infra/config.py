@@ -16,12 +16,14 @@ __all__ = [
     "REPO_ROOT",
     "DeploymentConfig",
     "PublicAuth",
+    "ResultSource",
 ]
 
 #: The repository root: the assets (Lambda package, image context) are under dist/.
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 type PublicAuth = Literal["iam", "cognito", "lambda", "none"]
+type ResultSource = Literal["internal_api", "lambda"]
 
 #: The VPC endpoints the private subnets may need (``existingVpcEndpoints`` names a subset):
 #: execute-api (the private API), ECR and S3 (image pulls), Logs (the tasks' log driver),
@@ -87,6 +89,8 @@ class DeploymentConfig:
     max_count: int = 6
     #: Grant the task role lambda:InvokeFunction for RESULT_SOURCE=lambda (rollback).
     enable_lambda_rollback_source: bool = False
+    #: The service's RESULT_SOURCE: ``lambda`` rolls back only the internal hop (needs the above).
+    result_source: ResultSource = "internal_api"
     lambda_package: Path = REPO_ROOT / "dist" / "lambda" / "package"
     image_context: Path = REPO_ROOT / "dist" / "image"
 

@@ -30,7 +30,7 @@ KEYS = (
     "endpointIngressCidrs", "oldEksHandlerPeer", "oldEksHandlerPort", "existingPublicApiId",
     "existingPublicApiStage", "existingPublicApiPaths", "publicAuth", "cognitoUserPoolArn",
     "authorizerFunctionArn", "ownerClaim", "throttleRateLimit", "throttleBurstLimit",
-    "reservedConcurrency", "albCertificateArn",
+    "reservedConcurrency", "albCertificateArn", "resultSource",
 )  # fmt: skip
 
 
@@ -215,6 +215,9 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         desired_count=read.integer("desiredCount", 2, 1, 100),
         max_count=read.integer("maxCount", 6, 1, 100),
         enable_lambda_rollback_source=read.flag("enableLambdaRollbackSource", False),
+        result_source=read.text(  # type: ignore[arg-type]
+            "resultSource", "internal_api", r"internal_api|lambda", "'internal_api' or 'lambda'"
+        ),
         **paths,
     )
     # A rule between keys about a key already reported wrong would only repeat the mistake.

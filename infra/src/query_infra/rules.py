@@ -176,6 +176,8 @@ def _sizes_and_assets(c: DeploymentConfig, given: Callable[[str], bool], add: _A
             f"taskMemoryMiB {c.task_memory_mib} does not fit taskCpu {c.task_cpu}: "
             f"{memory[0]}-{memory[1]} in steps of {memory[2]}"
         )
+    if c.result_source == "lambda" and not c.enable_lambda_rollback_source:
+        add("resultSource=lambda needs enableLambdaRollbackSource=true (the task role's Invoke)")
     if c.max_count < c.desired_count:
         add(f"maxCount ({c.max_count}) must be at least desiredCount ({c.desired_count})")
     if not (c.lambda_package / "lambdas").is_dir():

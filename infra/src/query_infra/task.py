@@ -54,7 +54,7 @@ class ServiceTask(Construct):
             "ENVIRONMENT": "production",
             "INTERNAL_API_URL": internal_api.url,
             "INTERNAL_API_AUTH": "iam",
-            "RESULT_SOURCE": "internal_api",
+            "RESULT_SOURCE": config.result_source,
             "HOST": "0.0.0.0",  # noqa: S104 - inside the task; the ALB is the only way in
             "PORT": str(CONTAINER_PORT),
             "AWS_REGION": Stack.of(self).region,
