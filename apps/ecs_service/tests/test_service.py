@@ -36,6 +36,14 @@ def test_page_comes_back_unchanged(service, upstream, page):
     assert json.loads(sent.body) == {"user_id": "u-1", "limit": 5}
 
 
+def test_a_page_is_sent_on_with_nothing_but_the_contracts_fields(service, upstream, page):
+    leaky = {**page, "debug": "arn:aws:dynamodb:ap-northeast-1:1:table/t"}
+    leaky["items"] = [{**page["items"][0], "marketing_id": "m-1"}]
+    upstream.reply = Reply(body=json.dumps(leaky).encode())
+    response = service.request("POST", "/query/result", {"user_id": "u-1"})
+    assert (response.status, body(response)) == (200, page)
+
+
 def test_request_id_is_taken_forwarded_and_echoed(service, upstream):
     response = service.request("POST", "/query/result", {"user_id": "u-1"},
                                headers={"X-Request-Id": "caller-42"})  # fmt: skip

@@ -325,3 +325,60 @@ def test_each_error_is_the_contracts_answer(error, status, detail, retry_after):
                                                                  retry_after)  # fmt: skip
     assert public_error_detail(status, detail) == detail  # the edge passes it on unchanged
     assert detail not in str(error)  # the log says what happened, the client what to do
+
+
+def call_json_sync(url: str) -> bytes:
+    with QueryClient(Urllib3Transport(url)) as client:
+        return client.query_json(REQUEST, request_id="req-1")
+
+
+def call_json_async(url: str) -> bytes:
+    async def go() -> bytes:
+        async with AsyncQueryClient(AiohttpTransport(url)) as client:
+            return await client.query_json(REQUEST, request_id="req-1")
+
+    return asyncio.run(go())
+
+
+JSON_CALLERS = pytest.mark.parametrize(
+    "call", [call_json_sync, call_json_async], ids=["sync", "async"]
+)
+
+
+@JSON_CALLERS
+def test_query_json_sends_on_the_upstreams_own_bytes_when_exactly_a_page(call):
+    raw = json.dumps(PAGE, indent=1).encode()  # any formatting: the bytes are the upstream's
+    with MisbehavingServer(Reply(body=raw)) as server:
+        assert call(server.url) == raw
+
+
+@JSON_CALLERS
+def test_query_json_unwraps_an_envelope(call):
+    inner = json.dumps(PAGE).encode()
+    envelope = {"statusCode": 200, "headers": {}, "body": inner.decode()}
+    with MisbehavingServer(ok(envelope)) as server:
+        assert call(server.url) == inner
+
+
+@JSON_CALLERS
+def test_query_json_drops_fields_the_contract_lacks(call):
+    extra = {**PAGE, "debug": "arn:aws:dynamodb:x"}
+    extra["items"] = [{**PAGE["items"][0], "marketing_id": "m-1"}]
+    with MisbehavingServer(ok(extra)) as server:
+        sent = json.loads(call(server.url))
+    assert sent == PAGE
+
+
+@JSON_CALLERS
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(body=b"<html>"), UpstreamBadResponseError),
+        (Reply(body=b'{"user_id": "u", "items": [], "count": 3}'), UpstreamBadResponseError),
+        (Reply(status=400, body=b'{"detail": "next_token is malformed"}'), UpstreamRejectedError),
+        (Reply(status=503, body=b"{}"), UpstreamUnavailableError),
+    ],
+)
+def test_query_json_raises_as_query_does(call, reply, error):
+    with MisbehavingServer(reply) as server, pytest.raises(error):
+        call(server.url)

@@ -8,6 +8,7 @@ this package's error. Only the waiting differs: ``await`` against a blocking cal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Self
 
@@ -17,6 +18,7 @@ from query_http_client._protocol import (
     DEFAULT_TIMEOUT,
     BodyReader,
     encode_request,
+    page_json,
     parse_response,
     request_headers,
 )
@@ -24,6 +26,9 @@ from query_http_client._resilience import Resilience
 from query_http_client._transports.base import AsyncTransport, SyncTransport, TransportRequest
 
 __all__ = ["AsyncQueryClient", "QueryClient"]
+
+
+type Parse[T] = Callable[[int, Mapping[str, str], bytes], T]
 
 
 class _Client[Transport]:
@@ -72,12 +77,20 @@ class AsyncQueryClient(_Client[AsyncTransport]):
 
     async def query(self, request: QueryRequest, *, request_id: str | None = None) -> QueryResponse:
         """One page of results; raises only ``QueryClientError`` subclasses."""
+        return await self._query(request, request_id, parse_response)
+
+    async def query_json(self, request: QueryRequest, *, request_id: str | None = None) -> bytes:
+        """The same page as JSON, for sending it on (``page_json``: validated, and the
+        upstream's own bytes when they are exactly a page); raises as ``query`` does."""
+        return await self._query(request, request_id, page_json)
+
+    async def _query[T](self, request: QueryRequest, request_id: str | None, parse: Parse[T]) -> T:
         body, headers = self._outgoing(request, request_id)
 
-        async def attempt(timeout: float) -> QueryResponse:
+        async def attempt(timeout: float) -> T:
             outgoing = TransportRequest(RESULT_PATH, headers, body, timeout)
             answer = await self.transport.handle_async_request(outgoing, BodyReader())
-            return parse_response(answer.status, answer.headers, answer.body)
+            return parse(answer.status, answer.headers, answer.body)
 
         return await self.resilience.run_async(attempt)
 
@@ -101,11 +114,18 @@ class QueryClient(_Client[SyncTransport]):
 
     def query(self, request: QueryRequest, *, request_id: str | None = None) -> QueryResponse:
         """One page of results; raises only ``QueryClientError`` subclasses."""
+        return self._query(request, request_id, parse_response)
+
+    def query_json(self, request: QueryRequest, *, request_id: str | None = None) -> bytes:
+        """The same page as JSON, for sending it on; raises as ``query`` does."""
+        return self._query(request, request_id, page_json)
+
+    def _query[T](self, request: QueryRequest, request_id: str | None, parse: Parse[T]) -> T:
         body, headers = self._outgoing(request, request_id)
 
-        def attempt(timeout: float) -> QueryResponse:
+        def attempt(timeout: float) -> T:
             outgoing = TransportRequest(RESULT_PATH, headers, body, timeout)
             answer = self.transport.handle_request(outgoing, BodyReader())
-            return parse_response(answer.status, answer.headers, answer.body)
+            return parse(answer.status, answer.headers, answer.body)
 
         return self.resilience.run_sync(attempt)

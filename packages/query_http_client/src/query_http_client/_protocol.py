@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 import pydantic
-from query_core import REQUEST_ID_HEADER, QueryRequest, QueryResponse
+from pydantic import ConfigDict
+from query_core import REQUEST_ID_HEADER, QueryRequest, QueryResponse, ResultItem
 
 from query_http_client._exceptions import (
     UpstreamBadRequestError,
@@ -38,6 +39,7 @@ __all__ = [
     "base_url",
     "encode_request",
     "error_type",
+    "page_json",
     "parse_response",
     "request_headers",
 ]
@@ -191,9 +193,41 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Quer
     legacy invoke path) is unwrapped first; a Lambda's own error shape (``{"errorMessage",
     "errorType"}``) is a bad response.
     """
+    return _read_page(status, headers, body, QueryResponse)[0]
+
+
+def page_json(status: int, headers: Mapping[str, str], body: bytes) -> bytes:
+    """The answer as a page's JSON, for a caller that sends the page on: what
+    ``parse_response`` accepts, as bytes.
+
+    When the upstream's page is exactly the contract's (no field it lacks), its own bytes
+    are returned, validated but not re-serialized; otherwise the validated page without the
+    extra fields.
+    """
+    try:
+        return _read_page(status, headers, body, _ExactPage)[1]
+    except UpstreamBadResponseError:  # unusable, or a page with fields the contract lacks
+        return _read_page(status, headers, body, QueryResponse)[0].model_dump_json().encode()
+
+
+class _ExactResultItem(ResultItem):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _ExactPage(QueryResponse):
+    """A page with nothing but the contract's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[_ExactResultItem]  # type: ignore[assignment]  # the same items, exactly
+
+
+def _read_page[Page: QueryResponse](
+    status: int, headers: Mapping[str, str], body: bytes, model: type[Page]
+) -> tuple[Page, bytes]:
+    """The page and the bytes it was read from (the envelope's body, when enveloped)."""
     if status == 200 and not _header(headers, FUNCTION_ERROR_HEADER):
         try:
-            return QueryResponse.model_validate_json(body)
+            return model.model_validate_json(body), body
         except pydantic.ValidationError as exc:
             envelope = _envelope(body)
             if envelope is None:
@@ -205,7 +239,7 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Quer
                 )
                 raise UpstreamBadResponseError(message, upstream_status=status) from exc
             inner_status, inner_headers, inner_body = envelope
-            return parse_response(inner_status, {**headers, **inner_headers}, inner_body)
+            return _read_page(inner_status, {**headers, **inner_headers}, inner_body, model)
     raise _error_for(status, headers, body)
 
 
