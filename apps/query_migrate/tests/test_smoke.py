@@ -134,3 +134,15 @@ def test_the_existing_public_apis_url_comes_from_the_context() -> None:
         "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com/v1"
     )
     assert existing_api_url(parse_context(None, ()), aws) is None
+
+
+def test_a_public_api_with_iam_auth_gets_signed_requests(run, stack) -> None:
+    """PublicApiAuth=iam (the stack's default): smoke signs its public requests (SigV4)."""
+    with MisbehavingServer(Reply(status=403, body=b'{"message": "Forbidden"}')) as api:
+        stack("QueryService-iam", {"PublicApiUrl": api.url, "PublicApiAuth": "iam"})
+        report = run.json("smoke", "--stack", "QueryService-iam", "--log-wait", "0", code=1)
+        signed = [r.headers.get("authorization", "") for r in api.requests]
+    assert signed
+    assert all(value.startswith("AWS4-HMAC-SHA256 Credential=testing/") for value in signed)
+    assert all("/execute-api/aws4_request" in value for value in signed)
+    assert verdicts(report)["public: a page"] == "fail"

@@ -609,8 +609,9 @@ def _progress() -> Any:
               help="user_id of the page requests (a known user shows items)")  # fmt: skip
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="a header for the public URL, e.g. a token (repeatable)")  # fmt: skip
-@click.option("--public-auth", type=click.Choice(["none", "iam"]), default="none",
-              show_default=True, help="sign the public requests (publicAuth=iam)")  # fmt: skip
+@click.option("--public-auth", type=click.Choice(["none", "iam"]), default=None,
+              help="sign the public requests (default: iam when the stack's PublicApiAuth "
+              "output is iam, else none)")  # fmt: skip
 @click.option("--internal-auth", type=click.Choice(["none", "iam"]), default="iam",
               show_default=True, help="sign the private API's requests (SigV4)")  # fmt: skip
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -625,7 +626,7 @@ def smoke(
     *,
     user: str,
     headers: tuple[str, ...],
-    public_auth: str,
+    public_auth: str | None,
     internal_auth: str,
     log_dir: Path | None,
     log_wait: float,
@@ -657,6 +658,8 @@ def smoke(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
+    if public_auth is None:
+        public_auth = "iam" if outputs.get("PublicApiAuth") == "iam" else "none"
     public_url = outputs.get("PublicApiUrl") or smoke_module.existing_api_url(
         inputs.context, inputs.aws
     )
