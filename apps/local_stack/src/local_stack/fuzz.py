@@ -38,7 +38,7 @@ def _run(
     ]  # fmt: skip
     print("$ " + " ".join(command), flush=True)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    print(result.stdout[-6000:], result.stderr[-2000:], sep="\n", flush=True)
+    print(result.stdout, result.stderr, sep="\n", flush=True)
     found = _GENERATED.findall(result.stdout)
     return result.returncode, int(found[-1]) if found else 0
 
