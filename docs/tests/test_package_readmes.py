@@ -14,7 +14,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,46 +76,19 @@ def wheels(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def chain() -> Iterator[dict[str, str]]:
     """``python -m local_stack`` on free ports (moto's server): the URLs the examples use."""
-    from query_devstack import free_port
+    from local_stack.background import BackgroundChain
 
-    names = ("external", "service", "internal", "dynamodb", "legacy-service", "invoke")
-    ports = {name: free_port() for name in names}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--log-format", "json",
-         *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port)))],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    output: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if line.strip() == "READY":
-                ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    running = BackgroundChain(args=("--log-format", "json"))
+    running.wait_ready(90)
     try:
-        assert ready.wait(90), "the local stack did not start:\n" + "".join(output[-40:])
         yield {
-            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{ports['dynamodb']}",
-            "INTERNAL_API_URL": f"http://127.0.0.1:{ports['internal']}/prod",
+            "AWS_ENDPOINT_URL_DYNAMODB": running.url("dynamodb"),
+            "INTERNAL_API_URL": running.url("internal"),
         }
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(5)
-        assert process.stdout is not None
-        process.stdout.close()
+        running.stop()
 
 
 def example_env(chain: dict[str, str]) -> dict[str, str]:
