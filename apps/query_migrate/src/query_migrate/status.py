@@ -80,18 +80,26 @@ def _alias(aws: Aws, status: Status, function: str) -> None:
     status.weights = {status.alias_version: round(1 - sum(extra.values()), 4), **extra}
 
 
-def _deployment(aws: Aws, status: Status, application: str, group: str) -> None:
+def _deployment(aws: Aws, status: Status, application: str, group: str, now: datetime) -> None:
+    """The newest deployment of the group among those of the last 30 days (every page)."""
     with aws_errors(f"ListDeployments {application}/{group}"):
-        ids = aws.codedeploy.list_deployments(
-            applicationName=application, deploymentGroupName=group
-        ).get("deployments", [])
+        pages = aws.codedeploy.get_paginator("list_deployments").paginate(
+            applicationName=application,
+            deploymentGroupName=group,
+            createTimeRange={"start": now - timedelta(days=30), "end": now + timedelta(minutes=1)},
+        )
+        ids = [deployment for page in pages for deployment in page.get("deployments", [])]
         if not ids:
             status.deployment = None
-            status.notes.append("no CodeDeploy deployment yet")
+            status.notes.append("no CodeDeploy deployment in the last 30 days")
             return
-        infos = aws.codedeploy.batch_get_deployments(deploymentIds=ids[:25]).get(
-            "deploymentsInfo", []
-        )
+        infos = [
+            info
+            for start in range(0, len(ids), 25)
+            for info in aws.codedeploy.batch_get_deployments(
+                deploymentIds=ids[start : start + 25]
+            ).get("deploymentsInfo", [])
+        ]
     latest = max(infos, key=lambda info: info.get("createTime", datetime.min.replace(tzinfo=UTC)))
     overview = latest.get("deploymentOverview", {})
     status.deployment = {
@@ -177,7 +185,7 @@ def collect_status(aws: Aws, outputs: Outputs, *, minutes: int) -> Status:
     application = outputs.get("CodeDeployApplicationName")
     group = outputs.get("CodeDeployDeploymentGroupName")
     if application and group:
-        steps.append(lambda: _deployment(aws, status, application, group))
+        steps.append(lambda: _deployment(aws, status, application, group, now))
     else:
         status.notes.append("no --codedeploy-app/--deployment-group: deployment not shown")
     if names := outputs.listing("AlarmNames"):
