@@ -87,6 +87,7 @@ def test_page_is_returned_and_request_is_forwarded(call):
     assert json.loads(request.body) == {"user_id": "u-1", "ap_id": "ap-a", "limit": 5}
     assert request.headers["x-request-id"] == "req-1"
     assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "query-http-client/0.1"  # not the library's own
 
 
 @CALLERS

@@ -58,7 +58,8 @@ class AiohttpTransport:
                 limit=self._max_connections, keepalive_timeout=30, ttl_dns_cache=60
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, skip_auto_headers=("User-Agent",), raise_for_status=False
+                connector=connector,
+                raise_for_status=False,  # our User-Agent replaces aiohttp's
             )
 
     async def aclose(self) -> None:
