@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from query_http_client._protocol import READ_CHUNK_BYTES, BodyReader, RequestSigner, base_url
+from query_http_client._protocol import READ_CHUNK_BYTES, BodyReader, RequestSigner
+from query_http_client._transports._http import HttpTarget
 from query_http_client._transports.base import (
     ErrorTable,
     TransportRequest,
@@ -45,10 +46,9 @@ class AiohttpTransport:
         max_connections: int = 100,
         signer: RequestSigner | None = None,
     ) -> None:
-        self._base = base_url(base)
+        self._target = HttpTarget(base, signer)
         self._connect_timeout = connect_timeout
         self._max_connections = max_connections
-        self._signer = signer
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
@@ -84,10 +84,7 @@ class AiohttpTransport:
     ) -> TransportResponse:
         if self._session is None:
             raise RuntimeError("the transport is not open: use `async with` or `await open()`")
-        url = self._base + request.path
-        headers = request.headers
-        if self._signer is not None:
-            headers = self._signer("POST", url, headers, request.body)
+        url, headers = self._target.prepare(request)
         with _ERRORS:
             async with self._session.post(
                 url, data=request.body, headers=headers, timeout=self._timeout(request.timeout)

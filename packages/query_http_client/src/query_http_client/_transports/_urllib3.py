@@ -6,7 +6,8 @@ import time
 
 import urllib3
 
-from query_http_client._protocol import READ_CHUNK_BYTES, BodyReader, RequestSigner, base_url
+from query_http_client._protocol import READ_CHUNK_BYTES, BodyReader, RequestSigner
+from query_http_client._transports._http import HttpTarget
 from query_http_client._transports.base import (
     ErrorTable,
     TransportRequest,
@@ -52,19 +53,15 @@ class Urllib3Transport:
         max_connections: int = 10,
         signer: RequestSigner | None = None,
     ) -> None:
-        self._base = base_url(base)
+        self._target = HttpTarget(base, signer)
         self._connect_timeout = connect_timeout
-        self._signer = signer
         self._pool = urllib3.PoolManager(maxsize=max_connections, retries=False)
 
     def close(self) -> None:
         self._pool.clear()
 
     def handle_request(self, request: TransportRequest, body: BodyReader) -> TransportResponse:
-        url = self._base + request.path
-        headers = request.headers
-        if self._signer is not None:
-            headers = self._signer("POST", url, headers, request.body)
+        url, headers = self._target.prepare(request)
         give_up_at = time.monotonic() + request.timeout
         with _ERRORS:
             response = self._pool.request(
