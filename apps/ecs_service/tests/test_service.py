@@ -134,6 +134,12 @@ def test_upstream_4xx_detail_reaches_the_client(service, upstream):
     assert (response.status, body(response)) == (400, {"detail": "next_token is malformed"})
 
 
+def test_upstream_4xx_detail_not_the_contracts_is_not_passed_on(service, upstream):
+    upstream.reply = Reply(status=400, body=b'{"detail": "ValidationException: arn:aws:x"}')
+    response = service.request("POST", "/query/result", {"user_id": "u-1", "next_token": "x.y"})
+    assert (response.status, body(response)) == (400, {"detail": "the request is not valid"})
+
+
 @pytest.mark.parametrize(
     ("reply", "status", "retry_after"),
     [
