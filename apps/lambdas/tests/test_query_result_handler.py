@@ -252,3 +252,17 @@ def test_event_files_are_not_modified(handler_module, invoke, load_event):
     event = copy.deepcopy(before)
     invoke(handler_module, event)
     assert event == before
+
+
+def test_unreachable_dynamodb_is_503_with_retry_after(
+    handler_module, monkeypatch, invoke, load_event
+):
+    """The store being down is an availability failure the service retries and counts."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "0.2")
+    monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
+    handler_module.get_settings.cache_clear()
+    monkeypatch.setattr(handler_module, "_repository", None)
+    status, body, headers = invoke(handler_module, load_event("rest_v1_query_result.json"))
+    assert (status, body) == (503, {"detail": "the results store is unavailable; retry later"})
+    assert headers["retry-after"] == "1"

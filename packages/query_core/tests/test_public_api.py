@@ -40,6 +40,7 @@ def test_top_level_api_is_pinned():
         "QueryResponse",
         "RepositoryError",
         "RepositoryThrottledError",
+        "RepositoryUnavailableError",
         "RequestError",
         "RequestValidationError",
         "ResultItem",

@@ -16,7 +16,9 @@ from query_core import (
     InvalidNextTokenError,
     QueryRequest,
     RepositoryError,
+    RepositoryUnavailableError,
     ResultItem,
+    error_answer,
 )
 from query_core.dynamodb import ResultsRepository, from_item
 from query_devstack import dynamodb_client, put_items, ulid
@@ -237,7 +239,7 @@ def test_missing_table_is_a_repository_error(client):
         repo.query(QueryRequest(user_id="u"))
 
 
-def test_unreachable_dynamodb_is_a_repository_error():
+def test_unreachable_dynamodb_is_unavailable_503_not_an_internal_error():
     client = boto3.client(
         "dynamodb",
         endpoint_url="http://127.0.0.1:9",
@@ -246,8 +248,12 @@ def test_unreachable_dynamodb_is_a_repository_error():
         aws_secret_access_key="x",
         config=Config(connect_timeout=0.2, retries={"total_max_attempts": 1}),
     )
-    with pytest.raises(RepositoryError, match="could not be reached"):
+    with pytest.raises(RepositoryUnavailableError, match="could not be reached") as caught:
         ResultsRepository(client, "t").query(QueryRequest(user_id="u"))
+    # The hop in front retries a 503 and counts it against availability; a 500 it would not.
+    status, headers, body = error_answer(caught.value)
+    assert (status, body) == (503, {"detail": "the results store is unavailable; retry later"})
+    assert headers["Retry-After"] == "1"
 
 
 def test_bad_settings_are_refused(client):

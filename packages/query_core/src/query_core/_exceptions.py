@@ -30,10 +30,12 @@ QueryCoreError
 │   └── DependencyError                  5xx: something this hop calls failed
 │       ├── BadGatewayError                502 it answered something unusable
 │       ├── ServiceUnavailableError        503 unreachable, throttling, circuit open (Retry-After)
-│       │   └── RepositoryThrottledError     DynamoDB throttled the read
+│       │   ├── RepositoryThrottledError     DynamoDB throttled the read
+│       │   └── RepositoryUnavailableError   DynamoDB unreachable, timed out, or failing (5xx)
 │       └── GatewayTimeoutError            504 no answer within the deadline
 └── RepositoryError                    DynamoDB failed: an internal error (500)
-    └── RepositoryThrottledError         (also a ServiceUnavailableError)
+    ├── RepositoryThrottledError         (also a ServiceUnavailableError)
+    └── RepositoryUnavailableError       (also a ServiceUnavailableError)
 ```
 
 Anything that is not an ``HTTPError`` (``RepositoryError``, a bug) is answered
@@ -65,6 +67,7 @@ __all__ = [
     "QueryCoreError",
     "RepositoryError",
     "RepositoryThrottledError",
+    "RepositoryUnavailableError",
     "RequestError",
     "RequestValidationError",
     "RetiredPathError",
@@ -280,6 +283,7 @@ type UnavailableProblem = Literal[
     "the results service is busy; retry later",
     "the results service is failing; retry later",
     "the results store is busy; retry later",
+    "the results store is unavailable; retry later",
 ]
 
 
@@ -328,6 +332,21 @@ class RepositoryThrottledError(RepositoryError, ServiceUnavailableError):
 
     def __init__(self) -> None:
         ServiceUnavailableError.__init__(self)
+
+
+class RepositoryUnavailableError(RepositoryError, ServiceUnavailableError):
+    """DynamoDB could not be reached, timed out or failed on its side (503, ``Retry-After``).
+
+    A 503 rather than the 500 of an unexpected failure: the hop in front retries it and its
+    circuit breaker counts it, because it says the store is unavailable to everyone, not
+    that one request was wrong (docs/contract.md#tokens).
+    """
+
+    details = ("the results store is unavailable; retry later",)
+
+    def __init__(self, message: str) -> None:
+        ServiceUnavailableError.__init__(self)
+        self.args = (message,)
 
 
 def error_classes() -> Iterator[type[HTTPError]]:

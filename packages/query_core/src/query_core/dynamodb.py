@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from query_core._dynamodb_json import from_attribute_value, from_item
-from query_core._exceptions import InvalidQueryError, RepositoryError, RepositoryThrottledError
+from query_core._exceptions import (
+    InvalidQueryError,
+    RepositoryError,
+    RepositoryThrottledError,
+    RepositoryUnavailableError,
+)
 from query_core._models import QueryRequest, QueryResponse, ResultItem
 from query_core._tokens import DEFAULT_TOKEN_KEYS, PageTokenCodec, TokenKeys
 
@@ -51,6 +56,10 @@ DEFAULT_FILTER_READ_SIZE: Final = 100
 _log = logging.getLogger("query_core.dynamodb")
 _THROTTLING_CODES: Final = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+#: DynamoDB's own failures (HTTP 5xx): the store is unavailable, not the request wrong.
+_UNAVAILABLE_CODES: Final = frozenset(
+    {"InternalServerError", "ServiceUnavailable", "ServiceUnavailableException"}
 )
 _NAMES: Final = {
     "#user_id": "user_id",
@@ -171,6 +180,11 @@ class ResultsRepository:
                 message = exc.response.get("Error", {}).get("Message", "")
                 _log.warning("DynamoDB refused the query as invalid: %s", message)
                 raise InvalidQueryError from exc
+            if (
+                code in _UNAVAILABLE_CODES
+                or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+            ):
+                raise RepositoryUnavailableError(f"DynamoDB Query failed: {code}") from exc
             raise RepositoryError(f"DynamoDB Query failed: {code or 'unknown error'}") from exc
-        except BotoCoreError as exc:
-            raise RepositoryError("DynamoDB could not be reached") from exc
+        except BotoCoreError as exc:  # connect errors, timeouts: the store is unavailable
+            raise RepositoryUnavailableError("DynamoDB could not be reached") from exc
