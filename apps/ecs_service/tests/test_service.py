@@ -113,6 +113,32 @@ def test_non_json_content_type_is_415(service):
     assert response.status == 415
 
 
+def test_a_repeated_content_type_is_read_as_api_gateway_passes_it_on_the_last(service):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    answers = {}
+    for last in ("application/json", "text/plain"):
+        first = "text/plain" if last == "application/json" else "application/json"
+        connection.putrequest("POST", "/query/result")
+        connection.putheader("Content-Type", first)
+        connection.putheader("Content-Type", last)
+        connection.putheader("Content-Length", "18")
+        connection.endheaders(b'{"user_id": "u-1"}')
+        response = connection.getresponse()
+        response.read()
+        answers[last] = response.status
+    connection.close()
+    assert answers == {"application/json": 200, "text/plain": 415}
+
+
+@pytest.mark.parametrize("path", ["/query/result/", "/health/"])
+def test_a_trailing_slash_is_an_unknown_path_not_a_redirect(service, path):
+    response = service.request("POST", path, {"user_id": "u-1"}, redirect=False)
+    assert response.status == 404
+    assert "location" not in response.headers
+
+
 def test_missing_content_type_is_read_as_json(service):
     response = service.request("POST", "/query/result", body=b'{"user_id": "u-1"}')
     assert response.status == 200

@@ -31,8 +31,10 @@ def main() -> int:
         workers=settings.workers,
         log_config=None,  # the app's JSON logging
         access_log=False,  # the app logs one line per request, with its request id
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+        # The only caller is the Query Lambda through the internal ALB: X-Forwarded-* would
+        # tell nothing the service uses, and trusting it from any peer would let a caller
+        # choose the scheme and address the app sees.
+        proxy_headers=False,
         timeout_graceful_shutdown=20,
         server_header=False,
     )

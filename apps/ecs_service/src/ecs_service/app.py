@@ -111,6 +111,8 @@ def create_app(
         version="0.1.0",
         summary="One page of a user's stored results, newest first.",
         lifespan=lifespan,
+        # /query/result/ is an unknown path (404), not a redirect built from the Host header.
+        redirect_slashes=False,
         # The docs routes are added last (below), so that the API's own routes match first.
         openapi_url=None,
         docs_url=None,
@@ -121,7 +123,9 @@ def create_app(
 
     async def query_result(request: Request) -> Response:
         """One page of a user's results, newest first (docs/contract.md#query-result)."""
-        if not is_json_media_type(request.headers.get("content-type")):
+        # The last Content-Type, as API Gateway passes on a repeated header.
+        content_types = request.headers.getlist("content-type")
+        if not is_json_media_type(content_types[-1] if content_types else None):
             raise UnsupportedMediaTypeError
         query = parse_query_request(await _read_body(request))
         if owner_check and request.headers.get(CALLER_ID_HEADER) != query.user_id:
