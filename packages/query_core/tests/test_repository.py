@@ -256,6 +256,29 @@ def test_unreachable_dynamodb_is_unavailable_503_not_an_internal_error():
     assert headers["Retry-After"] == "1"
 
 
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("InternalServerError", 500, RepositoryUnavailableError),
+        ("ServiceUnavailable", 503, RepositoryUnavailableError),
+        ("ResourceNotFoundException", 400, RepositoryError),
+    ],
+)
+def test_dynamodb_failing_on_its_side_is_unavailable_a_missing_table_is_not(
+    code: str, status: int, expected: type[Exception]
+):
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stub:
+        stub.add_client_error("query", service_error_code=code, http_status_code=status)
+        with pytest.raises(RepositoryError) as caught:
+            ResultsRepository(client, "t").query(QueryRequest(user_id="u"))
+    assert type(caught.value) is expected
+
+
 def test_bad_settings_are_refused(client):
     with pytest.raises(ValueError, match="at least 1"):
         ResultsRepository(client, "t", max_round_trips=0)

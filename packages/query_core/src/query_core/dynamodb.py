@@ -57,10 +57,6 @@ _log = logging.getLogger("query_core.dynamodb")
 _THROTTLING_CODES: Final = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
-#: DynamoDB's own failures (HTTP 5xx): the store is unavailable, not the request wrong.
-_UNAVAILABLE_CODES: Final = frozenset(
-    {"InternalServerError", "ServiceUnavailable", "ServiceUnavailableException"}
-)
 _NAMES: Final = {
     "#user_id": "user_id",
     "#result_id": "result_id",
@@ -180,10 +176,8 @@ class ResultsRepository:
                 message = exc.response.get("Error", {}).get("Message", "")
                 _log.warning("DynamoDB refused the query as invalid: %s", message)
                 raise InvalidQueryError from exc
-            if (
-                code in _UNAVAILABLE_CODES
-                or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-            ):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if status >= 500:  # DynamoDB's own failure (InternalServerError...): unavailable
                 raise RepositoryUnavailableError(f"DynamoDB Query failed: {code}") from exc
             raise RepositoryError(f"DynamoDB Query failed: {code or 'unknown error'}") from exc
         except BotoCoreError as exc:  # connect errors, timeouts: the store is unavailable
