@@ -38,6 +38,7 @@ from query_core import (
 from query_http_client import AsyncQueryClient
 
 from ecs_service.errors import register_error_handlers
+from ecs_service.hot_route import HotRoute, QueryServiceApp
 from ecs_service.middleware import RequestIdMiddleware
 from ecs_service.settings import ServiceSettings, get_settings
 from ecs_service.upstream import create_client
@@ -92,7 +93,7 @@ class _RequestResponseRoute(APIRoute):
 
 def create_app(
     settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
-) -> FastAPI:
+) -> QueryServiceApp:
     """The application; ``settings`` and the results ``client`` default to the environment's."""
     settings = settings or get_settings()
     upstream = client or create_client(settings)
@@ -106,7 +107,7 @@ def create_app(
         finally:
             await upstream.aclose()
 
-    app = FastAPI(
+    app = QueryServiceApp(
         title="Query service",
         version="0.1.0",
         summary="One page of a user's stored results, newest first.",
@@ -143,6 +144,7 @@ def create_app(
         responses=openapi_responses(error.status_code for error in _RESULT_ERRORS),
         route_class_override=_RequestResponseRoute,
     )
+    app.hot_route = HotRoute("POST", RESULT_PATH, query_result)  # FastAPI's layers skipped
 
     for path, extra in ((RETIRED_PATH, None), (RETIRED_PATH + "/{rest:path}", _BELOW)):
         for method in _ALL_METHODS:
