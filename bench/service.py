@@ -79,23 +79,47 @@ def wrk(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
 
 
 def paired(
-    a: str, b: str, upstream_url: str, concurrency: int, seconds: float, *, rounds: int = 3
+    a: str, b: str, upstream_url: str, concurrency: int, seconds: float, *, rounds: int = 5
 ) -> dict[str, Any]:
-    """A against B with both running, alternating runs so that drift hits both alike."""
+    """A against B with both running, alternating runs so that drift hits both alike.
+
+    Besides requests per second, each subject's CPU time per request (from /proc): on a
+    shared machine the steadier of the two, since it does not depend on who else runs.
+    """
     pa, url_a = start_subject(a, upstream_url)
     pb, url_b = start_subject(b, upstream_url)
     try:
         wrk(url_a, 16, 1)
         wrk(url_b, 16, 1)
-        rps_a, rps_b = [], []
+        rps: dict[str, list[float]] = {a: [], b: []}
+        cpu_us: dict[str, list[float]] = {a: [], b: []}
         for _ in range(rounds):
-            rps_a.append(wrk(url_a, concurrency, seconds)["rps"])
-            rps_b.append(wrk(url_b, concurrency, seconds)["rps"])
+            for name, process, url in ((a, pa, url_a), (b, pb, url_b)):
+                before = cpu_seconds(process.pid)
+                result = wrk(url, concurrency, seconds)
+                rps[name].append(result["rps"])
+                cpu_us[name].append((cpu_seconds(process.pid) - before) / result["requests"] * 1e6)
     finally:
         _stop(pa)
         _stop(pb)
-    ratios = sorted(x / y for x, y in zip(rps_a, rps_b, strict=True))
-    return {"a": a, "b": b, "rps_a": rps_a, "rps_b": rps_b, "ratio": ratios[len(ratios) // 2]}
+    ratios = sorted(x / y for x, y in zip(rps[a], rps[b], strict=True))
+    cpu_ratios = sorted(x / y for x, y in zip(cpu_us[a], cpu_us[b], strict=True))
+    return {
+        "a": a,
+        "b": b,
+        "rps_a": rps[a],
+        "rps_b": rps[b],
+        "cpu_us_a": cpu_us[a],
+        "cpu_us_b": cpu_us[b],
+        "ratio": ratios[len(ratios) // 2],
+        "cpu_ratio": cpu_ratios[len(cpu_ratios) // 2],
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -142,7 +166,7 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
                 _stop(process)
         results["paired_floor"] = paired("service", "aiohttp_floor", upstreams["fast"], 64, seconds)
         results["paired_hardening"] = paired(
-            "service", "service_plain", upstreams["fast"], 64, seconds, rounds=5
+            "service", "service_plain", upstreams["fast"], 64, seconds
         )
         process, url = start_subject("service", upstreams["fast"])
         try:
@@ -187,7 +211,8 @@ def report(results: dict[str, Any]) -> list[str]:
         "",
         "   paired runs (both up, alternating; median of the per-round ratios):",
         f"   service vs (a) at c64, fast upstream:   {floor:.2f}x  (target >= 0.85x: "
-        f"{'met' if floor >= 0.85 else 'MISSED'})",
+        f"{'met' if floor >= 0.85 else 'MISSED'}); CPU per request "
+        f"{results['paired_floor']['cpu_ratio']:.2f}x the floor's",
         f"   service vs (b) at c256, 50 ms upstream: {straight:.2f}x  (target >= 2x: "
         f"{'met' if straight >= 2 else 'MISSED'})",
         f"   httpx2 floor vs aiohttp floor at c64:    {httpx2:.2f}x  (HTTP-stack choice)",
