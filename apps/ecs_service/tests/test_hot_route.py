@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from ecs_service.app import create_app
 from ecs_service.hot_route import HotRoute, QueryServiceApp
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan
+from query_core import BadRequestError
 from query_devstack import Reply
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _JSON = {"Content-Type": "application/json"}
 _DENIED = {"x-amzn-ErrorType": "ForbiddenException"}
@@ -30,84 +33,138 @@ CASES: list[tuple[Reply, bytes, dict[str, str]]] = [
     (Reply(), json.dumps({"user_id": "u-1", "pad": "x" * 70_000}).encode(), _JSON),  # 413
     (Reply(status=400, body=b'{"detail": "next_token is malformed"}'), b'{"user_id": "u"}', _JSON),
     (Reply(status=429, body=b"{}", headers={"Retry-After": "4"}), b'{"user_id": "u-1"}', _JSON),
-    (Reply(status=503, body=b"{}"), b'{"user_id": "u-1"}', {**_JSON, "X-Request-Id": "r-1"}),
+    (Reply(status=503, body=b"{}"), b'{"user_id": "u-1"}', _JSON),
     (Reply(status=403, headers=_DENIED), b'{"user_id": "u-1"}', _JSON),
     (Reply(status=200, body=b"<html>"), b'{"user_id": "u-1"}', _JSON),
 ]
 
 
-def _answer(response: Any) -> tuple[int, bytes, dict[str, str]]:
-    headers = {k.lower(): v for k, v in response.headers.items() if k.lower() != "date"}
-    if headers.get("x-request-id", "").count("-") == 4:  # a generated UUID: differs per call
-        headers["x-request-id"] = "generated"
-    return response.status, response.data, headers
-
-
-class _CountingStack:
-    """FastAPI's middleware stack, counting the requests that go through it."""
+class _Wrapper:
+    """Wraps FastAPI's middleware stack, as an instrumentation does (OpenTelemetry's
+    ``instrument_app``), counting the requests through it and stamping their answers."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.calls = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.calls += 1
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.calls += 1
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-wrapped", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 @pytest.fixture
-def both_ways(serve, settings) -> Iterator[tuple[Any, Any, _CountingStack]]:
-    """The service with the short way, the service without it, and the short one's count of
-    requests through FastAPI's layers."""
+def long_way_calls(monkeypatch) -> dict[int, int]:
+    """How many requests each app handed to FastAPI's long way, by ``id(app)``."""
+    calls: dict[int, int] = {}
+    long_way = FastAPI.__call__
+
+    async def counted(self: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            calls[id(self)] = calls.get(id(self), 0) + 1
+        await long_way(self, scope, receive, send)
+
+    monkeypatch.setattr(FastAPI, "__call__", counted)
+    return calls
+
+
+@pytest.fixture
+def both_ways(serve, settings) -> Iterator[tuple[Any, Any, _Wrapper]]:
+    """The service as built (short way), and the same service whose FastAPI stack something
+    wrapped (which sends every request the long way), with the wrapper."""
     short, long = create_app(settings), create_app(settings)
-    long.hot_route = None
-    stack = _CountingStack(short.build_middleware_stack())
-    short.middleware_stack = stack
+    wrapper = _Wrapper(long.build_middleware_stack())
+    long.middleware_stack = wrapper
     with serve(short) as fast, serve(long) as slow:
-        yield fast, slow, stack
+        yield fast, slow, wrapper
+
+
+def _exchange(running: Any, json_logs: Any, payload: bytes, headers: dict[str, str]) -> Any:
+    """The answer (status, body, headers) and the log lines of one request."""
+    seen = len(json_logs.lines)
+    response = running.request("POST", "/query/result", body=payload, headers=headers)
+    for _ in range(200):  # the access line follows the answer: wait for it
+        lines = json_logs.lines[seen:]
+        if any(line["message"] == "request handled" for line in lines):
+            break
+        time.sleep(0.01)
+    logged = [{k: v for k, v in x.items() if k not in ("time", "duration_ms")} for x in lines]
+    answer = {k.lower(): v for k, v in response.headers.items() if k.lower() != "date"}
+    answer.pop("x-wrapped", None)
+    return response.status, response.data, answer, logged
 
 
 @pytest.mark.parametrize(("reply", "payload", "headers"), CASES)
-def test_both_ways_answer_the_same(both_ways, upstream, reply, payload, headers):
-    fast, slow, _ = both_ways
+def test_both_ways_answer_and_log_the_same(both_ways, upstream, json_logs, reply, payload, headers):
+    fast, slow, wrapper = both_ways
     upstream.reply = reply
-    answers = [
-        _answer(running.request("POST", "/query/result", body=payload, headers=headers))
-        for running in (fast, slow)
-    ]
-    assert answers[0] == answers[1]
+    headers = {**headers, "X-Request-Id": "same-1"}
+    short = _exchange(fast, json_logs, payload, headers)
+    long = _exchange(slow, json_logs, payload, headers)
+    assert wrapper.calls == 1  # the second went the long way
+    assert short == long
+    assert short[3][-1]["message"] == "request handled"
 
 
-def test_the_hot_route_skips_fastapis_layers_and_nothing_else_does(both_ways):
-    fast, _, stack = both_ways
-    assert fast.request("POST", "/query/result", {"user_id": "u-1"}).status == 200
-    assert stack.calls == 0
-    assert fast.request("GET", "/query/result").status == 405  # the router's answer
-    assert fast.request("POST", "/query/result/", {"user_id": "u-1"}).status == 404
-    assert fast.request("GET", "/health").status == 200
-    assert stack.calls == 3
+def test_only_the_hot_route_skips_fastapis_layers(service, long_way_calls):
+    assert service.request("POST", "/query/result", {"user_id": "u-1"}).status == 200
+    assert long_way_calls == {}
+    assert service.request("GET", "/query/result").status == 405  # the router's answer
+    assert service.request("POST", "/query/result/", {"user_id": "u-1"}).status == 404
+    assert service.request("GET", "/health").status == 200
+    assert list(long_way_calls.values()) == [3]
 
 
-def test_added_middleware_wraps_the_hot_route_too(serve, settings):
+def test_a_wrapped_stack_takes_the_long_way(both_ways):
+    _, slow, wrapper = both_ways
+    response = slow.request("POST", "/query/result", {"user_id": "u-1"})
+    assert (response.status, response.headers.get("x-wrapped"), wrapper.calls) == (200, "1", 1)
+
+
+def test_added_middleware_wraps_the_hot_route_too(serve, settings, long_way_calls):
     app = create_app(settings)
-
-    class Stamp:
-        def __init__(self, inner: ASGIApp) -> None:
-            self.inner = inner
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            async def stamped(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message["headers"], (b"x-stamp", b"1")]
-                await send(message)
-
-            await self.inner(scope, receive, stamped)
-
-    app.add_middleware(Stamp)
+    app.add_middleware(_Wrapper)
     with serve(app) as running:
         response = running.request("POST", "/query/result", {"user_id": "u-1"})
-    assert (response.status, response.headers.get("x-stamp")) == (200, "1")
+    assert (response.status, response.headers.get("x-wrapped")) == (200, "1")
+    assert long_way_calls == {}
+
+
+def test_an_added_handler_answers_the_short_way_as_the_long_way_would(
+    serve, settings, long_way_calls
+):
+    app = create_app(settings)
+
+    def teapot(request: Request, exc: Exception) -> Response:  # a sync handler, as allowed
+        return PlainTextResponse(f"bad: {exc}", status_code=418)
+
+    app.add_exception_handler(BadRequestError, teapot)
+    with serve(app) as running:
+        response = running.request("POST", "/query/result", b'{"user_id": ', headers=_JSON)
+    assert (response.status, response.data[:5]) == (418, b"bad: ")
+    assert long_way_calls == {}
+
+
+@pytest.mark.parametrize("setting", ["max_body_size", "root_path"])
+def test_a_setting_the_short_way_cannot_honour_sends_it_the_long_way(
+    serve, settings, long_way_calls, json_logs, setting
+):
+    app = create_app(settings)
+    setattr(app, setting, 100 if setting == "max_body_size" else "/api")
+    with serve(app) as running:
+        response = running.request("POST", "/query/result", {"user_id": "u-1"})
+    assert response.status in (200, 404)  # a root_path the client does not send: not found
+    assert list(long_way_calls.values()) == [1]
+    (warning,) = [x for x in json_logs.lines if x["level"] == "WARNING"]
+    assert warning["message"].startswith("hot routes take FastAPI's long way: the app")
 
 
 class _Recording(trace.TracerProvider):
@@ -139,10 +196,30 @@ def test_with_tracing_on_the_hot_route_is_traced_through_fastapi(serve):
     async def endpoint(request: Request) -> Response:
         return Response(b"short or long")
 
-    app.add_api_route("/hot", endpoint, methods=["POST"])
-    app.hot_route = HotRoute("POST", "/hot", endpoint)
+    app.router.add_api_route("/hot", endpoint, methods=["POST"], route_class_override=HotRoute)
     with serve(app) as running:
         response = running.request("POST", "/hot", {})
     assert (response.status, response.data) == (200, b"short or long")
-    assert tracing.names[0].startswith("POST")  # FastAPI's server span: the long way
-    assert "fastapi.endpoint" in tracing.names
+    assert tracing.names == ["POST"]  # FastAPI's server span: the long way
+
+
+def test_the_endpoint_sees_the_scope_the_router_would_give_it(serve, long_way_calls):
+    app = QueryServiceApp()
+
+    async def endpoint(request: Request) -> Response:
+        seen = {
+            "app": request.app is app,
+            "router": request.scope["router"] is app.router,
+            "route": request.scope["route"].path,
+            "endpoint": request.scope["endpoint"] is endpoint,
+            "path_params": request.path_params,
+        }
+        return Response(json.dumps(seen))
+
+    app.router.add_api_route("/hot", endpoint, methods=["POST"], route_class_override=HotRoute)
+    with serve(app) as running:
+        response = running.request("POST", "/hot", {})
+    assert json.loads(response.data) == {
+        "app": True, "router": True, "route": "/hot", "endpoint": True, "path_params": {}
+    }  # fmt: skip
+    assert long_way_calls == {}

@@ -7,13 +7,12 @@ Glue only: the rules (request ids, the error table and its answers, the retired 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 from query_core import (
     CALLER_ID_HEADER,
@@ -81,16 +80,6 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-class _RequestResponseRoute(APIRoute):
-    """A route FastAPI documents but whose endpoint takes the ``Request`` and returns the
-    ``Response`` itself, as ``query_result`` does: FastAPI's per-request machinery (solving
-    dependencies, reading and validating the body, serializing the answer) has nothing to do
-    there, and skipping it is a fifth of the hot path (docs/performance.md)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        return cast("Callable[[Request], Coroutine[Any, Any, Response]]", self.endpoint)
-
-
 def create_app(
     settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
 ) -> QueryServiceApp:
@@ -142,9 +131,8 @@ def create_app(
         response_model=QueryResponse,
         openapi_extra={"requestBody": {"required": True, "content": _REQUEST_CONTENT}},
         responses=openapi_responses(error.status_code for error in _RESULT_ERRORS),
-        route_class_override=_RequestResponseRoute,
+        route_class_override=HotRoute,  # served the short way (ecs_service.hot_route)
     )
-    app.hot_route = HotRoute("POST", RESULT_PATH, query_result)  # FastAPI's layers skipped
 
     for path, extra in ((RETIRED_PATH, None), (RETIRED_PATH + "/{rest:path}", _BELOW)):
         for method in _ALL_METHODS:

@@ -1,120 +1,184 @@
-"""``QueryServiceApp``: FastAPI, with its one hot route served the short way.
+"""``QueryServiceApp`` and ``HotRoute``: FastAPI, with its hot routes served the short way.
 
-A request to the hot route (``POST /query/result``) goes through the app's own middleware
-(``RequestIdMiddleware``: its id, its access line, the last-resort 500) straight to its
-endpoint; every other request goes through FastAPI as usual::
+A ``HotRoute`` is a route whose endpoint takes the ``Request`` and returns the ``Response``
+itself: FastAPI documents it as usual, but solves no dependencies, reads no body and
+serializes no answer for it. ``QueryServiceApp`` also serves such a route the short way: a
+request for it goes through the app's own middleware (``RequestIdMiddleware``: its id, its
+access line, the last-resort 500) straight to the endpoint::
 
-    POST /query/result ──▶ the app's middleware ──▶ endpoint ─(raised)─▶ the app's handler
-    anything else ──▶ FastAPI: server-error, telemetry, body-limit middleware, the app's
+    POST /query/result ──▶ the app's middleware ──▶ the exception handling ──▶ endpoint
+    anything else ──▶ FastAPI: server-error, telemetry and body-limit middleware, the app's
                       middleware, exception and exit-stack middleware, router, route
 
-FastAPI's own per-request layers cost about a fifth of the service's CPU per request and
-do nothing for that route: its endpoint takes the ``Request`` and returns the ``Response``,
-solves no dependencies and opens no files, and what it raises is answered by the handler
-the app registered for it, looked up as Starlette's exception middleware does (along the
-exception's MRO; ``Exception`` itself is left to the middleware's 500, as on the long way).
-The route stays registered with FastAPI: it is in the OpenAPI document, and another method
-on its path is still the router's 405. See docs/decisions/0008-service-hot-path.md.
+FastAPI's own per-request layers cost about a fifth of the service's CPU per request and do
+nothing for such a route. What the endpoint raises is answered as on the long way: by
+Starlette's ``wrap_app_handling_exceptions`` (which FastAPI's routes use), with the app's
+handlers split as its exception middleware splits them (status codes, classes;
+``500``/``Exception`` left to the app's middleware). The route stays registered: it is in the
+OpenAPI document, and another method on its path is still the router's 405. See
+docs/decisions/0008-service-hot-path.md.
 
-The short way is not taken when FastAPI's OpenTelemetry instrumentation is on (its spans
-would be missing; asked once, on the first request to the route, so tracing set up at
-startup is seen) or when the app limits body sizes itself (``max_body_size``).
+The short way is taken only while it is the same as the long one, decided when Starlette
+builds the middleware stack (at startup) and logged then: not when FastAPI's stack holds a
+layer this module does not know (a newer FastAPI), nor when something wrapped the stack
+(an instrumentation such as OpenTelemetry's ``instrument_app``), nor when the app or the route
+limits body sizes (``max_body_size``), nor when an earlier route matches the same request;
+and not while FastAPI's own telemetry (tracing, metrics or logs) is on, asked on the first
+request to the route, after startup, where telemetry is set up. Middleware added with
+``add_middleware`` wraps the short way too, as a second instance beside the long way's: one
+that keeps state per instance sees the hot route's requests apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from functools import partial
-from typing import Any
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Final, cast
 
 from fastapi import FastAPI, Request, Response
-from starlette.exceptions import HTTPException
+from fastapi.routing import APIRoute
+from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["HotRoute", "QueryServiceApp"]
 
-type Endpoint = Callable[[Request], Awaitable[Response]]
-type Handler = Callable[[Request, Exception], Awaitable[Response]]
+_log = logging.getLogger(__name__)
+
+#: FastAPI's and Starlette's own layers around the app's middleware, and why skipping each
+#: one changes nothing for a hot route (anything else in the stack keeps the long way).
+_KNOWN_LAYERS: Final = {
+    "starlette.middleware.errors.ServerErrorMiddleware": "the app's middleware answers 500",
+    "fastapi.telemetry._asgi.ExceptionTelemetryMiddleware": "telemetry is off",
+    "fastapi._body_limit.AppBodyLimitMiddleware": "the app sets no max_body_size",
+    "starlette.middleware.exceptions.ExceptionMiddleware": "its handlers are used as it would",
+    "fastapi.middleware.asyncexitstack.AsyncExitStackMiddleware": "no dependencies, no files",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class HotRoute:
-    """A route served the short way: its method, its exact path and its endpoint."""
+class HotRoute(APIRoute):
+    """A documented route whose endpoint takes the ``Request`` and returns the ``Response``."""
 
-    method: str
-    path: str
-    endpoint: Endpoint
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return cast("Callable[[Request], Coroutine[Any, Any, Response]]", self.endpoint)
 
 
 class QueryServiceApp(FastAPI):
-    """A FastAPI application whose ``hot_route``, when set, skips FastAPI's own layers."""
+    """A FastAPI application that serves its ``HotRoute`` routes the short way."""
 
-    hot_route: HotRoute | None = None
-    _hot_app: ASGIApp | None = None
-    _tracing: bool | None = None
+    #: (method, path) -> the short way to that route, built with the middleware stack.
+    _hot: dict[tuple[str, str], ASGIApp] | None = None
+    _plain_stack: ASGIApp | None = None
+    _telemetry_on: bool | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        """FastAPI's stack, and beside it the hot route's: the app's middleware around the
-        endpoint. Starlette builds both once, on the first request; middleware cannot be
-        added after that."""
-        self._hot_app = None
-        if self.hot_route is not None and getattr(self, "max_body_size", None) is None:
-            app: ASGIApp = partial(self._serve, self.hot_route.endpoint)
-            for cls, args, kwargs in reversed(self.user_middleware):
-                app = cls(app, *args, **kwargs)
-            self._hot_app = app
-        return super().build_middleware_stack()
+        stack = super().build_middleware_stack()
+        self._plain_stack = stack
+        self._hot = {}
+        hot = [route for route in self.routes if isinstance(route, HotRoute)]
+        if not hot:
+            return stack
+        blocked = self._blocked(stack)
+        if blocked:
+            _log.warning("hot routes take FastAPI's long way: %s", blocked)
+            return stack
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        split = (
+            {k: v for k, v in handlers.items() if not isinstance(k, int)},
+            {k: v for k, v in handlers.items() if isinstance(k, int)},
+        )
+        for route in hot:
+            for method in sorted(route.methods or ()):
+                why = self._route_blocked(route, method)
+                if why:
+                    _log.warning("%s %s takes FastAPI's long way: %s", method, route.path, why)
+                    continue
+                app: ASGIApp = _ShortWay(self, route, split)
+                for cls, args, kwargs in reversed(self.user_middleware):
+                    app = cls(app, *args, **kwargs)
+                self._hot[method, route.path] = app
+                _log.info("%s %s is served the short way", method, route.path)
+        return stack
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
-        hot = self.hot_route
+        short = (
+            self._hot.get((scope["method"], scope["path"]))
+            if self._hot and scope["type"] == "http" and not scope.get("root_path")
+            else None
+        )
         if (
-            self._hot_app is not None
-            and hot is not None
-            and scope["type"] == "http"
-            and scope["path"] == hot.path
-            and scope["method"] == hot.method
-            and not scope.get("root_path")
-            and not self.root_path
-            and not self._instrumented()
+            short is not None
+            and self.middleware_stack is self._plain_stack
+            and not self._telemetry_is_on()
         ):
             scope["app"] = self
-            await self._hot_app(scope, receive, send)
+            await short(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 
-    async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+    def _blocked(self, stack: ASGIApp) -> str | None:
+        """Why the short way would differ from the long one, or None."""
+        if self.root_path:
+            return "the app has a root_path"
+        if getattr(self, "max_body_size", None) is not None:
+            return "the app limits body sizes (max_body_size)"
+        if not hasattr(self, "_native_telemetry"):
+            return "this FastAPI's telemetry cannot be asked whether it is on"
+        own: set[Any] = {middleware.cls for middleware in self.user_middleware}
+        layer: Any = stack
+        while layer is not self.router:
+            kind = type(layer)
+            name = f"{kind.__module__}.{kind.__qualname__}"
+            if kind not in own and name not in _KNOWN_LAYERS:
+                return f"FastAPI's stack holds a layer this app does not know: {name}"
+            layer = getattr(layer, "app", None)
+            if layer is None:
+                return f"FastAPI's stack cannot be followed past {name}"
+        return None
+
+    def _route_blocked(self, route: HotRoute, method: str) -> str | None:
+        """Why ``method`` on ``route`` would be served differently the short way, or None."""
+        if getattr(route, "max_body_size", None) is not None:
+            return "the route limits body sizes (max_body_size)"
+        scope = {"type": "http", "method": method, "path": route.path, "root_path": ""}
+        first = next(r for r in self.router.routes if r.matches(scope)[0] is Match.FULL)
+        return None if first is route else "an earlier route matches the same requests"
+
+    def _telemetry_is_on(self) -> bool:
+        """Whether FastAPI's own telemetry is on (asked once, on the first hot request)."""
+        if self._telemetry_on is None:
+            self._telemetry_on = bool(self._native_telemetry.enabled())
+        return self._telemetry_on
+
+
+class _ShortWay:
+    """The ASGI app at the end of the short way: the scope keys the router would set, the
+    route's endpoint, and what it raises answered by Starlette's own wrapper with the app's
+    handlers (only then: on success the wrapper's layer would only cost time). A failure while
+    the answer is being sent goes on to the app's middleware, which logs it."""
+
+    def __init__(self, app: FastAPI, route: HotRoute, handlers: tuple[dict[Any, Any], ...]) -> None:
+        self.router = app.router
+        self.route = route
+        self.handlers = handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["router"] = self.router
+        scope["route"] = self.route
+        scope["endpoint"] = self.route.endpoint
+        scope["path_params"] = {}
+        scope["starlette.exception_handlers"] = self.handlers
         request = Request(scope, receive, send)
         try:
-            response = await endpoint(request)
+            response = await self.route.endpoint(request)
         except Exception as exc:
-            handler = _handler_for(self.exception_handlers, exc)
-            if handler is None:
-                raise  # to the app's middleware, as on the long way
-            response = await handler(request, exc)
+            raised = exc
+
+            async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+                raise raised
+
+            await wrap_app_handling_exceptions(endpoint, request)(scope, receive, send)
+            return
         await response(scope, receive, send)
-
-    def _instrumented(self) -> bool:
-        """Whether FastAPI traces requests (its native OpenTelemetry support), asked once, on
-        the first request to the hot route: after startup, where tracing is set up."""
-        if self._tracing is None:
-            telemetry = getattr(self, "_native_telemetry", None)
-            self._tracing = telemetry is not None and bool(telemetry.enabled())
-        return self._tracing
-
-
-def _handler_for(handlers: Mapping[Any, Callable[..., Any]], exc: Exception) -> Handler | None:
-    """The handler registered for ``exc``'s status (an ``HTTPException``), else for its class
-    or its nearest base below ``Exception``: Starlette's exception middleware's order."""
-    if isinstance(exc, HTTPException) and exc.status_code in handlers:
-        status_handler: Handler = handlers[exc.status_code]
-        return status_handler
-    for kind in type(exc).__mro__:
-        if kind is Exception:
-            return None
-        if kind in handlers:
-            handler: Handler = handlers[kind]
-            return handler
-    return None
