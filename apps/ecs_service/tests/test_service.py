@@ -6,6 +6,7 @@ See docs/contract.md#errors.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from typing import Any
 
@@ -242,6 +243,18 @@ def test_access_log_line_carries_the_request_id(service, json_logs):
         200,
         "/query/result",
     )
+
+
+def test_a_client_leaving_mid_body_is_logged_as_such_not_as_a_failure(service, upstream, json_logs):
+    with socket.create_connection(("127.0.0.1", service.port)) as client:
+        client.sendall(
+            b"POST /query/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\nX-Request-Id: gone-1\r\n\r\n" + b'{"user_id": "u-1"'
+        )
+    access = _log_line(json_logs, "request handled")
+    assert (access["request_id"], access["status"]) == ("gone-1", 499)
+    assert [line for line in json_logs.lines if line["level"] == "ERROR"] == []
+    assert upstream.requests == []
 
 
 def test_connections_to_upstream_are_pooled(service, upstream):

@@ -8,6 +8,7 @@ import time
 from typing import Any, Final
 
 from query_core import REQUEST_ID_HEADER, error_answer, request_id_var, resolve_request_id
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RequestIdMiddleware"]
@@ -15,6 +16,9 @@ __all__ = ["RequestIdMiddleware"]
 _HEADER: Final = REQUEST_ID_HEADER.lower().encode()
 _ACCESS: Final = "ecs_service.access"
 _HANDLED: Final = "request handled"
+#: The access line's status of a request whose client left before it was read (nginx's
+#: "client closed request"): nothing failed here, and nobody is left to answer.
+CLIENT_CLOSED: Final = 499
 _log = logging.getLogger(_ACCESS)
 
 
@@ -22,10 +26,12 @@ class RequestIdMiddleware:
     """Takes ``X-Request-Id`` from the caller (or makes one), binds it to the request's
     log lines, echoes it on the response, and logs one access line per request.
 
-    It also answers an exception nothing else handled (``query_core.error_answer``: 500
+    It answers an exception nothing else handled (``query_core.error_answer``: 500
     ``{"detail": "internal error"}``) carrying the request id (Starlette's own last-resort
     handler sits outside every middleware, so its 500 would lose the id) and logs it
-    with the traceback. The id itself follows ``query_core.resolve_request_id``.
+    with the traceback. A client that leaves before its request is read is no failure:
+    nobody is left to answer, and its access line says 499. The id itself follows
+    ``query_core.resolve_request_id``.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -56,6 +62,9 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            if status is None:
+                status = CLIENT_CLOSED
         except Exception as exc:
             _log.exception("unexpected failure")
             if status is not None:
