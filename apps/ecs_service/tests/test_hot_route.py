@@ -153,12 +153,19 @@ def test_an_added_handler_answers_the_short_way_as_the_long_way_would(
     assert long_way_calls == {}
 
 
-@pytest.mark.parametrize("setting", ["max_body_size", "root_path"])
+def _last_resort(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("the app's own 500", status_code=500)
+
+
+@pytest.mark.parametrize("setting", ["max_body_size", "root_path", "500 handler"])
 def test_a_setting_the_short_way_cannot_honour_sends_it_the_long_way(
     serve, settings, long_way_calls, json_logs, setting
 ):
     app = create_app(settings)
-    setattr(app, setting, 100 if setting == "max_body_size" else "/api")
+    if setting == "500 handler":
+        app.add_exception_handler(Exception, _last_resort)
+    else:
+        setattr(app, setting, 100 if setting == "max_body_size" else "/api")
     with serve(app) as running:
         response = running.request("POST", "/query/result", {"user_id": "u-1"})
     assert response.status in (200, 404)  # a root_path the client does not send: not found
@@ -223,3 +230,20 @@ def test_the_endpoint_sees_the_scope_the_router_would_give_it(serve, long_way_ca
         "app": True, "router": True, "route": "/hot", "endpoint": True, "path_params": {}
     }  # fmt: skip
     assert long_way_calls == {}
+
+
+def test_a_hot_route_with_path_parameters_takes_the_long_way(serve, long_way_calls, json_logs):
+    app = QueryServiceApp()
+
+    async def endpoint(request: Request) -> Response:
+        return Response(request.path_params["name"].encode())
+
+    app.router.add_api_route(
+        "/hot/{name}", endpoint, methods=["POST"], route_class_override=HotRoute
+    )
+    with serve(app) as running:
+        response = running.request("POST", "/hot/x", {})
+    assert (response.status, response.data, list(long_way_calls.values())) == (200, b"x", [1])
+    assert [x["message"] for x in json_logs.lines if x["level"] == "WARNING"] == [
+        "POST /hot/{name} takes FastAPI's long way: the route has path parameters"
+    ]

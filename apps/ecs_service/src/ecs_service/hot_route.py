@@ -22,7 +22,9 @@ The short way is taken only while it is the same as the long one, decided when S
 builds the middleware stack (at startup) and logged then: not when FastAPI's stack holds a
 layer this module does not know (a newer FastAPI), nor when something wrapped the stack
 (an instrumentation such as OpenTelemetry's ``instrument_app``), nor when the app or the route
-limits body sizes (``max_body_size``), nor when an earlier route matches the same request;
+limits body sizes (``max_body_size``), nor when the app registered a handler for ``500`` or
+``Exception`` (Starlette's server-error middleware calls it), nor for a route with path
+parameters or one an earlier route shadows;
 and not while FastAPI's own telemetry (tracing, metrics or logs) is on, asked on the first
 request to the route, after startup, where telemetry is set up. Middleware added with
 ``add_middleware`` wraps the short way too, as a second instance beside the long way's: one
@@ -48,7 +50,7 @@ _log = logging.getLogger(__name__)
 #: FastAPI's and Starlette's own layers around the app's middleware, and why skipping each
 #: one changes nothing for a hot route (anything else in the stack keeps the long way).
 _KNOWN_LAYERS: Final = {
-    "starlette.middleware.errors.ServerErrorMiddleware": "the app's middleware answers 500",
+    "starlette.middleware.errors.ServerErrorMiddleware": "no 500/Exception handler to call",
     "fastapi.telemetry._asgi.ExceptionTelemetryMiddleware": "telemetry is off",
     "fastapi._body_limit.AppBodyLimitMiddleware": "the app sets no max_body_size",
     "starlette.middleware.exceptions.ExceptionMiddleware": "its handlers are used as it would",
@@ -124,6 +126,8 @@ class QueryServiceApp(FastAPI):
             return "the app has a root_path"
         if getattr(self, "max_body_size", None) is not None:
             return "the app limits body sizes (max_body_size)"
+        if 500 in self.exception_handlers or Exception in self.exception_handlers:
+            return "the app answers what nothing else handled itself (a 500/Exception handler)"
         if not hasattr(self, "_native_telemetry"):
             return "this FastAPI's telemetry cannot be asked whether it is on"
         own: set[Any] = {middleware.cls for middleware in self.user_middleware}
@@ -142,6 +146,8 @@ class QueryServiceApp(FastAPI):
         """Why ``method`` on ``route`` would be served differently the short way, or None."""
         if getattr(route, "max_body_size", None) is not None:
             return "the route limits body sizes (max_body_size)"
+        if route.param_convertors:
+            return "the route has path parameters"
         scope = {"type": "http", "method": method, "path": route.path, "root_path": ""}
         first = next(r for r in self.router.routes if r.matches(scope)[0] is Match.FULL)
         return None if first is route else "an earlier route matches the same requests"
