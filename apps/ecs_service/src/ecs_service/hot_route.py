@@ -24,11 +24,11 @@ layer this module does not know (a newer FastAPI), nor when something wrapped th
 (an instrumentation such as OpenTelemetry's ``instrument_app``), nor when the app or the route
 limits body sizes (``max_body_size``), nor when the app registered a handler for ``500`` or
 ``Exception`` (Starlette's server-error middleware calls it), nor for a route with path
-parameters or one an earlier route shadows;
-and not while FastAPI's own telemetry (tracing, metrics or logs) is on, asked on the first
-request to the route, after startup, where telemetry is set up. Middleware added with
-``add_middleware`` wraps the short way too, as a second instance beside the long way's: one
-that keeps state per instance sees the hot route's requests apart.
+parameters or one an earlier route shadows; and not while FastAPI's own telemetry (tracing,
+metrics or logs) is on, asked on the first request to the route, after startup, where
+telemetry is set up. Middleware added with ``add_middleware`` wraps the short way too, as a
+second instance beside the long way's: one that keeps state per instance sees the hot
+route's requests apart.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ _ACCESS: Final = "ecs_service.access"
 _HANDLED: Final = "request handled"
 #: The access line's status of a request whose client left before it was read (nginx's
 #: "client closed request"): nothing failed here, and nobody is left to answer.
-CLIENT_CLOSED: Final = 499
+_CLIENT_CLOSED: Final = 499
 _log = logging.getLogger(_ACCESS)
 
 
@@ -64,7 +64,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             if status is None:
-                status = CLIENT_CLOSED
+                status = _CLIENT_CLOSED
         except Exception as exc:
             _log.exception("unexpected failure")
             if status is not None:
