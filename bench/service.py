@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -102,8 +103,8 @@ def paired(
     finally:
         _stop(pa)
         _stop(pb)
-    ratios = sorted(x / y for x, y in zip(rps[a], rps[b], strict=True))
-    cpu_ratios = sorted(x / y for x, y in zip(cpu_us[a], cpu_us[b], strict=True))
+    ratios = [x / y for x, y in zip(rps[a], rps[b], strict=True)]
+    cpu_ratios = [x / y for x, y in zip(cpu_us[a], cpu_us[b], strict=True)]
     return {
         "a": a,
         "b": b,
@@ -111,8 +112,8 @@ def paired(
         "rps_b": rps[b],
         "cpu_us_a": cpu_us[a],
         "cpu_us_b": cpu_us[b],
-        "ratio": ratios[len(ratios) // 2],
-        "cpu_ratio": cpu_ratios[len(cpu_ratios) // 2],
+        "ratio": statistics.median_high(ratios),
+        "cpu_ratio": statistics.median_high(cpu_ratios),
     }
 
 
