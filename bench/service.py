@@ -57,10 +57,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     if name in ("service", "service_plain"):
-        args = [sys.executable, "-m", "uvicorn", "ecs_service.asgi:app", "--host", "127.0.0.1",
-                "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
-        env = {"ENVIRONMENT": "local", "INTERNAL_API_URL": upstream_url, "LOG_LEVEL": "INFO",
-               "UPSTREAM_RESILIENCE": "false" if name == "service_plain" else "true"}  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ecs_service.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        env = {
+            "ENVIRONMENT": "local",
+            "INTERNAL_API_URL": upstream_url,
+            "LOG_LEVEL": "INFO",
+            "UPSTREAM_RESILIENCE": "false" if name == "service_plain" else "true",
+        }
     else:
         args = [sys.executable, str(HERE / "subjects.py"), name, str(port)]
         env = {"UPSTREAM_URL": upstream_url}
@@ -69,10 +84,21 @@ def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes]
 
 def wrk(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-         "-s", str(HERE / "wrk_post.lua"), url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "wrk_post.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRK_JSON "))
     result = json.loads(line.removeprefix("WRK_JSON "))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
@@ -188,8 +214,11 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
 def report(results: dict[str, Any]) -> list[str]:
     """The table: service req/s and latencies as ratios against (a) and (b)."""
     runs = results["runs"]
-    lines = ["", "   upstream  c    service req/s   vs (a) floor   vs (b) straight   "
-                 "p50 ms (a/b)        p99 ms (a/b)"]  # fmt: skip
+    lines = [
+        "",
+        "   upstream  c    service req/s   vs (a) floor   vs (b) straight   "
+        "p50 ms (a/b)        p99 ms (a/b)",
+    ]
     for upstream in ("fast", "slow50ms"):
         for c in CONCURRENCY:
             s = runs[f"{upstream}/service/c{c}"]

@@ -19,9 +19,20 @@ PAGE = ROOT / "docs" / "contract.md"
 
 #: Folders that hold no text of ours: tool caches, builds, dependencies.
 SKIP_DIRS = {
-    ".git", ".nox", ".tools", ".venv", "node_modules", "site", "dist", "cdk.out",
-    "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
-}  # fmt: skip
+    ".git",
+    ".nox",
+    ".tools",
+    ".venv",
+    "node_modules",
+    "site",
+    "dist",
+    "cdk.out",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+}
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".yml", ".yaml", ".json", ".cfg", ".txt", ".lua", ".sh"}
 
 CITATION = re.compile(r"docs/contract\.md#([A-Za-z0-9_-]+)")
@@ -62,10 +73,23 @@ def citations() -> list[tuple[str, int, str]]:
 
 def test_the_page_has_the_sections_the_code_relies_on():
     expected = {
-        "overview", "public-api", "query-result", "retired-marketing", "health", "errors",
-        "request-id", "internal-api", "data-model", "configuration", "security",
-        "public-edge", "ownership", "tokens", "inside", "running-account",
-    }  # fmt: skip
+        "overview",
+        "public-api",
+        "query-result",
+        "retired-marketing",
+        "health",
+        "errors",
+        "request-id",
+        "internal-api",
+        "data-model",
+        "configuration",
+        "security",
+        "public-edge",
+        "ownership",
+        "tokens",
+        "inside",
+        "running-account",
+    }
     assert expected <= sections()
 
 

@@ -29,8 +29,16 @@ SKIPS = Path(__file__).with_name("skips.toml")
 CONTEXTS = ROOT / "infra" / "tests" / "contexts.json"
 DOCKERFILE = ROOT / "apps" / "ecs_service" / "Dockerfile"
 #: Every source folder bandit reads; tests are left out (pytest's asserts are their point).
-SOURCES = ["packages", "apps", "infra/src", "infra/app.py", "infra/scanners", "bench",
-           "noxfile.py", "docs/hooks.py"]  # fmt: skip
+SOURCES = [
+    "packages",
+    "apps",
+    "infra/src",
+    "infra/app.py",
+    "infra/scanners",
+    "bench",
+    "noxfile.py",
+    "docs/hooks.py",
+]
 EXCLUDED = ["*/tests/*", "*/node_modules/*", "*/.nox/*"]
 
 
@@ -69,8 +77,17 @@ def synthesize(outdir: Path) -> list[Path]:
 
 
 def checkov(executable: str, files: list[Path]) -> list[Finding]:
-    args = [executable, "--quiet", "--compact", "--skip-download", "--output", "json",
-            "--framework", "cloudformation", "dockerfile"]  # fmt: skip
+    args = [
+        executable,
+        "--quiet",
+        "--compact",
+        "--skip-download",
+        "--output",
+        "json",
+        "--framework",
+        "cloudformation",
+        "dockerfile",
+    ]
     for path in files:
         args += ["--file", str(path)]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
@@ -86,8 +103,18 @@ def checkov(executable: str, files: list[Path]) -> list[Finding]:
 
 
 def bandit() -> list[Finding]:
-    args = [sys.executable, "-m", "bandit", "--quiet", "--recursive", "--format", "json",
-            "--exclude", ",".join(EXCLUDED), *SOURCES]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "bandit",
+        "--quiet",
+        "--recursive",
+        "--format",
+        "json",
+        "--exclude",
+        ",".join(EXCLUDED),
+        *SOURCES,
+    ]
     result = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode not in (0, 1):
         sys.exit(f"bandit failed ({result.returncode}):\n{result.stderr[-2000:]}")
@@ -95,10 +122,14 @@ def bandit() -> list[Finding]:
     if report.get("errors"):
         sys.exit(f"bandit could not read: {report['errors']}")
     return [
-        Finding("bandit", r["test_id"], f"{r['filename'].removeprefix('./')}:{r['line_number']}",
-                f"{r['issue_severity']}: {r['issue_text']}")
+        Finding(
+            "bandit",
+            r["test_id"],
+            f"{r['filename'].removeprefix('./')}:{r['line_number']}",
+            f"{r['issue_severity']}: {r['issue_text']}",
+        )
         for r in report["results"]
-    ]  # fmt: skip
+    ]
 
 
 def accepts(entry: dict[str, Any], finding: Finding) -> bool:

@@ -138,8 +138,13 @@ def _api_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
         caller=task_role,
         account=account,
     )
-    return {"network": network, "data": data, "task_role": task_role, "account": account,
-            "internal_api": internal_api}  # fmt: skip
+    return {
+        "network": network,
+        "data": data,
+        "task_role": task_role,
+        "account": account,
+        "internal_api": internal_api,
+    }
 
 
 def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:

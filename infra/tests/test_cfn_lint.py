@@ -11,10 +11,15 @@ def test_templates_are_cfn_lint_clean(fresh, existing, existing_api):
     # One cfn-lint process for the three contexts: its start-up is most of its time.
     templates = [str(s.template_path) for s in (fresh, existing, existing_api)]
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(CONFIG), "--",
-         *templates],
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--config-file",
+            str(CONFIG),
+            "--",
+            *templates,
+        ],
         capture_output=True,
         text=True,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout + result.stderr

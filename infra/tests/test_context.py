@@ -49,14 +49,16 @@ def test_the_running_account_context_reads_as_written(read, context):
 
 
 def test_lists_bools_and_numbers_also_come_as_cli_strings(read, context):
-    config = read({
-        **context,
-        "privateSubnetIds": "subnet-0aaa1111, subnet-0bbb2222",
-        "existingVpcEndpoints": '["logs"]',
-        "executeApiPrivateDns": "true",
-        "taskCpu": "1024",
-        "throttleRateLimit": "12.5",
-    })  # fmt: skip
+    config = read(
+        {
+            **context,
+            "privateSubnetIds": "subnet-0aaa1111, subnet-0bbb2222",
+            "existingVpcEndpoints": '["logs"]',
+            "executeApiPrivateDns": "true",
+            "taskCpu": "1024",
+            "throttleRateLimit": "12.5",
+        }
+    )
     assert config.private_subnet_ids == ("subnet-0aaa1111", "subnet-0bbb2222")
     assert config.existing_vpc_endpoints == {"logs"}
     assert config.execute_api_private_dns is True
@@ -65,13 +67,16 @@ def test_lists_bools_and_numbers_also_come_as_cli_strings(read, context):
 
 
 def test_every_mistake_is_one_line_and_all_come_at_once(read, context):
-    found = problems(read, {
-        **context,
-        "privateRouteTableIds": [],           # subnets without route tables
-        "oldEksHandlerPeer": "",              # existing VPC, eks target, no peer
-        "existingPublicApiId": "NotAnApiId",  # wrong format
-        "vpcID": "vpc-0123456789abcdef0",     # a typo of a key
-    })  # fmt: skip
+    found = problems(
+        read,
+        {
+            **context,
+            "privateRouteTableIds": [],  # subnets without route tables
+            "oldEksHandlerPeer": "",  # existing VPC, eks target, no peer
+            "existingPublicApiId": "NotAnApiId",  # wrong format
+            "vpcID": "vpc-0123456789abcdef0",  # a typo of a key
+        },
+    )
     assert len(found) == 4, found
     assert all("\n" not in line for line in found)
     text = "\n".join(found)
@@ -94,22 +99,30 @@ def test_every_mistake_is_one_line_and_all_come_at_once(read, context):
         ({"oldEksHandlerPeer": "eks-nodes"}, "oldEksHandlerPeer must be a security group id"),
         ({"oldEksHandlerPort": 9090}, "oldEksHandlerPort 9090 differs from"),
         ({"existingVpcEndpoints": ["sqs"]}, "existingVpcEndpoints: unknown sqs"),
-        ({"existingVpcEndpoints": ["execute-api"], "executeApiPrivateDns": True},
-         "only one endpoint of a service may have private DNS"),
+        (
+            {"existingVpcEndpoints": ["execute-api"], "executeApiPrivateDns": True},
+            "only one endpoint of a service may have private DNS",
+        ),
         ({"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "must be zones of region"),
-        ({"existingPublicApiId": "a1b2c3d4e5", "publicAuth": "cognito"},
-         "publicAuth configures the public API the stack creates"),
+        (
+            {"existingPublicApiId": "a1b2c3d4e5", "publicAuth": "cognito"},
+            "publicAuth configures the public API the stack creates",
+        ),
         ({"existingPublicApiPaths": ["query/result"]}, "each item must be a resource path"),
         ({"enableLambdaRollbackSource": "maybe"}, "Source must be true or false"),
         ({"resultSource": "invoke"}, "resultSource must be 'internal_api' or 'lambda'"),
-        ({"resultSource": "lambda", "enableLambdaRollbackSource": False},
-         "resultSource=lambda needs enableLambdaRollbackSource=true"),
+        (
+            {"resultSource": "lambda", "enableLambdaRollbackSource": False},
+            "resultSource=lambda needs enableLambdaRollbackSource=true",
+        ),
         ({"throttleRateLimit": 500, "throttleBurstLimit": 100}, "BurstLimit must be at least"),
         ({"reservedConcurrency": 0}, "reservedConcurrency must be between 1 and 1000"),
-        ({"albCertificateArn": "arn:aws:iam::123456789012:server-certificate/x"},
-         "albCertificateArn must be an ACM certificate ARN"),
+        (
+            {"albCertificateArn": "arn:aws:iam::123456789012:server-certificate/x"},
+            "albCertificateArn must be an ACM certificate ARN",
+        ),
     ],
-)  # fmt: skip
+)
 def test_one_clear_line_per_mistake_in_the_running_account(read, context, change, expected):
     found = problems(read, {**context, **change})
     assert len(found) == 1, found
@@ -145,9 +158,14 @@ def test_missing_build_artifacts_are_named(tmp_path):
 def test_the_app_stops_with_one_line_per_mistake_not_a_traceback():
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"trafficTarget": "k8s", "maxCount": 0})}
     result = subprocess.run(
-        [sys.executable, "app.py"], cwd=INFRA, env=env, capture_output=True, text=True,
-        check=False, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "app.py"],
+        cwd=INFRA,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("  - ")]

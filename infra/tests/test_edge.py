@@ -13,8 +13,14 @@ def synth(bare_stack, service_parts):
     def synth(config) -> Template:
         stack = bare_stack()
         parts = service_parts(stack, config)
-        Edge(stack, "Edge", config=config, network=parts["network"], service=parts["service"],
-             account=parts["account"])  # fmt: skip
+        Edge(
+            stack,
+            "Edge",
+            config=config,
+            network=parts["network"],
+            service=parts["service"],
+            account=parts["account"],
+        )
         return Template.from_stack(stack)
 
     return synth
@@ -46,9 +52,10 @@ def _query_function(template: Template) -> dict:
 
 def _lambda_group(template: Template) -> tuple[str, dict]:
     ((logical_id, group),) = [
-        (k, g) for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        (k, g)
+        for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
         if k.startswith("EdgeQueryLambdaSg")
-    ]  # fmt: skip
+    ]
     return logical_id, group["Properties"]
 
 
@@ -73,13 +80,17 @@ def _egress(template: Template) -> set[tuple[str, int, int]]:
     group_id, group = _lambda_group(template)
     rules = list(group.get("SecurityGroupEgress", []))
     rules += [
-        r["Properties"] for r in template.find_resources("AWS::EC2::SecurityGroupEgress").values()
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::SecurityGroupEgress").values()
         if r["Properties"]["GroupId"]["Fn::GetAtt"][0] == group_id
-    ]  # fmt: skip
+    ]
     out = set()
     for rule in rules:
-        target = (rule.get("CidrIp") or rule.get("DestinationPrefixListId")
-                  or rule.get("DestinationSecurityGroupId"))  # fmt: skip
+        target = (
+            rule.get("CidrIp")
+            or rule.get("DestinationPrefixListId")
+            or rule.get("DestinationSecurityGroupId")
+        )
         if isinstance(target, dict):
             target = target["Fn::GetAtt"][0][:12]
         out.add((target, rule["FromPort"], rule["ToPort"]))

@@ -29,8 +29,12 @@ def _ref_of(template: Template, kind: str, prefix: str) -> str:
 def test_private_api_is_bound_to_the_endpoint_and_admits_only_the_caller(template):
     endpoint = _ref_of(template, "AWS::EC2::VPCEndpoint", "NetworkExecuteApiEndpoint")
     caller = {"Fn::GetAtt": [_ref_of(template, "AWS::IAM::Role", "TaskRole"), "Arn"]}
-    everyone = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke",
-                "Resource": "execute-api:/*"}  # fmt: skip
+    everyone = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "execute-api:Invoke",
+        "Resource": "execute-api:/*",
+    }
     template.has_resource_properties(
         "AWS::ApiGateway::RestApi",
         {
@@ -38,11 +42,17 @@ def test_private_api_is_bound_to_the_endpoint_and_admits_only_the_caller(templat
             "Policy": {
                 "Statement": [
                     # Not through another endpoint (nor from outside the VPC) ...
-                    {**everyone, "Sid": "DenyOtherEndpoints",
-                     "Condition": {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}}},
+                    {
+                        **everyone,
+                        "Sid": "DenyOtherEndpoints",
+                        "Condition": {"StringNotEquals": {"aws:SourceVpce": {"Ref": endpoint}}},
+                    },
                     # ... and nobody but the caller, whatever their own policies grant.
-                    {**everyone, "Sid": "DenyOtherPrincipals",
-                     "Condition": {"ArnNotEquals": {"aws:PrincipalArn": caller}}},
+                    {
+                        **everyone,
+                        "Sid": "DenyOtherPrincipals",
+                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": caller}},
+                    },
                     {
                         "Sid": "OnlyTheCallerOnlyTheRoute",
                         "Effect": "Allow",
@@ -55,7 +65,7 @@ def test_private_api_is_bound_to_the_endpoint_and_admits_only_the_caller(templat
                 "Version": "2012-10-17",
             },
         },
-    )  # fmt: skip
+    )
 
 
 def test_url_is_the_api_hostname_with_private_dns(synth, bare_stack, make_config):

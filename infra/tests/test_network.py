@@ -141,8 +141,11 @@ def test_execute_api_endpoint_admits_only_the_admitted_group(existing):
 
 def _egress_of_client(template: Template) -> list[dict]:
     """Inline and standalone egress rules of the client group."""
-    (group,) = [g for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
-                if k.startswith("Client")]  # fmt: skip
+    (group,) = [
+        g
+        for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if k.startswith("Client")
+    ]
     inline = group["Properties"].get("SecurityGroupEgress", [])
     return inline + [
         r["Properties"]

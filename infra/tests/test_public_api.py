@@ -79,11 +79,19 @@ def test_stage_throttling_from_the_context(synth, make_config):
         "AWS::ApiGateway::Stage",
         {
             "MethodSettings": Match.array_with(
-                [Match.object_like({"HttpMethod": "*", "ResourcePath": "/*",
-                                    "ThrottlingRateLimit": 25, "ThrottlingBurstLimit": 60})]
+                [
+                    Match.object_like(
+                        {
+                            "HttpMethod": "*",
+                            "ResourcePath": "/*",
+                            "ThrottlingRateLimit": 25,
+                            "ThrottlingBurstLimit": 60,
+                        }
+                    )
+                ]
             )
         },
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -103,10 +111,12 @@ def test_existing_api_creates_nothing_and_may_invoke_the_alias_on_its_paths(synt
     assert public.url is None
     permissions = template.find_resources("AWS::Lambda::Permission")
     arns = sorted(
-        "".join(p if isinstance(p, str) else "{" + next(iter(p.values())) + "}"
-                for p in perm["Properties"]["SourceArn"]["Fn::Join"][1])
+        "".join(
+            p if isinstance(p, str) else "{" + next(iter(p.values())) + "}"
+            for p in perm["Properties"]["SourceArn"]["Fn::Join"][1]
+        )
         for perm in permissions.values()
-    )  # fmt: skip
+    )
     assert arns == [
         "arn:{AWS::Partition}:execute-api:ap-northeast-1:123456789012:a1b2c3d4e5/v1/*/query/marketing",
         "arn:{AWS::Partition}:execute-api:ap-northeast-1:123456789012:a1b2c3d4e5/v1/*/query/marketing/*",

@@ -176,16 +176,21 @@ def test_alb_access_logs_only_when_the_region_is_known(template, rollback):
     assert not enabled(template)
     rollback.has_resource_properties(
         "AWS::S3::Bucket",
-        {"VersioningConfiguration": {"Status": "Enabled"},
-         "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicAcls": True})},
-    )  # fmt: skip
+        {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicAcls": True}),
+        },
+    )
     template.resource_count_is("AWS::S3::Bucket", 0)
 
 
 _GROUPS = (
-    "Peer", "ServiceAlbSg", "ServiceTasksSg", "NetworkExecuteApiEndpointSg",
+    "Peer",
+    "ServiceAlbSg",
+    "ServiceTasksSg",
+    "NetworkExecuteApiEndpointSg",
     "NetworkSharedEndpointsSg",
-)  # fmt: skip
+)
 
 
 def _short(logical_id: str) -> str:
@@ -225,8 +230,11 @@ def test_security_groups_chain_peer_to_alb_to_tasks(template):
 
 
 def test_tasks_have_no_open_egress(template):
-    (tasks,) = [g for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
-                if k.startswith("ServiceTasksSg")]  # fmt: skip
+    (tasks,) = [
+        g
+        for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if k.startswith("ServiceTasksSg")
+    ]
     for rule in tasks["Properties"].get("SecurityGroupEgress", []):
         assert rule.get("CidrIp") != "0.0.0.0/0", rule
     egress = template.find_resources("AWS::EC2::SecurityGroupEgress")

@@ -44,9 +44,13 @@ class RunningService:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
             lifespan="on",
-        )  # fmt: skip
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.http = urllib3.PoolManager(retries=False)
@@ -66,9 +70,13 @@ class RunningService:
         self.http.clear()
 
     def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
         **kwargs: Any,
-    ) -> urllib3.BaseHTTPResponse:  # fmt: skip
+    ) -> urllib3.BaseHTTPResponse:
         if body is not None and not isinstance(body, bytes | str):
             body = json.dumps(body)
             headers = {"Content-Type": "application/json", **(headers or {})}

@@ -227,8 +227,12 @@ def test_the_endpoint_sees_the_scope_the_router_would_give_it(serve, long_way_ca
     with serve(app) as running:
         response = running.request("POST", "/hot", {})
     assert json.loads(response.data) == {
-        "app": True, "router": True, "route": "/hot", "endpoint": True, "path_params": {}
-    }  # fmt: skip
+        "app": True,
+        "router": True,
+        "route": "/hot",
+        "endpoint": True,
+        "path_params": {},
+    }
     assert long_way_calls == {}
 
 

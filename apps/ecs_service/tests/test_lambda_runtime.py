@@ -25,18 +25,25 @@ def rest_event(method: str, path: str, body: str | None) -> dict[str, Any]:
         "path": path,
         "httpMethod": method,
         "headers": {"Content-Type": "application/json", "Host": "x.execute-api.example"},
-        "multiValueHeaders": {"Content-Type": ["application/json"],
-                              "Host": ["x.execute-api.example"]},
+        "multiValueHeaders": {
+            "Content-Type": ["application/json"],
+            "Host": ["x.execute-api.example"],
+        },
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
-        "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "stage": "prod",
-                           "path": "/prod" + path, "requestId": "gw-rest-1",
-                           "identity": {"sourceIp": "10.0.0.1"}},
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "stage": "prod",
+            "path": "/prod" + path,
+            "requestId": "gw-rest-1",
+            "identity": {"sourceIp": "10.0.0.1"},
+        },
         "body": body,
         "isBase64Encoded": False,
-    }  # fmt: skip
+    }
 
 
 def http_event(method: str, path: str, body: str | None) -> dict[str, Any]:
@@ -46,12 +53,21 @@ def http_event(method: str, path: str, body: str | None) -> dict[str, Any]:
         "rawPath": path,
         "rawQueryString": "",
         "headers": {"content-type": "application/json", "host": "y.execute-api.example"},
-        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                    "sourceIp": "10.0.0.1", "userAgent": "test"},
-                           "requestId": "gw-http-1", "stage": "$default", "routeKey": "$default"},
+        "requestContext": {
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "10.0.0.1",
+                "userAgent": "test",
+            },
+            "requestId": "gw-http-1",
+            "stage": "$default",
+            "routeKey": "$default",
+        },
         "body": body,
         "isBase64Encoded": False,
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture

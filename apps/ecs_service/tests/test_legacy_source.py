@@ -14,8 +14,11 @@ from query_devstack import LambdaInvokeFront, MisbehavingServer, Reply
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -34,16 +37,21 @@ def legacy_settings(endpoint: str, **overrides: Any) -> ServiceSettings:
 
 def envelope_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Stands in for the Query Result Lambda: echoes what it got, in its envelope."""
-    page = {"user_id": event["user_id"], "items": [], "count": 0,
-            "next_token": context.client_context.custom["request_id"]}  # fmt: skip
+    page = {
+        "user_id": event["user_id"],
+        "items": [],
+        "count": 0,
+        "next_token": context.client_context.custom["request_id"],
+    }
     return {"statusCode": 200, "headers": {}, "body": json.dumps(page)}
 
 
 def test_invoke_returns_the_page_and_carries_the_request_id(serve):
     front = LambdaInvokeFront({"query_result_lambda": envelope_handler})
     with serve(front) as lambda_api, serve(create_app(legacy_settings(lambda_api.url))) as svc:
-        response = svc.request("POST", "/query/result", {"user_id": "u-9"},
-                               headers={"X-Request-Id": "legacy-req"})  # fmt: skip
+        response = svc.request(
+            "POST", "/query/result", {"user_id": "u-9"}, headers={"X-Request-Id": "legacy-req"}
+        )
     assert response.status == 200
     assert json.loads(response.data)["next_token"] == "legacy-req"
 
@@ -85,9 +93,14 @@ def test_unknown_function_is_a_misconfiguration(serve):
 
 
 def test_throttled_invoke_is_503(serve):
-    reply = Reply(status=429, body=b'{"Type": "User", "message": "Rate Exceeded."}',
-                  headers={"content-type": "application/json",
-                           "x-amzn-errortype": "TooManyRequestsException"})  # fmt: skip
+    reply = Reply(
+        status=429,
+        body=b'{"Type": "User", "message": "Rate Exceeded."}',
+        headers={
+            "content-type": "application/json",
+            "x-amzn-errortype": "TooManyRequestsException",
+        },
+    )
     with MisbehavingServer(reply) as lambda_api:
         with serve(create_app(legacy_settings(lambda_api.url))) as svc:
             response = svc.request("POST", "/query/result", {"user_id": "u"})
@@ -96,9 +109,14 @@ def test_throttled_invoke_is_503(serve):
 
 
 def test_the_rollback_path_has_the_same_retries_and_breaker(serve):
-    reply = Reply(status=429, body=b'{"Type": "User", "message": "Rate Exceeded."}',
-                  headers={"content-type": "application/json",
-                           "x-amzn-errortype": "TooManyRequestsException"})  # fmt: skip
+    reply = Reply(
+        status=429,
+        body=b'{"Type": "User", "message": "Rate Exceeded."}',
+        headers={
+            "content-type": "application/json",
+            "x-amzn-errortype": "TooManyRequestsException",
+        },
+    )
     settings = legacy_settings("http://127.0.0.1:9").model_copy(
         update={
             "upstream_max_attempts": 3,

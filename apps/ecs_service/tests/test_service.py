@@ -46,16 +46,18 @@ def test_a_page_is_sent_on_with_nothing_but_the_contracts_fields(service, upstre
 
 
 def test_request_id_is_taken_forwarded_and_echoed(service, upstream):
-    response = service.request("POST", "/query/result", {"user_id": "u-1"},
-                               headers={"X-Request-Id": "caller-42"})  # fmt: skip
+    response = service.request(
+        "POST", "/query/result", {"user_id": "u-1"}, headers={"X-Request-Id": "caller-42"}
+    )
     assert response.headers["x-request-id"] == "caller-42"
     assert upstream.requests[0].headers["x-request-id"] == "caller-42"
 
 
 def test_request_id_is_generated_when_missing_or_unsafe(service, upstream):
     first = service.request("POST", "/query/result", {"user_id": "u-1"})
-    second = service.request("POST", "/query/result", {"user_id": "u-1"},
-                             headers={"X-Request-Id": "bad id with spaces"})  # fmt: skip
+    second = service.request(
+        "POST", "/query/result", {"user_id": "u-1"}, headers={"X-Request-Id": "bad id with spaces"}
+    )
     ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
     assert len(set(ids)) == 2
     assert "bad id with spaces" not in ids
@@ -93,8 +95,9 @@ def test_unknown_path_and_wrong_method(service, method, path, status):
 
 
 def test_bad_json_is_400(service, upstream):
-    response = service.request("POST", "/query/result", body="{nope",
-                               headers={"Content-Type": "application/json"})  # fmt: skip
+    response = service.request(
+        "POST", "/query/result", body="{nope", headers={"Content-Type": "application/json"}
+    )
     assert (response.status, body(response)) == (400, {"detail": "request body is not valid JSON"})
     assert upstream.requests == []
 
@@ -109,8 +112,9 @@ def test_field_errors_are_422(service):
 
 
 def test_non_json_content_type_is_415(service):
-    response = service.request("POST", "/query/result", body='{"user_id": "u"}',
-                               headers={"Content-Type": "text/plain"})  # fmt: skip
+    response = service.request(
+        "POST", "/query/result", body='{"user_id": "u"}', headers={"Content-Type": "text/plain"}
+    )
     assert response.status == 415
 
 
@@ -148,8 +152,13 @@ def test_missing_content_type_is_read_as_json(service):
 @pytest.mark.parametrize("chunked", [False, True])
 def test_body_over_64_kib_is_413(service, upstream, chunked):
     big = json.dumps({"user_id": "u-1", "pad": "x" * 70_000}).encode()
-    response = service.request("POST", "/query/result", body=big, chunked=chunked,
-                               headers={"Content-Type": "application/json"})  # fmt: skip
+    response = service.request(
+        "POST",
+        "/query/result",
+        body=big,
+        chunked=chunked,
+        headers={"Content-Type": "application/json"},
+    )
     assert (response.status, body(response)) == (413, {"detail": PayloadTooLargeError().detail})
     assert str(MAX_BODY_BYTES) in body(response)["detail"]  # says what the limit is
     assert upstream.requests == []
@@ -217,8 +226,9 @@ class _BrokenTransport:
 def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):
     client = AsyncQueryClient(_BrokenTransport())
     with serve(create_app(settings, client=client)) as running:
-        response = running.request("POST", "/query/result", {"user_id": "u-1"},
-                                   headers={"X-Request-Id": "boom-1"})  # fmt: skip
+        response = running.request(
+            "POST", "/query/result", {"user_id": "u-1"}, headers={"X-Request-Id": "boom-1"}
+        )
     assert (response.status, body(response)) == (500, {"detail": "internal error"})
     assert response.headers["x-request-id"] == "boom-1"
     failure = _log_line(json_logs, "unexpected failure")
@@ -285,8 +295,16 @@ def test_openapi_documents_the_contract(service):
     assert schema["additionalProperties"] is False
     assert _resolve(spec, schema["properties"]["user_id"])["maxLength"] == 128
     assert set(operation["responses"]) == {
-        "200", "400", "403", "413", "415", "422", "502", "503", "504"
-    }  # fmt: skip
+        "200",
+        "400",
+        "403",
+        "413",
+        "415",
+        "422",
+        "502",
+        "503",
+        "504",
+    }
     assert "Retry-After" in operation["responses"]["503"]["headers"]
     assert "/health" not in spec["paths"]
 
@@ -339,6 +357,7 @@ def test_owner_check(owner_checked, upstream, headers, status):
 
 
 def test_without_the_owner_check_the_caller_header_is_not_needed(service):
-    response = service.request("POST", "/query/result", {"user_id": "u-1"},
-                               headers={"X-Caller-Id": "someone-else"})  # fmt: skip
+    response = service.request(
+        "POST", "/query/result", {"user_id": "u-1"}, headers={"X-Caller-Id": "someone-else"}
+    )
     assert response.status == 200

@@ -18,9 +18,15 @@ SERVICE_PAGE = b'{"user_id":"u-1001","items":[],"count":0,"next_token":null}'
 
 @pytest.fixture
 def service():
-    reply = Reply(body=SERVICE_PAGE,
-                  headers={"content-type": "application/json", "x-request-id": "client-req-7",
-                           "server": "uvicorn", "set-cookie": "internal=1"})  # fmt: skip
+    reply = Reply(
+        body=SERVICE_PAGE,
+        headers={
+            "content-type": "application/json",
+            "x-request-id": "client-req-7",
+            "server": "uvicorn",
+            "set-cookie": "internal=1",
+        },
+    )
     with MisbehavingServer(reply) as server:
         yield server
 
@@ -66,9 +72,16 @@ def test_forwards_method_path_query_body_and_allowed_headers(query_module, servi
 
 def test_returns_status_body_and_allowed_headers_only(query_module, service, load_event):
     retired = json.dumps({"detail": RETIRED_MARKETING_DETAIL}).encode()
-    service.reply = Reply(status=410, body=retired,
-                          headers={"content-type": "application/json", "x-request-id": "other",
-                                   "retry-after": "2", "server": "uvicorn"})  # fmt: skip
+    service.reply = Reply(
+        status=410,
+        body=retired,
+        headers={
+            "content-type": "application/json",
+            "x-request-id": "other",
+            "retry-after": "2",
+            "server": "uvicorn",
+        },
+    )
     response = call(query_module, load_event("rest_v1_external_query.json"))
     assert (response["statusCode"], response["body"]) == (410, retired.decode())
     assert response["headers"] == {
@@ -81,16 +94,25 @@ def test_returns_status_body_and_allowed_headers_only(query_module, service, loa
 @pytest.mark.parametrize(
     ("status", "body", "detail"),
     [
-        (400, b'{"detail": "ValidationException at arn:aws:dynamodb:eu-west-1:1:table/t"}',
-         "the request is not valid"),
-        (403, b'{"message": "User is not authorized to access this resource"}',
-         "the authenticated caller may not read this user_id's results"),
+        (
+            400,
+            b'{"detail": "ValidationException at arn:aws:dynamodb:eu-west-1:1:table/t"}',
+            "the request is not valid",
+        ),
+        (
+            403,
+            b'{"message": "User is not authorized to access this resource"}',
+            "the authenticated caller may not read this user_id's results",
+        ),
         (404, b"<html><body>nginx 404</body></html>", "Not Found"),
-        (503, b"<html>503 Service Temporarily Unavailable</html>",
-         "the results service is unavailable; retry later"),
+        (
+            503,
+            b"<html>503 Service Temporarily Unavailable</html>",
+            "the results service is unavailable; retry later",
+        ),
         (502, b"", "the results service answered something unusable"),
     ],
-)  # fmt: skip
+)
 def test_upstream_error_details_pass_only_when_the_contracts_own(
     query_module, service, load_event, status, body, detail
 ):
@@ -101,8 +123,10 @@ def test_upstream_error_details_pass_only_when_the_contracts_own(
 
 
 def test_upstream_validation_list_passes_unchanged(query_module, service, load_event):
-    body = (b'{"detail":[{"type":"missing","loc":["body","user_id"],"msg":"Field required",'
-            b'"input":{}}]}')  # fmt: skip
+    body = (
+        b'{"detail":[{"type":"missing","loc":["body","user_id"],"msg":"Field required",'
+        b'"input":{}}]}'
+    )
     service.reply = Reply(status=422, body=body, headers={"content-type": "application/json"})
     response = call(query_module, load_event("rest_v1_external_query.json"))
     assert (response["statusCode"], response["body"]) == (422, body.decode())
@@ -217,10 +241,13 @@ def test_production_needs_the_service_url():
         ("rest_v1_lambda_authorizer.json", "userId", "u-1002"),
         ("rest_v1_lambda_authorizer.json", "integrationLatency", "451"),
         ("rest_v1_iam_auth.json", None, "AROAXMPLEXAMPLE1ROLE:u-1003"),
-        ("rest_v1_iam_auth.json", "userArn",
-         "arn:aws:sts::123456789012:assumed-role/results-reader/u-1003"),
+        (
+            "rest_v1_iam_auth.json",
+            "userArn",
+            "arn:aws:sts::123456789012:assumed-role/results-reader/u-1003",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_callers_identity_comes_from_the_authorizer_only(
     query_module, service, load_event, monkeypatch, event_file, owner_claim, caller
 ):
@@ -236,8 +263,9 @@ def test_the_callers_identity_comes_from_the_authorizer_only(
 
 
 @pytest.mark.parametrize("owner_claim", [None, "email"])
-def test_without_an_authorizer_no_caller_is_sent(query_module, service, load_event, monkeypatch,
-                                                 owner_claim):  # fmt: skip
+def test_without_an_authorizer_no_caller_is_sent(
+    query_module, service, load_event, monkeypatch, owner_claim
+):
     if owner_claim:
         monkeypatch.setenv("OWNER_CLAIM", owner_claim)
         query_module.get_settings.cache_clear()
@@ -293,9 +321,12 @@ def test_dot_segments_cannot_reach_private_paths(query_module, service, load_eve
 
 @pytest.mark.parametrize(
     ("path", "received"),
-    [("/query/marketing/x/..", "/query/marketing/"), ("/query/marketing/.", "/query/marketing/"),
-     ("/query/x/../result", "/query/result")],
-)  # fmt: skip
+    [
+        ("/query/marketing/x/..", "/query/marketing/"),
+        ("/query/marketing/.", "/query/marketing/"),
+        ("/query/x/../result", "/query/result"),
+    ],
+)
 def test_a_path_is_judged_as_it_is_sent(query_module, service, load_event, path, received):
     event = load_event("rest_v1_external_query.json")
     event["path"] = path

@@ -168,9 +168,13 @@ def test_unsupported_event_is_400(handler_module, invoke, load_event):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("headers", ["Content-Type"]), ("multiValueHeaders", {"X-Request-Id": 7}),
-     ("queryStringParameters", "x=1"), ("multiValueQueryStringParameters", {"x": "1"})],
-)  # fmt: skip
+    [
+        ("headers", ["Content-Type"]),
+        ("multiValueHeaders", {"X-Request-Id": 7}),
+        ("queryStringParameters", "x=1"),
+        ("multiValueQueryStringParameters", {"x": "1"}),
+    ],
+)
 def test_a_forged_gateway_event_is_400_not_500(handler_module, invoke, load_event, field, value):
     event = load_event("rest_v1_query_result.json")
     event[field] = value

@@ -37,8 +37,11 @@ def one_line(lines: list[str]) -> dict[str, object]:
 
 
 def test_production_without_a_token_secret_does_not_start():
-    code, lines = start("lambdas.query_result.handler", ENVIRONMENT="production",
-                        NEXT_TOKEN_SECRET="a-literal-is-not-enough-in-production")  # fmt: skip
+    code, lines = start(
+        "lambdas.query_result.handler",
+        ENVIRONMENT="production",
+        NEXT_TOKEN_SECRET="a-literal-is-not-enough-in-production",
+    )
     assert code == 1
     assert one_line(lines)["message"] == (
         "cannot start: NEXT_TOKEN_SECRET_ARN must be set when ENVIRONMENT=production"
@@ -65,15 +68,21 @@ def test_a_wrong_value_is_named(monkeypatch):
     ("secret", "reason"),
     [
         ("not json", "NEXT_TOKEN_SECRET_ARN: the next_token secret is not JSON"),
-        (json.dumps({"current": {"id": "k1", "key": "too-short"}}),
-         'NEXT_TOKEN_SECRET_ARN: the next_token secret\'s "current.key" must be text of at least '
-         "32 characters"),
+        (
+            json.dumps({"current": {"id": "k1", "key": "too-short"}}),
+            "NEXT_TOKEN_SECRET_ARN: the next_token secret's "
+            '"current.key" must be text of at least 32 characters',
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_malformed_secret_does_not_start(secrets, dynamodb_endpoint, secret, reason):
     arn = secrets.create_secret(Name=f"bad-{abs(hash(secret))}", SecretString=secret)["ARN"]
-    code, lines = start("lambdas.query_result.handler", ENVIRONMENT="local",
-                        AWS_ENDPOINT_URL=dynamodb_endpoint, NEXT_TOKEN_SECRET_ARN=arn)  # fmt: skip
+    code, lines = start(
+        "lambdas.query_result.handler",
+        ENVIRONMENT="local",
+        AWS_ENDPOINT_URL=dynamodb_endpoint,
+        NEXT_TOKEN_SECRET_ARN=arn,
+    )
     assert code == 1
     message = str(one_line(lines)["message"])
     assert message == f"cannot start: {reason}"
@@ -82,8 +91,12 @@ def test_a_malformed_secret_does_not_start(secrets, dynamodb_endpoint, secret, r
 
 def test_an_unreadable_secret_does_not_start(dynamodb_endpoint):
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-AbCdEf"
-    code, lines = start("lambdas.query_result.handler", ENVIRONMENT="local",
-                        AWS_ENDPOINT_URL=dynamodb_endpoint, NEXT_TOKEN_SECRET_ARN=arn)  # fmt: skip
+    code, lines = start(
+        "lambdas.query_result.handler",
+        ENVIRONMENT="local",
+        AWS_ENDPOINT_URL=dynamodb_endpoint,
+        NEXT_TOKEN_SECRET_ARN=arn,
+    )
     assert code == 1
     assert one_line(lines)["message"] == (
         "cannot start: NEXT_TOKEN_SECRET_ARN could not be read: ResourceNotFoundException"
@@ -93,7 +106,11 @@ def test_an_unreadable_secret_does_not_start(dynamodb_endpoint):
 def test_a_good_secret_starts(secrets, dynamodb_endpoint):
     document = {"current": {"id": "k1", "key": "k" * 40}}
     arn = secrets.create_secret(Name="good-start", SecretString=json.dumps(document))["ARN"]
-    code, lines = start("lambdas.query_result.handler", ENVIRONMENT="local",
-                        AWS_ENDPOINT_URL=dynamodb_endpoint, NEXT_TOKEN_SECRET_ARN=arn)  # fmt: skip
+    code, lines = start(
+        "lambdas.query_result.handler",
+        ENVIRONMENT="local",
+        AWS_ENDPOINT_URL=dynamodb_endpoint,
+        NEXT_TOKEN_SECRET_ARN=arn,
+    )
     assert code == 0
     assert all(json.loads(line)["level"] in ("DEBUG", "INFO") for line in lines)

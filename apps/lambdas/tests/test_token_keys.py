@@ -71,9 +71,11 @@ def test_rotation_keeps_in_flight_tokens_for_one_rotation(handler_module, invoke
     status, answer = page(handler_module, invoke, next_token=token)
     assert (status, answer) == (
         400,
-        {"detail": "next_token has expired: its key has been rotated out; start again without "
-                   "next_token"},
-    )  # fmt: skip
+        {
+            "detail": "next_token has expired: its key has been rotated out; start again without "
+            "next_token"
+        },
+    )
     assert page(handler_module, invoke, next_token=second["next_token"])[0] == 200
 
 

@@ -90,10 +90,16 @@ def test_request_id_reaches_the_query_result_lambda_log(stack):
     response = post(stack.external_url, {"user_id": "u-1003"}, {"X-Request-Id": "e2e-trace-1"})
     assert response.headers["x-request-id"] == "e2e-trace-1"
     for _ in range(50):
-        lines = [json.loads(line) for line in stack.log("query-result-lambda").splitlines()
-                 if line.startswith("{")]  # fmt: skip
-        hits = [line for line in lines if line.get("request_id") == "e2e-trace-1"
-                and line["message"] == "request handled"]  # fmt: skip
+        lines = [
+            json.loads(line)
+            for line in stack.log("query-result-lambda").splitlines()
+            if line.startswith("{")
+        ]
+        hits = [
+            line
+            for line in lines
+            if line.get("request_id") == "e2e-trace-1" and line["message"] == "request handled"
+        ]
         if hits:
             assert hits[0]["status"] == 200
             return

@@ -46,9 +46,11 @@ def drive(port: int, path: str, worker: int, stop: threading.Event, outcome: Out
         body = json.dumps({"user_id": f"u-100{1 + n % 4}", "limit": 5})
         try:
             connection.request(
-                "POST", path, body,
+                "POST",
+                path,
+                body,
                 {"Content-Type": "application/json", "X-Request-Id": request_id},
-            )  # fmt: skip
+            )
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:

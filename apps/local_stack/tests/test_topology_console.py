@@ -13,9 +13,13 @@ def test_every_part_has_its_own_port_and_callers_start_after_what_they_call():
     ports = Ports(external=1, service=2, internal=3, dynamodb=4, legacy_service=5, invoke=6)
     parts = chain(ports)
     assert [p.name for p in parts] == [
-        "dynamodb", "query-result-lambda", "ecs-service", "query-lambda",
-        "lambda-invoke-api", "ecs-service-legacy",
-    ]  # fmt: skip
+        "dynamodb",
+        "query-result-lambda",
+        "ecs-service",
+        "query-lambda",
+        "lambda-invoke-api",
+        "ecs-service-legacy",
+    ]
     assert sorted(p.port for p in parts) == [1, 2, 3, 4, 5, 6]
     by_name = {p.name: p for p in parts}
     assert by_name["ecs-service"].env["INTERNAL_API_URL"] == "http://127.0.0.1:3/prod"
@@ -31,11 +35,20 @@ def test_dynalite_replaces_moto_when_given():
 
 
 def test_a_request_line_reads_as_one_line_with_method_path_status_and_time():
-    line = json.dumps({
-        "time": "2026-11-26T20:25:10.883+00:00", "level": "INFO", "logger": "lambdas.query_result",
-        "message": "request handled", "request_id": "b41f", "path": "/query/result",
-        "duration_ms": 288.98, "status": 200, "source": "rest_v1", "method": "POST",
-    })  # fmt: skip
+    line = json.dumps(
+        {
+            "time": "2026-11-26T20:25:10.883+00:00",
+            "level": "INFO",
+            "logger": "lambdas.query_result",
+            "message": "request handled",
+            "request_id": "b41f",
+            "path": "/query/result",
+            "duration_ms": 288.98,
+            "status": 200,
+            "source": "rest_v1",
+            "method": "POST",
+        }
+    )
     shown = readable("query-result-lambda", line)
     assert shown.startswith("20:25:10.883 query-result-lambda")
     assert "POST /query/result 200 288.98 ms" in shown
@@ -45,11 +58,16 @@ def test_a_request_line_reads_as_one_line_with_method_path_status_and_time():
 
 
 def test_other_lines_show_level_and_message_without_colour_codes():
-    line = json.dumps({
-        "time": "2026-11-26T20:25:12.942+00:00", "level": "INFO", "logger": "uvicorn.error",
-        "message": "Finished server process [9595]", "request_id": None,
-        "color_message": "Finished server process [\u001b[36m%d\u001b[0m]",
-    })  # fmt: skip
+    line = json.dumps(
+        {
+            "time": "2026-11-26T20:25:12.942+00:00",
+            "level": "INFO",
+            "logger": "uvicorn.error",
+            "message": "Finished server process [9595]",
+            "request_id": None,
+            "color_message": "Finished server process [\u001b[36m%d\u001b[0m]",
+        }
+    )
     shown = readable("ecs-service", line)
     assert shown == "20:25:12.942 ecs-service          INFO Finished server process [9595]"
     assert readable("dynamodb", "plain text").endswith("dynamodb             plain text")

@@ -141,16 +141,22 @@ def make_public_api(
     role = iam.create_role(RoleName="query-lambda", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = client(moto_url, "lambda")
     old = lam.create_function(
-        FunctionName="old-query-lambda", Runtime="python3.12", Role=role,
-        Handler="handler.handler", Code={"ZipFile": lambda_zip()},
-    )  # fmt: skip
+        FunctionName="old-query-lambda",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": lambda_zip()},
+    )
     try:  # the new Query Lambda and its alias, unless the account already has them
         alias = lam.get_alias(FunctionName="query-lambda", Name="live")
     except lam.exceptions.ResourceNotFoundException:
         lam.create_function(
-            FunctionName="query-lambda", Runtime="python3.12", Role=role,
-            Handler="handler.handler", Code={"ZipFile": lambda_zip()},
-        )  # fmt: skip
+            FunctionName="query-lambda",
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": lambda_zip()},
+        )
         version = lam.publish_version(FunctionName="query-lambda")["Version"]
         alias = lam.create_alias(FunctionName="query-lambda", Name="live", FunctionVersion=version)
     apigateway = client(moto_url, "apigateway")
@@ -168,37 +174,55 @@ def make_public_api(
     )
     for resource_id, method in ((result, "POST"), (marketing["id"], "ANY"), (proxy, "ANY")):
         apigateway.put_method(
-            restApiId=api_id, resourceId=resource_id, httpMethod=method,
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod=method,
             authorizationType="AWS_IAM",
-        )  # fmt: skip
+        )
     apigateway.put_integration(
-        restApiId=api_id, resourceId=result, httpMethod="POST", type="AWS_PROXY",
-        integrationHttpMethod="POST", uri=old_uri, timeoutInMillis=12000,
-        passthroughBehavior="WHEN_NO_MATCH", contentHandling="CONVERT_TO_TEXT",
+        restApiId=api_id,
+        resourceId=result,
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=old_uri,
+        timeoutInMillis=12000,
+        passthroughBehavior="WHEN_NO_MATCH",
+        contentHandling="CONVERT_TO_TEXT",
         requestParameters={"integration.request.header.X-Edge": "'public'"},
         cacheKeyParameters=[],
-    )  # fmt: skip
+    )
     marketing_uri = old_uri if marketing_type == "AWS_PROXY" else "https://eks.example.com/q"
     for resource_id in (marketing["id"], proxy):
         apigateway.put_integration(
-            restApiId=api_id, resourceId=resource_id, httpMethod="ANY", type=marketing_type,
-            integrationHttpMethod="POST", uri=marketing_uri,
-        )  # fmt: skip
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod="ANY",
+            type=marketing_type,
+            integrationHttpMethod="POST",
+            uri=marketing_uri,
+        )
     # CORS preflight answered by API Gateway itself: attach leaves it alone.
     apigateway.put_method(
         restApiId=api_id, resourceId=result, httpMethod="OPTIONS", authorizationType="NONE"
     )
     apigateway.put_integration(
-        restApiId=api_id, resourceId=result, httpMethod="OPTIONS", type="MOCK",
+        restApiId=api_id,
+        resourceId=result,
+        httpMethod="OPTIONS",
+        type="MOCK",
         requestTemplates={"application/json": '{"statusCode": 200}'},
-    )  # fmt: skip
+    )
     apigateway.create_deployment(restApiId=api_id, stageName="prod")
     if grant:
         lam.add_permission(
-            FunctionName="query-lambda", Qualifier="live", StatementId="public-api",
-            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+            FunctionName="query-lambda",
+            Qualifier="live",
+            StatementId="public-api",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
             SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*",
-        )  # fmt: skip
+        )
     return PublicApi(
         api_id=api_id,
         stage="prod",
@@ -326,10 +350,21 @@ class Account:
 
     def options(self) -> list[str]:
         return [
-            "--table", self.table, "--vpc-id", self.vpc, "--query-lambda", "query-lambda",
-            "--target-group-arn", self.target_group, "--cluster", "query", "--ecs-service",
-            "query-service", "--alarms", ",".join(self.alarms),
-        ]  # fmt: skip
+            "--table",
+            self.table,
+            "--vpc-id",
+            self.vpc,
+            "--query-lambda",
+            "query-lambda",
+            "--target-group-arn",
+            self.target_group,
+            "--cluster",
+            "query",
+            "--ecs-service",
+            "query-service",
+            "--alarms",
+            ",".join(self.alarms),
+        ]
 
 
 def _table(aws, name: str = "query-results", *, index: bool = True) -> None:
@@ -372,9 +407,12 @@ def account(aws, lambda_code, monkeypatch: pytest.MonkeyPatch) -> Account:
     ]
     for service in ("ecr.api", "logs"):
         ec2.create_vpc_endpoint(
-            VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}",
-            VpcEndpointType="Interface", SubnetIds=subnets[:1], PrivateDnsEnabled=True,
-        )  # fmt: skip
+            VpcId=vpc,
+            ServiceName=f"com.amazonaws.us-east-1.{service}",
+            VpcEndpointType="Interface",
+            SubnetIds=subnets[:1],
+            PrivateDnsEnabled=True,
+        )
     group = lambda name: ec2.create_security_group(  # noqa: E731
         GroupName=name, Description=name, VpcId=vpc
     )["GroupId"]
@@ -385,14 +423,26 @@ def account(aws, lambda_code, monkeypatch: pytest.MonkeyPatch) -> Account:
     )
     ec2.authorize_security_group_egress(
         GroupId=lambda_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-                        "UserIdGroupPairs": [{"GroupId": alb_sg}]}],
-    )  # fmt: skip
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 80,
+                "ToPort": 80,
+                "UserIdGroupPairs": [{"GroupId": alb_sg}],
+            }
+        ],
+    )
     ec2.authorize_security_group_ingress(
         GroupId=alb_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-                        "UserIdGroupPairs": [{"GroupId": lambda_sg}]}],
-    )  # fmt: skip
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 80,
+                "ToPort": 80,
+                "UserIdGroupPairs": [{"GroupId": lambda_sg}],
+            }
+        ],
+    )
     elb = aws("elbv2")
     balancer = elb.create_load_balancer(
         Name="query-alb", Subnets=subnets, SecurityGroups=[alb_sg], Scheme="internal"
@@ -401,9 +451,11 @@ def account(aws, lambda_code, monkeypatch: pytest.MonkeyPatch) -> Account:
         Name="query-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip"
     )["TargetGroups"][0]["TargetGroupArn"]
     elb.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
-    )  # fmt: skip
+    )
     elb.register_targets(
         TargetGroupArn=target_group,
         Targets=[{"Id": "10.40.1.10", "Port": 8000}, {"Id": "10.40.2.10", "Port": 8000}],
@@ -411,33 +463,50 @@ def account(aws, lambda_code, monkeypatch: pytest.MonkeyPatch) -> Account:
     role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = aws("lambda")
     lam.create_function(
-        FunctionName="query-lambda", Runtime="python3.12", Role=role, Handler="handler.handler",
+        FunctionName="query-lambda",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
         Code={"ZipFile": lambda_code},
         VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [lambda_sg]},
         Environment={"Variables": {"EKS_HANDLER_URL": f"http://{balancer['DNSName']}"}},
-    )  # fmt: skip
+    )
     version = lam.publish_version(FunctionName="query-lambda")["Version"]
     lam.create_alias(FunctionName="query-lambda", Name="live", FunctionVersion=version)
     ecs = aws("ecs")
     ecs.create_cluster(clusterName="query")
     ecs.register_task_definition(
-        family="query", containerDefinitions=[{"name": "app", "image": "query", "memory": 512}],
-        requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-    )  # fmt: skip
+        family="query",
+        containerDefinitions=[{"name": "app", "image": "query", "memory": 512}],
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+    )
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's way to say: tasks are up
     ecs.create_service(
-        cluster="query", serviceName="query-service", taskDefinition="query", desiredCount=2,
+        cluster="query",
+        serviceName="query-service",
+        taskDefinition="query",
+        desiredCount=2,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets,
-                                                      "securityGroups": [alb_sg]}},
-    )  # fmt: skip
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [alb_sg]}
+        },
+    )
     cloudwatch = aws("cloudwatch")
     alarms = ["query-5xx", "query-p99"]
     for name in alarms:
         cloudwatch.put_metric_alarm(
-            AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
-            Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-        )  # fmt: skip
+            AlarmName=name,
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="test")
     return Account(
         table="query-results",
@@ -463,10 +532,14 @@ def _seeding_proxy(upstream: str) -> MisbehavingServer:
     def reply(request: RecordedRequest) -> Reply:
         body = json.loads(request.body) if request.body.startswith(b"{") else {}
         forwarded = urllib.request.Request(  # noqa: S310 - the chain on 127.0.0.1
-            upstream + request.target, data=request.body, method="POST",
-            headers={"content-type": "application/json",
-                     "x-request-id": request.headers.get("x-request-id", "")},
-        )  # fmt: skip
+            upstream + request.target,
+            data=request.body,
+            method="POST",
+            headers={
+                "content-type": "application/json",
+                "x-request-id": request.headers.get("x-request-id", ""),
+            },
+        )
         try:
             with urllib.request.urlopen(forwarded, timeout=10) as answer:  # noqa: S310
                 status, data, headers = answer.status, answer.read(), dict(answer.headers)
@@ -509,16 +582,20 @@ def start_canary(
     codedeploy = client(moto_url, "codedeploy")
     codedeploy.create_application(applicationName=application, computePlatform="Lambda")
     codedeploy.create_deployment_group(
-        applicationName=application, deploymentGroupName=group,
+        applicationName=application,
+        deploymentGroupName=group,
         serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
         deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        deploymentStyle={"deploymentType": "BLUE_GREEN",
-                         "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-    )  # fmt: skip
+        deploymentStyle={
+            "deploymentType": "BLUE_GREEN",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        },
+    )
     deployment = codedeploy.create_deployment(
-        applicationName=application, deploymentGroupName=group,
+        applicationName=application,
+        deploymentGroupName=group,
         revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}},
-    )["deploymentId"]  # fmt: skip
+    )["deploymentId"]
     now = datetime.now(UTC)
     for version, (invocations, errors) in counts.items():
         dimensions = [
@@ -529,12 +606,20 @@ def start_canary(
         client(moto_url, "cloudwatch").put_metric_data(
             Namespace="AWS/Lambda",
             MetricData=[
-                {"MetricName": "Invocations", "Dimensions": dimensions, "Value": invocations,
-                 "Timestamp": now},
-                {"MetricName": "Errors", "Dimensions": dimensions, "Value": errors,
-                 "Timestamp": now},
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": dimensions,
+                    "Value": invocations,
+                    "Timestamp": now,
+                },
+                {
+                    "MetricName": "Errors",
+                    "Dimensions": dimensions,
+                    "Value": errors,
+                    "Timestamp": now,
+                },
             ],
-        )  # fmt: skip
+        )
     return str(deployment)
 
 

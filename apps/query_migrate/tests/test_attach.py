@@ -17,8 +17,11 @@ def test_put_parameters_are_botocores_model(aws) -> None:
     """The fields attach writes back are PutIntegration's own (a new field would be refused)."""
     model = aws("apigateway").meta.service_model.operation_model("PutIntegration")
     members = set(model.input_shape.members) - {
-        "restApiId", "resourceId", "httpMethod", "integrationHttpMethod",
-    }  # fmt: skip
+        "restApiId",
+        "resourceId",
+        "httpMethod",
+        "integrationHttpMethod",
+    }
     assert members == _PUT_PARAMETERS
 
 
@@ -82,9 +85,16 @@ def test_attach_reads_the_alias_from_the_stack_and_the_api_from_the_context(
     stack("QueryStack", {"QueryLambdaAliasArn": public_api.alias_arn})
     record = tmp_path / "r.json"
     result = run(
-        "attach", "--stack", "QueryStack", "-c", f"existingPublicApiId={public_api.api_id}",
-        "-c", 'existingPublicApiPaths=["/query/result"]', "--record", str(record),
-    )  # fmt: skip
+        "attach",
+        "--stack",
+        "QueryStack",
+        "-c",
+        f"existingPublicApiId={public_api.api_id}",
+        "-c",
+        'existingPublicApiPaths=["/query/result"]',
+        "--record",
+        str(record),
+    )
     assert result.exit_code == 0, result.output + result.stderr
     snapshot = public_api.snapshot(moto)
     assert json.loads(snapshot["POST /query/result"])["uri"] == lambda_uri(public_api.alias_arn)
@@ -126,10 +136,13 @@ def test_attach_refuses_to_overwrite_a_record_not_yet_detached(
     # Somebody put one integration back by hand: attach has work again, but the record stays.
     original = json.loads(record.read_text())["methods"][0]
     aws("apigateway").put_integration(
-        restApiId=public_api.api_id, resourceId=original["resource_id"],
-        httpMethod=original["http_method"], type="AWS_PROXY", integrationHttpMethod="POST",
+        restApiId=public_api.api_id,
+        resourceId=original["resource_id"],
+        httpMethod=original["http_method"],
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
         uri=original["integration"]["uri"],
-    )  # fmt: skip
+    )
     result = run("attach", *_args(public_api, record))
     assert result.exit_code == 1
     assert "not detached" in result.stderr
@@ -143,10 +156,13 @@ def test_detach_refuses_an_integration_changed_since_attach_unless_forced(
     assert run("attach", *_args(public_api, record)).exit_code == 0
     apigateway = aws("apigateway")
     apigateway.put_integration(
-        restApiId=public_api.api_id, resourceId=public_api.resources["/query/result"],
-        httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
+        restApiId=public_api.api_id,
+        resourceId=public_api.resources["/query/result"],
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
         uri=lambda_uri(public_api.old_function_arn.replace("old-query-lambda", "third")),
-    )  # fmt: skip
+    )
     refused = run("detach", str(record))
     assert refused.exit_code == 1
     assert "changed since attach" in refused.stderr
@@ -171,9 +187,12 @@ def test_attach_needs_an_api_and_an_alias(run, tmp_path) -> None:
 
 def test_an_unknown_api_is_an_aws_error(run) -> None:
     result = run(
-        "attach", "--api-id", "nope", "--alias-arn",
+        "attach",
+        "--api-id",
+        "nope",
+        "--alias-arn",
         "arn:aws:lambda:us-east-1:123456789012:function:q:live",
-    )  # fmt: skip
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith("query-migrate: GetStage nope/prod failed: NotFoundException")
 

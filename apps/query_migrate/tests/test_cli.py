@@ -26,8 +26,11 @@ def test_the_console_script_is_installed() -> None:
 def test_python_dash_m_runs_the_same_cli() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "query_migrate", "shadow", "--help"],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: python -m query_migrate shadow [OPTIONS]")
 

@@ -91,9 +91,13 @@ class Stable:
 
 def _run(args: list[str], *, shown: str, stable: Stable | None = None, code: int = 0) -> str:
     result = CliRunner().invoke(
-        cli, args, catch_exceptions=False, terminal_width=WIDTH, prog_name="query-migrate",
+        cli,
+        args,
+        catch_exceptions=False,
+        terminal_width=WIDTH,
+        prog_name="query-migrate",
         env={"COLUMNS": str(WIDTH)},
-    )  # fmt: skip
+    )
     assert result.exit_code == code, result.output + result.stderr
     output = result.stdout
     if stable is not None:
@@ -116,9 +120,10 @@ def _canary(aws, canary) -> dict[str, str]:
     second = lam.publish_version(FunctionName="query-lambda")["Version"]
     first = lam.get_alias(FunctionName="query-lambda", Name="live")["FunctionVersion"]
     lam.update_alias(
-        FunctionName="query-lambda", Name="live",
+        FunctionName="query-lambda",
+        Name="live",
         RoutingConfig={"AdditionalVersionWeights": {second: 0.1}},
-    )  # fmt: skip
+    )
     canary("QueryService-prod", "live", {first: (1184, 0), second: (131, 0)})
     return {
         "CodeDeployApplicationName": "QueryService-prod",
@@ -130,18 +135,33 @@ def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monk
     """preflight, attach (dry run, then for real), status and detach on one account."""
     monkeypatch.chdir(tmp_path)
     api = make_api()
-    stack("QueryService-prod", {
-        "ResultsTableName": account.table, "VpcId": account.vpc,
-        "QueryLambdaFunctionName": "query-lambda", "QueryLambdaAliasArn": api.alias_arn,
-        "TargetGroupArn": account.target_group, "EcsClusterName": "query",
-        "EcsServiceName": "query-service", "AlarmNames": ",".join(account.alarms),
-        **_canary(aws, canary),
-    })  # fmt: skip
-    Path("cdk.context.json").write_text(json.dumps({
-        "vpcId": account.vpc, "trafficTarget": "ecs", "existingVpcEndpoints": ["ecr.api"],
-        "executeApiPrivateDns": False, "existingPublicApiId": api.api_id,
-        "existingPublicApiStage": "prod",
-    }, indent=2))  # fmt: skip
+    stack(
+        "QueryService-prod",
+        {
+            "ResultsTableName": account.table,
+            "VpcId": account.vpc,
+            "QueryLambdaFunctionName": "query-lambda",
+            "QueryLambdaAliasArn": api.alias_arn,
+            "TargetGroupArn": account.target_group,
+            "EcsClusterName": "query",
+            "EcsServiceName": "query-service",
+            "AlarmNames": ",".join(account.alarms),
+            **_canary(aws, canary),
+        },
+    )
+    Path("cdk.context.json").write_text(
+        json.dumps(
+            {
+                "vpcId": account.vpc,
+                "trafficTarget": "ecs",
+                "existingVpcEndpoints": ["ecr.api"],
+                "executeApiPrivateDns": False,
+                "existingPublicApiId": api.api_id,
+                "existingPublicApiStage": "prod",
+            },
+            indent=2,
+        )
+    )
     stable = Stable()
     stable.add(api.api_id, "a1b2c3d4e5")
     for resource_id in api.resources.values():
@@ -151,10 +171,14 @@ def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monk
     endpoint = ["--endpoint-url", run.moto_url]
     shown = "query-migrate {} --stack QueryService-prod --context-file cdk.context.json"
 
-    preflight = _run(["preflight", *base, *endpoint], shown=shown.format("preflight"),
-                     stable=stable, code=1)  # fmt: skip
-    dry = _run(["attach", *base, "--dry-run", *endpoint],
-               shown=shown.format("attach") + " --dry-run", stable=stable)  # fmt: skip
+    preflight = _run(
+        ["preflight", *base, *endpoint], shown=shown.format("preflight"), stable=stable, code=1
+    )
+    dry = _run(
+        ["attach", *base, "--dry-run", *endpoint],
+        shown=shown.format("attach") + " --dry-run",
+        stable=stable,
+    )
     dry_json = ["attach", *base, "--record", "attach-record.json", "--json", "--dry-run"]
     record = json.loads(CliRunner().invoke(cli, [*dry_json, *endpoint]).stdout)
     assert record["dryRun"] is True
@@ -170,16 +194,23 @@ def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monk
         stable=stable,
     )
     detach_result = CliRunner().invoke(
-        cli, ["detach", "attach-record.json", *endpoint], terminal_width=WIDTH,
+        cli,
+        ["detach", "attach-record.json", *endpoint],
+        terminal_width=WIDTH,
         env={"COLUMNS": str(WIDTH)},
-    )  # fmt: skip
+    )
     assert detach_result.exit_code == 0, detach_result.stderr
     stable.add(json.loads(Path("attach-record.json").read_text())["detachDeploymentId"])
     detach = stable(f"$ query-migrate detach attach-record.json\n{detach_result.stdout}")
     assert "endpoint logs" in preflight
     assert "✗" in preflight
-    examples = {"preflight": preflight, "attach-dry-run": dry, "attach": attach,
-                "status": status, "detach": detach}  # fmt: skip
+    examples = {
+        "preflight": preflight,
+        "attach-dry-run": dry,
+        "attach": attach,
+        "status": status,
+        "detach": detach,
+    }
     for name, text in examples.items():
         check_snippet(f"examples/{name}.txt", text, exact=False)
 
@@ -202,25 +233,54 @@ def _as_served(chain, text: str) -> str:
 def test_local_chain_examples(chain, tmp_path, monkeypatch, seeding_proxy) -> None:
     """smoke and shadow as local-development.md runs them against ./nox -s serve."""
     monkeypatch.chdir(tmp_path)
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_REGION", "us-east-1")):  # fmt: skip
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(name, value)
     logs = tmp_path / ".serve-logs"
     logs.symlink_to(chain.log_dir)
     smoke_args = [
-        "smoke", "--public-url", chain.external, "--service-url", chain.service,
-        "--internal-api-url", chain.internal, "--internal-auth", "none",
-        "--query-result-lambda", "query_result_lambda", "--endpoint-url", chain.invoke,
-        "--log-dir", ".serve-logs", "--user", "u-1001",
-    ]  # fmt: skip
+        "smoke",
+        "--public-url",
+        chain.external,
+        "--service-url",
+        chain.service,
+        "--internal-api-url",
+        chain.internal,
+        "--internal-auth",
+        "none",
+        "--query-result-lambda",
+        "query_result_lambda",
+        "--endpoint-url",
+        chain.invoke,
+        "--log-dir",
+        ".serve-logs",
+        "--user",
+        "u-1001",
+    ]
     stable = Stable()
-    smoke = _run(smoke_args, shown=_as_served(chain, "query-migrate " + " ".join(smoke_args)),
-                 stable=stable)  # fmt: skip
+    smoke = _run(
+        smoke_args, shown=_as_served(chain, "query-migrate " + " ".join(smoke_args)), stable=stable
+    )
     Path("users.txt").write_text("u-1001\nu-1002\nu-1003\nu-1004\nu-9999\n")
     shadow_args = [
-        "shadow", "--old", chain.legacy_service, "--new", chain.service, "--users", "users.txt",
-        "--follow-pages", "--max-pages", "3", "--rate", "0", "--report", "shadow-report.md",
-    ]  # fmt: skip
+        "shadow",
+        "--old",
+        chain.legacy_service,
+        "--new",
+        chain.service,
+        "--users",
+        "users.txt",
+        "--follow-pages",
+        "--max-pages",
+        "3",
+        "--rate",
+        "0",
+        "--report",
+        "shadow-report.md",
+    ]
     shadow = _run(shadow_args, shown=_as_served(chain, "query-migrate " + " ".join(shadow_args)))
     assert "no mismatch" in shadow
     check_snippet("examples/smoke.txt", _as_served(chain, smoke), exact=False)
@@ -228,9 +288,21 @@ def test_local_chain_examples(chain, tmp_path, monkeypatch, seeding_proxy) -> No
     # A mismatch report: the new path behind a proxy that upper-cases u-1003's statuses.
     Path("one.txt").write_text("u-1003\n")
     with seeding_proxy(chain.service) as proxy:
-        args = ["shadow", "--old", chain.legacy_service, "--new", proxy.url, "--users",
-                "one.txt", "--limit", "2", "--run-id", "shadow-docs",
-                "--report", "report.md"]  # fmt: skip
+        args = [
+            "shadow",
+            "--old",
+            chain.legacy_service,
+            "--new",
+            proxy.url,
+            "--users",
+            "one.txt",
+            "--limit",
+            "2",
+            "--run-id",
+            "shadow-docs",
+            "--report",
+            "report.md",
+        ]
         _run(args, shown="", code=1)
         report = Path("report.md").read_text().replace(proxy.url, "http://127.0.0.1:8090")
     assert re.search(r'^\+ +"status": "[A-Z]+",$', report, re.MULTILINE), report

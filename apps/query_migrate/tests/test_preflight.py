@@ -14,17 +14,31 @@ def _verdicts(report) -> dict[str, str]:
 def test_a_ready_account_passes_every_check(run, account, make_api) -> None:
     api = make_api()
     report = run.json(
-        "preflight", *account.options(), *CONTEXT, "--api-id", api.api_id,
-        "--alias-arn", api.alias_arn,
-    )  # fmt: skip
+        "preflight",
+        *account.options(),
+        *CONTEXT,
+        "--api-id",
+        api.api_id,
+        "--alias-arn",
+        api.alias_arn,
+    )
     assert report["ok"] is True
     verdicts = _verdicts(report)
     assert set(verdicts.values()) == {"ok"}, report
     assert list(verdicts) == [
-        "results table", "marketing_id-index", "endpoint ecr.api", "endpoint ecr.dkr",
-        "endpoint logs", "endpoint s3", "endpoint execute-api", "Query Lambda -> target",
-        "ECS service steady", "ALB targets healthy", "alarms in OK", "existing public API",
-    ]  # fmt: skip
+        "results table",
+        "marketing_id-index",
+        "endpoint ecr.api",
+        "endpoint ecr.dkr",
+        "endpoint logs",
+        "endpoint s3",
+        "endpoint execute-api",
+        "Query Lambda -> target",
+        "ECS service steady",
+        "ALB targets healthy",
+        "alarms in OK",
+        "existing public API",
+    ]
     detail = {check["name"]: check["detail"] for check in report["checks"]}
     assert detail["endpoint execute-api"] == "the stack creates its own, private DNS off"
     assert detail["endpoint logs"] == "the VPC's own (private DNS on), reused"
@@ -49,15 +63,22 @@ def test_each_failure_is_found(run, account, aws, make_api, make_table) -> None:
     api = make_api(marketing_type="HTTP_PROXY")
     make_table("wrong-table", index=False)
     aws("ec2").create_vpc_endpoint(
-        VpcId=account.vpc, ServiceName="com.amazonaws.us-east-1.execute-api",
-        VpcEndpointType="Interface", PrivateDnsEnabled=True,
-    )  # fmt: skip
+        VpcId=account.vpc,
+        ServiceName="com.amazonaws.us-east-1.execute-api",
+        VpcEndpointType="Interface",
+        PrivateDnsEnabled=True,
+    )
     options = account.options()
     options[options.index("--table") + 1] = "wrong-table"
     report = run.json(
-        "preflight", *options, "-c", 'existingVpcEndpoints=["ecr.api","logs","ecr.dkr"]',
-        "--api-id", api.api_id, code=1,
-    )  # fmt: skip
+        "preflight",
+        *options,
+        "-c",
+        'existingVpcEndpoints=["ecr.api","logs","ecr.dkr"]',
+        "--api-id",
+        api.api_id,
+        code=1,
+    )
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["results table"]["verdict"] == "ok"
     assert checks["marketing_id-index"]["verdict"] == "fail"
@@ -72,9 +93,15 @@ def test_each_failure_is_found(run, account, aws, make_api, make_table) -> None:
 
 def test_private_dns_on_execute_api_in_an_existing_vpc_is_a_failure(run, account) -> None:
     report = run.json(
-        "preflight", "--vpc-id", account.vpc, "-c", 'existingVpcEndpoints=["ecr.api","logs"]',
-        "-c", "executeApiPrivateDns=true", code=1,
-    )  # fmt: skip
+        "preflight",
+        "--vpc-id",
+        account.vpc,
+        "-c",
+        'existingVpcEndpoints=["ecr.api","logs"]',
+        "-c",
+        "executeApiPrivateDns=true",
+        code=1,
+    )
     check = {c["name"]: c for c in report["checks"]}["endpoint execute-api"]
     assert check["verdict"] == "fail"
     assert "403" in check["fix"]
@@ -83,52 +110,90 @@ def test_private_dns_on_execute_api_in_an_existing_vpc_is_a_failure(run, account
 
 def test_a_second_private_dns_execute_api_endpoint_is_a_failure(run, account, aws) -> None:
     aws("ec2").create_vpc_endpoint(
-        VpcId=account.vpc, ServiceName="com.amazonaws.us-east-1.execute-api",
-        VpcEndpointType="Interface", PrivateDnsEnabled=True,
-    )  # fmt: skip
+        VpcId=account.vpc,
+        ServiceName="com.amazonaws.us-east-1.execute-api",
+        VpcEndpointType="Interface",
+        PrivateDnsEnabled=True,
+    )
     report = run.json(
-        "preflight", "--vpc-id", account.vpc, "-c", 'existingVpcEndpoints=["ecr.api","logs"]',
-        "-c", "executeApiPrivateDns=true", "-c", "enableLambdaRollbackSource=true", code=1,
-    )  # fmt: skip
+        "preflight",
+        "--vpc-id",
+        account.vpc,
+        "-c",
+        'existingVpcEndpoints=["ecr.api","logs"]',
+        "-c",
+        "executeApiPrivateDns=true",
+        "-c",
+        "enableLambdaRollbackSource=true",
+        code=1,
+    )
     checks = {c["name"]: c for c in report["checks"]}
     assert "two endpoints with private DNS" in checks["endpoint execute-api"]["fix"]
     assert checks["endpoint lambda"]["detail"] == "missing; the stack creates it"
 
 
 def test_eks_mode_needs_egress_to_the_eks_peer(run, account, aws) -> None:
-    eks = ["-c", "trafficTarget=eks", "-c", f"oldEksHandlerPeer={account.eks_sg}",
-           "-c", "oldEksHandlerPort=8080"]  # fmt: skip
+    eks = [
+        "-c",
+        "trafficTarget=eks",
+        "-c",
+        f"oldEksHandlerPeer={account.eks_sg}",
+        "-c",
+        "oldEksHandlerPort=8080",
+    ]
     report = run.json("preflight", "--query-lambda", "query-lambda", *eks, code=1)
     check = {c["name"]: c for c in report["checks"]}["Query Lambda -> target"]
     assert check["verdict"] == "fail"
     assert account.eks_sg in check["detail"]
     aws("ec2").authorize_security_group_egress(
         GroupId=account.lambda_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080,
-                        "UserIdGroupPairs": [{"GroupId": account.eks_sg}]}],
-    )  # fmt: skip
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "UserIdGroupPairs": [{"GroupId": account.eks_sg}],
+            }
+        ],
+    )
     report = run.json("preflight", "--query-lambda", "query-lambda", *eks)
     assert {c["name"]: c["verdict"] for c in report["checks"]}["Query Lambda -> target"] == "ok"
     # A CIDR peer is matched against the group's CIDR rules.
-    cidr = ["-c", "trafficTarget=eks", "-c", "oldEksHandlerPeer=10.50.3.0/24",
-            "-c", "oldEksHandlerPort=8080"]  # fmt: skip
+    cidr = [
+        "-c",
+        "trafficTarget=eks",
+        "-c",
+        "oldEksHandlerPeer=10.50.3.0/24",
+        "-c",
+        "oldEksHandlerPort=8080",
+    ]
     assert run.json("preflight", "--query-lambda", "query-lambda", *cidr, code=1)["ok"] is False
     aws("ec2").authorize_security_group_egress(
         GroupId=account.lambda_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080,
-                        "IpRanges": [{"CidrIp": "10.50.0.0/16"}]}],
-    )  # fmt: skip
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "IpRanges": [{"CidrIp": "10.50.0.0/16"}],
+            }
+        ],
+    )
     assert run.json("preflight", "--query-lambda", "query-lambda", *cidr)["ok"] is True
 
 
 def test_an_ecs_rollout_in_progress_fails(run, account, aws, monkeypatch) -> None:
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
     aws("ecs").create_service(
-        cluster="query", serviceName="rolling", taskDefinition="query", desiredCount=2,
+        cluster="query",
+        serviceName="rolling",
+        taskDefinition="query",
+        desiredCount=2,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": account.subnets,
-                                                      "securityGroups": [account.alb_sg]}},
-    )  # fmt: skip
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": account.subnets, "securityGroups": [account.alb_sg]}
+        },
+    )
     report = run.json("preflight", "--cluster", "query", "--ecs-service", "rolling", code=1)
     check = {c["name"]: c for c in report["checks"]}["ECS service steady"]
     assert check["verdict"] == "fail"

@@ -46,10 +46,25 @@ def test_a_clean_run_over_more_than_500_requests_has_no_mismatch(chain, tmp_path
     bodies.write_text("\n".join(request_bodies()) + "\n")
     report = tmp_path / "report.md"
     code, out, err = shadow(
-        "--old", chain.legacy_service, "--new", chain.service, "--bodies", str(bodies),
-        "--follow-pages", "--max-pages", "3", "--repeat", "4", "--concurrency", "8",
-        "--rate", "0", "--report", str(report), "--json",
-    )  # fmt: skip
+        "--old",
+        chain.legacy_service,
+        "--new",
+        chain.service,
+        "--bodies",
+        str(bodies),
+        "--follow-pages",
+        "--max-pages",
+        "3",
+        "--repeat",
+        "4",
+        "--concurrency",
+        "8",
+        "--rate",
+        "0",
+        "--report",
+        str(report),
+        "--json",
+    )
     summary = json.loads(out)
     assert code == 0, out + err
     assert summary["ok"] is True
@@ -73,15 +88,34 @@ def test_seeded_differences_are_reported_by_kind_with_a_readable_diff(
     markdown, page = tmp_path / "report.md", tmp_path / "report.html"
     with seeding_proxy(chain.service) as proxy:
         code, out, _ = shadow(
-            "--old", chain.legacy_service, "--new", proxy.url, "--bodies", str(bodies),
-            "--rate", "0", "--report", str(markdown), "--report", str(page), "--json",
-        )  # fmt: skip
+            "--old",
+            chain.legacy_service,
+            "--new",
+            proxy.url,
+            "--bodies",
+            str(bodies),
+            "--rate",
+            "0",
+            "--report",
+            str(markdown),
+            "--report",
+            str(page),
+            "--json",
+        )
         assert code == 1
         summary = json.loads(out)
         code, table, _ = shadow(
-            "--old", chain.legacy_service, "--new", proxy.url, "--users", str(users),
-            "--ap-id", "ap-billing", "--limit", "3",
-        )  # fmt: skip
+            "--old",
+            chain.legacy_service,
+            "--new",
+            proxy.url,
+            "--users",
+            str(users),
+            "--ap-id",
+            "ap-billing",
+            "--limit",
+            "3",
+        )
         assert code == 1
     assert summary["ok"] is False
     assert summary["requests"] == 80
@@ -115,10 +149,23 @@ def test_the_direct_invocation_is_an_old_path_too(chain, tmp_path, monkeypatch) 
     users = tmp_path / "users.txt"
     users.write_text("\n".join(USERS) + "\n")
     code, out, err = shadow(
-        "--old", "lambda:query_result_lambda", "--endpoint-url", chain.invoke, "--region",
-        "us-east-1", "--new", chain.service, "--users", str(users), "--limit", "5",
-        "--follow-pages", "--max-pages", "2", "--json",
-    )  # fmt: skip
+        "--old",
+        "lambda:query_result_lambda",
+        "--endpoint-url",
+        chain.invoke,
+        "--region",
+        "us-east-1",
+        "--new",
+        chain.service,
+        "--users",
+        str(users),
+        "--limit",
+        "5",
+        "--follow-pages",
+        "--max-pages",
+        "2",
+        "--json",
+    )
     assert code == 0, out + err
     summary = json.loads(out)
     assert summary["old"] == "lambda:query_result_lambda"
@@ -131,9 +178,16 @@ def test_an_unreachable_side_is_an_error_not_a_match(chain, tmp_path) -> None:
     users.write_text("u-1001\nu-1002\n")
     report = tmp_path / "r.md"
     code, out, _ = shadow(
-        "--old", chain.legacy_service, "--new", f"http://127.0.0.1:{free_port()}",
-        "--users", str(users), "--json", "--report", str(report),
-    )  # fmt: skip
+        "--old",
+        chain.legacy_service,
+        "--new",
+        f"http://127.0.0.1:{free_port()}",
+        "--users",
+        str(users),
+        "--json",
+        "--report",
+        str(report),
+    )
     assert code == 1
     summary = json.loads(out)
     assert summary["errors"] == 2
@@ -167,28 +221,37 @@ def test_compare_classifies_what_a_client_would_see() -> None:
     same = compare(
         _answer(**{"x-request-id": "a", "date": "x"}),
         _answer(**{"x-request-id": "b", "date": "y", "x-amzn-requestid": "z"}),
-        old_id="a", new_id="b",
-    )  # fmt: skip
+        old_id="a",
+        new_id="b",
+    )
     assert same == []
     tokens = compare(
         _answer(body={"items": [1], "next_token": "t1"}, **{"x-request-id": "a"}),
         _answer(body={"items": [1], "next_token": "t2"}, **{"x-request-id": "b"}),
-        old_id="a", new_id="b",
-    )  # fmt: skip
+        old_id="a",
+        new_id="b",
+    )
     assert [d.kind for d in tokens] == ["next_token"]
     header = compare(
         _answer(**{"x-request-id": "a"}),
         _answer(**{"x-request-id": "b", "content-type": "text/plain", "x-extra": "1"}),
-        old_id="a", new_id="b", compared_headers=["X-Extra"],
-    )  # fmt: skip
+        old_id="a",
+        new_id="b",
+        compared_headers=["X-Extra"],
+    )
     assert [d.kind for d in header] == ["header content-type", "header x-extra"]
 
 
 @pytest.mark.parametrize(
     ("values", "p", "expected"),
-    [([], 50, None), ([5.0], 99, 5.0), ([float(n) for n in range(1, 101)], 99, 99.0),
-     ([float(n) for n in range(1, 101)], 50, 50.0), ([3.0, 1.0, 2.0], 50, 2.0)],
-)  # fmt: skip
+    [
+        ([], 50, None),
+        ([5.0], 99, 5.0),
+        ([float(n) for n in range(1, 101)], 99, 99.0),
+        ([float(n) for n in range(1, 101)], 50, 50.0),
+        ([3.0, 1.0, 2.0], 50, 2.0),
+    ],
+)
 def test_percentile_is_nearest_rank(values, p, expected) -> None:
     assert percentile(values, p) == expected
 
@@ -202,9 +265,16 @@ def test_sigv4_without_credentials_is_one_clear_line(tmp_path, monkeypatch) -> N
     users = tmp_path / "users.txt"
     users.write_text("u-1001\n")
     code, _, err = shadow(
-        "--old", "http://127.0.0.1:1", "--new", "http://127.0.0.1:2", "--new-sigv4",
-        "--region", "us-east-1", "--users", str(users),
-    )  # fmt: skip
+        "--old",
+        "http://127.0.0.1:1",
+        "--new",
+        "http://127.0.0.1:2",
+        "--new-sigv4",
+        "--region",
+        "us-east-1",
+        "--users",
+        str(users),
+    )
     assert code == 2
     assert err.startswith("query-migrate: no AWS credentials found for SigV4")
 
@@ -216,27 +286,49 @@ def test_concurrency_and_rate_bound_what_each_side_sees(tmp_path) -> None:
     page = b'{"user_id": "u", "items": [], "count": 0, "next_token": null}'
 
     def echo(request):
-        return Reply(body=page, delay=0.05, headers={
-            "content-type": "application/json",
-            "x-request-id": request.headers["x-request-id"],
-        })  # fmt: skip
+        return Reply(
+            body=page,
+            delay=0.05,
+            headers={
+                "content-type": "application/json",
+                "x-request-id": request.headers["x-request-id"],
+            },
+        )
 
     users = tmp_path / "users.txt"
     users.write_text("\n".join(f"u-{n}" for n in range(12)) + "\n")
     with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
         code, out, _ = shadow(
-            "--old", old.url, "--new", new.url, "--users", str(users), "--concurrency", "2",
-            "--rate", "0", "--json",
-        )  # fmt: skip
+            "--old",
+            old.url,
+            "--new",
+            new.url,
+            "--users",
+            str(users),
+            "--concurrency",
+            "2",
+            "--rate",
+            "0",
+            "--json",
+        )
         assert code == 0, out
         assert len(old.requests) == len(new.requests) == 12
         assert old.connections <= 2  # without the cap: up to 12 at once
         assert new.connections <= 2
     with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
         code, out, _ = shadow(
-            "--old", old.url, "--new", new.url, "--users", str(users), "--concurrency", "12",
-            "--rate", "40", "--json",
-        )  # fmt: skip
+            "--old",
+            old.url,
+            "--new",
+            new.url,
+            "--users",
+            str(users),
+            "--concurrency",
+            "12",
+            "--rate",
+            "40",
+            "--json",
+        )
     summary = json.loads(out)
     assert summary["matches"] == 12
     assert summary["seconds"] >= 11 / 40  # 12 starts, 1/40 s apart at least
@@ -248,9 +340,14 @@ def test_the_sides_default_to_the_context_and_the_stack(chain, run, stack, tmp_p
     users = tmp_path / "users.txt"
     users.write_text("u-1001\n")
     summary = run.json(
-        "shadow", "--stack", "QueryService-test", "-c", f"oldEksHandlerUrl={chain.legacy_service}",
-        "--users", str(users),
-    )  # fmt: skip
+        "shadow",
+        "--stack",
+        "QueryService-test",
+        "-c",
+        f"oldEksHandlerUrl={chain.legacy_service}",
+        "--users",
+        str(users),
+    )
     assert summary["old"] == chain.legacy_service
     assert summary["new"] == chain.service
     assert summary["matches"] == 1

@@ -32,20 +32,42 @@ def local_credentials(monkeypatch) -> None:
 
 def test_every_hop_of_the_local_chain(chain, local_credentials) -> None:
     code, report = smoke(
-        "--public-url", chain.external, "--service-url", chain.service,
-        "--internal-api-url", chain.internal, "--internal-auth", "none",
-        "--query-result-lambda", "query_result_lambda", "--endpoint-url", chain.invoke,
-        "--region", "us-east-1", "--log-dir", str(chain.log_dir), "--log-wait", "10",
-        "--user", "u-1001",
-    )  # fmt: skip
+        "--public-url",
+        chain.external,
+        "--service-url",
+        chain.service,
+        "--internal-api-url",
+        chain.internal,
+        "--internal-auth",
+        "none",
+        "--query-result-lambda",
+        "query_result_lambda",
+        "--endpoint-url",
+        chain.invoke,
+        "--region",
+        "us-east-1",
+        "--log-dir",
+        str(chain.log_dir),
+        "--log-wait",
+        "10",
+        "--user",
+        "u-1001",
+    )
     assert code == 0, report
     assert set(verdicts(report).values()) == {"ok"}
     assert list(verdicts(report)) == [
-        "public: a page", "public: /query/marketing is 410", "public: a bad body is 422",
-        "public: /health is not public", "ALB: /health", "ALB: a page", "private API: a page",
-        "Query Result Lambda: direct invocation", "log: query-lambda", "log: service",
+        "public: a page",
+        "public: /query/marketing is 410",
+        "public: a bad body is 422",
+        "public: /health is not public",
+        "ALB: /health",
+        "ALB: a page",
+        "private API: a page",
+        "Query Result Lambda: direct invocation",
+        "log: query-lambda",
+        "log: service",
         "log: query-result-lambda",
-    ]  # fmt: skip
+    ]
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["public: a page"]["detail"] == "200, 2 item(s), X-Request-Id echoed"
     assert checks["public: a page"]["latency_ms"] > 0
@@ -56,9 +78,15 @@ def test_an_unreachable_hop_is_not_a_failure_and_a_broken_one_is(chain) -> None:
     broken = MisbehavingServer(Reply(status=200, body=b'{"status": "ok"}'))
     with broken:
         code, report = smoke(
-            "--public-url", broken.url, "--service-url", f"http://127.0.0.1:{free_port()}",
-            "--log-dir", str(chain.log_dir), "--log-wait", "0",
-        )  # fmt: skip
+            "--public-url",
+            broken.url,
+            "--service-url",
+            f"http://127.0.0.1:{free_port()}",
+            "--log-dir",
+            str(chain.log_dir),
+            "--log-wait",
+            "0",
+        )
     assert code == 1
     result = verdicts(report)
     assert result["ALB: /health"] == "skipped"
@@ -87,9 +115,10 @@ def _ship_logs(chain, moto_url: str, groups: dict[str, str], stop: threading.Eve
             if lines:
                 now = int(time.time() * 1000)
                 logs.put_log_events(
-                    logGroupName=group, logStreamName="app",
+                    logGroupName=group,
+                    logStreamName="app",
                     logEvents=[{"timestamp": now, "message": line} for line in lines],
-                )  # fmt: skip
+                )
         stop.wait(0.2)
 
 
@@ -105,11 +134,18 @@ def test_the_request_id_is_found_in_each_cloudwatch_log_group(chain, aws, moto) 
     shipper.start()
     try:
         code, report = smoke(
-            "--public-url", chain.external, "--endpoint-url", moto, "--log-groups",
+            "--public-url",
+            chain.external,
+            "--endpoint-url",
+            moto,
+            "--log-groups",
             ",".join(f"{hop}={group}" for hop, group in groups.items())
             + ",internal-api=/query/access",
-            "--log-wait", "3", "--user", "u-1002",
-        )  # fmt: skip
+            "--log-wait",
+            "3",
+            "--user",
+            "u-1002",
+        )
     finally:
         stop.set()
         shipper.join()

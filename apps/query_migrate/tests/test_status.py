@@ -13,28 +13,44 @@ def switch(aws, lambda_code, stack, canary) -> dict[str, str]:
     role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = aws("lambda")
     lam.create_function(
-        FunctionName="query-lambda", Runtime="python3.12", Role=role, Handler="handler.handler",
+        FunctionName="query-lambda",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
         Code={"ZipFile": lambda_code},
-    )  # fmt: skip
+    )
     first = lam.publish_version(FunctionName="query-lambda")["Version"]
     lam.update_function_configuration(FunctionName="query-lambda", Description="ecs")
     second = lam.publish_version(FunctionName="query-lambda")["Version"]
     lam.create_alias(
-        FunctionName="query-lambda", Name="live", FunctionVersion=first,
+        FunctionName="query-lambda",
+        Name="live",
+        FunctionVersion=first,
         RoutingConfig={"AdditionalVersionWeights": {second: 0.1}},
-    )  # fmt: skip
+    )
     deployment = canary("query", "query-live", {first: (90, 0), second: (10, 2)})
     cloudwatch = aws("cloudwatch")
     for name, state in (("query-5xx", "OK"), ("query-latency", "OK")):
         cloudwatch.put_metric_alarm(
-            AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
-            Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-        )  # fmt: skip
+            AlarmName=name,
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
-    stack("QueryStack", {
-        "QueryLambdaFunctionName": "query-lambda", "CodeDeployApplicationName": "query",
-        "CodeDeployDeploymentGroupName": "query-live", "AlarmNames": "query-5xx,query-latency",
-    })  # fmt: skip
+    stack(
+        "QueryStack",
+        {
+            "QueryLambdaFunctionName": "query-lambda",
+            "CodeDeployApplicationName": "query",
+            "CodeDeployDeploymentGroupName": "query-live",
+            "AlarmNames": "query-5xx,query-latency",
+        },
+    )
     return {"first": first, "second": second, "deployment": deployment}
 
 
@@ -44,8 +60,10 @@ def test_status_shows_the_canary(run, switch) -> None:
     assert report["alias"]["version"] == switch["first"]
     assert report["alias"]["weights"] == {switch["first"]: 0.9, switch["second"]: 0.1}
     assert report["versions"][switch["first"]] == {
-        "invocations": 90.0, "errors": 0.0, "p99_ms": None,
-    }  # fmt: skip
+        "invocations": 90.0,
+        "errors": 0.0,
+        "p99_ms": None,
+    }
     assert report["versions"][switch["second"]]["errors"] == 2.0
     assert report["deployment"]["id"] == switch["deployment"]
     assert [alarm["state"] for alarm in report["alarms"]] == ["OK", "OK"]
@@ -67,8 +85,9 @@ def test_an_alarm_in_alarm_is_not_healthy(run, switch, aws) -> None:
 
 
 def test_watch_refreshes_and_prints_a_json_line_each_time(run, switch) -> None:
-    result = run("status", "--stack", "QueryStack", "--watch", "--interval", "1", "--count", "2",
-                 "--json")  # fmt: skip
+    result = run(
+        "status", "--stack", "QueryStack", "--watch", "--interval", "1", "--count", "2", "--json"
+    )
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 2

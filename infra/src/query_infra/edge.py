@@ -107,11 +107,15 @@ class Edge(Construct):
             default_value=0,
         ).metric(statistic=cw.Stats.SUM, period=minute)
         watches = [
-            Watch("LiveAliasErrors", self.alias.metric_errors(period=minute), 1,
-                  "errors on the Query Lambda alias live"),
+            Watch(
+                "LiveAliasErrors",
+                self.alias.metric_errors(period=minute),
+                1,
+                "errors on the Query Lambda alias live",
+            ),
             Watch("Forwarded5xx", forwarded_5xx, 5, "the Query Lambda answered 5xx"),
             *self.public.watches,
-        ]  # fmt: skip
+        ]
         self.alarms = [alarm(self, watch) for watch in watches]
         self.deployment_group = codedeploy.LambdaDeploymentGroup(
             self,

@@ -9,9 +9,15 @@ from collections.abc import Callable
 from query_infra.config import ENDPOINT_SERVICES, DeploymentConfig
 
 __all__ = [
-    "API_ID", "CLAIM", "ENVIRONMENT", "PATTERNS", "PEER", "cidr_problem", "consistency",
+    "API_ID",
+    "CLAIM",
+    "ENVIRONMENT",
+    "PATTERNS",
+    "PEER",
+    "cidr_problem",
+    "consistency",
     "eks_port",
-]  # fmt: skip
+]
 
 _ARN = r"arn:aws[a-z-]*:"
 _REGION = r"[a-z]{2}(-[a-z]+)+-\d"
@@ -103,14 +109,20 @@ def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
         if not given("vpcCidr"):
             add("vpcId needs vpcCidr: the existing VPC's CIDR (endpoint ingress and egress)")
     else:
-        for key in ("privateSubnetIds", "privateRouteTableIds", "availabilityZones",
-                    "existingVpcEndpoints"):  # fmt: skip
+        for key in (
+            "privateSubnetIds",
+            "privateRouteTableIds",
+            "availabilityZones",
+            "existingVpcEndpoints",
+        ):
             if given(key):
                 add(f"{key} is only read with vpcId (an existing VPC)")
     unknown = sorted(c.existing_vpc_endpoints - set(ENDPOINT_SERVICES))
     if unknown:
-        add(f"existingVpcEndpoints: unknown {', '.join(unknown)}; "
-            f"known: {', '.join(ENDPOINT_SERVICES)}")  # fmt: skip
+        add(
+            f"existingVpcEndpoints: unknown {', '.join(unknown)}; "
+            f"known: {', '.join(ENDPOINT_SERVICES)}"
+        )
     if "execute-api" in c.existing_vpc_endpoints and c.execute_api_private_dns:
         add(
             "executeApiPrivateDns=true with an existing execute-api endpoint: only one "
@@ -142,8 +154,13 @@ def _old_handler(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -
 def _public_api(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
     """The public API: the existing one (kept as it is), or the one the stack creates."""
     if c.existing_public_api_id:
-        for key in ("publicAuth", "cognitoUserPoolArn", "authorizerFunctionArn",
-                    "throttleRateLimit", "throttleBurstLimit"):  # fmt: skip
+        for key in (
+            "publicAuth",
+            "cognitoUserPoolArn",
+            "authorizerFunctionArn",
+            "throttleRateLimit",
+            "throttleBurstLimit",
+        ):
             if given(key):
                 add(
                     f"{key} configures the public API the stack creates; with "

@@ -32,7 +32,11 @@ def test_a_client_talks_to_the_emulator_it_is_given(dynamodb_endpoint, monkeypat
 def test_without_an_endpoint_the_environments_overrides_are_ignored(monkeypatch, variable):
     monkeypatch.setenv(variable, "http://127.0.0.1:9")
     client = create_client(
-        "dynamodb", region="eu-west-1", endpoint_url=None,
-        connect_timeout=1, read_timeout=1, max_attempts=1,
-    )  # fmt: skip
+        "dynamodb",
+        region="eu-west-1",
+        endpoint_url=None,
+        connect_timeout=1,
+        read_timeout=1,
+        max_attempts=1,
+    )
     assert client.meta.endpoint_url == "https://dynamodb.eu-west-1.amazonaws.com"

@@ -20,17 +20,29 @@ def event(request_context, headers=None):
 @pytest.mark.parametrize(
     ("context", "claim", "expected"),
     [
-        ({"authorizer": {"claims": {"sub": "s-1", "email": "a@b.c"}}, "identity": IDENTITY_NONE},
-         None, "s-1"),
+        (
+            {"authorizer": {"claims": {"sub": "s-1", "email": "a@b.c"}}, "identity": IDENTITY_NONE},
+            None,
+            "s-1",
+        ),
         ({"authorizer": {"claims": {"sub": "s-1", "email": "a@b.c"}}}, "email", "a@b.c"),
-        ({"authorizer": {"principalId": "p-1", "integrationLatency": 3, "tenant": "t-1"}},
-         None, "p-1"),
+        (
+            {"authorizer": {"principalId": "p-1", "integrationLatency": 3, "tenant": "t-1"}},
+            None,
+            "p-1",
+        ),
         ({"authorizer": {"principalId": "p-1", "tenant": "t-1"}}, "tenant", "t-1"),
         ({"authorizer": {"principalId": "p-1", "n": 42}}, "n", "42"),
-        ({"identity": {**IDENTITY_NONE, "caller": "AROA1:s", "userArn": "arn:aws:sts::1:x/y"}},
-         None, "AROA1:s"),
-        ({"identity": {**IDENTITY_NONE, "caller": "AROA1:s", "userArn": "arn:aws:sts::1:x/y"}},
-         "userArn", "arn:aws:sts::1:x/y"),
+        (
+            {"identity": {**IDENTITY_NONE, "caller": "AROA1:s", "userArn": "arn:aws:sts::1:x/y"}},
+            None,
+            "AROA1:s",
+        ),
+        (
+            {"identity": {**IDENTITY_NONE, "caller": "AROA1:s", "userArn": "arn:aws:sts::1:x/y"}},
+            "userArn",
+            "arn:aws:sts::1:x/y",
+        ),
         # No authorizer: powertools' REST sample carries {"claims": null, "scopes": null}.
         ({"authorizer": {"claims": None, "scopes": None}, "identity": IDENTITY_NONE}, None, None),
         ({"identity": IDENTITY_NONE}, None, None),
@@ -39,7 +51,7 @@ def event(request_context, headers=None):
         ({"authorizer": {"principalId": "p-1", "ok": True}}, "ok", None),
         ({"authorizer": "not an object", "identity": "nor this"}, None, None),
     ],
-)  # fmt: skip
+)
 def test_caller_identity_of_rest_events(context, claim, expected):
     assert caller_identity(decode_event(event(context)), claim) == expected
 
@@ -55,9 +67,21 @@ def test_other_sources_have_no_caller():
 
 @pytest.mark.parametrize(
     ("value", "clean"),
-    [("u-1", "u-1"), ("a@b.c", "a@b.c"), (7, "7"), ("x" * 256, "x" * 256), ("x" * 257, None),
-     ("", None), ("a b", None), ("a\r\nb", None), ("é", None), (True, None), (None, None),
-     (1.5, None), (["u"], None)],
-)  # fmt: skip
+    [
+        ("u-1", "u-1"),
+        ("a@b.c", "a@b.c"),
+        (7, "7"),
+        ("x" * 256, "x" * 256),
+        ("x" * 257, None),
+        ("", None),
+        ("a b", None),
+        ("a\r\nb", None),
+        ("é", None),
+        (True, None),
+        (None, None),
+        (1.5, None),
+        (["u"], None),
+    ],
+)
 def test_caller_ids_are_header_safe(value, clean):
     assert clean_caller_id(value) == clean

@@ -58,10 +58,14 @@ def test_every_status_of_the_contract_has_its_class():
         (ServiceUnavailableError(retry_after=7.2), 503, {"Retry-After": "8"}, UNAVAILABLE),
         (ServiceUnavailableError(retry_after=0.01), 503, {"Retry-After": "1"}, UNAVAILABLE),
         (GatewayTimeoutError(), 504, {}, "the results service did not answer in time"),
-        (RepositoryThrottledError(), 503, {"Retry-After": "1"},
-         "the results store is busy; retry later"),
+        (
+            RepositoryThrottledError(),
+            503,
+            {"Retry-After": "1"},
+            "the results store is busy; retry later",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_error_answers_its_status_detail_and_headers(exc, status, headers, detail):
     assert error_answer(exc) == (status, headers, {"detail": detail})
 
@@ -74,9 +78,12 @@ def test_validation_errors_answer_fastapis_list():
 
 @pytest.mark.parametrize(
     "exc",
-    [RuntimeError("arn:aws:dynamodb:eu-west-1:123456789012:table/x exploded"),
-     RepositoryError("boom"), KeyError("k")],
-)  # fmt: skip
+    [
+        RuntimeError("arn:aws:dynamodb:eu-west-1:123456789012:table/x exploded"),
+        RepositoryError("boom"),
+        KeyError("k"),
+    ],
+)
 def test_anything_else_is_500_without_its_text(exc):
     assert error_answer(exc) == (500, {}, {"detail": "internal error"})
 
@@ -157,7 +164,7 @@ def test_the_contracts_own_details_pass(status, detail):
         (410, "gone", RETIRED_MARKETING_DETAIL),
         (400, "next_token is malformed ", "the request is not valid"),
     ],
-)  # fmt: skip
+)
 def test_other_details_become_the_generic_one(status, detail, generic):
     if generic is None:
         generic = query_core.ForbiddenError.details[0]
@@ -168,9 +175,15 @@ def test_other_details_become_the_generic_one(status, detail, generic):
 
 @pytest.mark.parametrize(
     "body",
-    [b"<html>502 Bad Gateway</html>", b"", b'{"message": "Internal server error"}', b"[1]",
-     b'{"detail": "next_token is malformed", "trace": "x"}', b"\xff\xfe"],
-)  # fmt: skip
+    [
+        b"<html>502 Bad Gateway</html>",
+        b"",
+        b'{"message": "Internal server error"}',
+        b"[1]",
+        b'{"detail": "next_token is malformed", "trace": "x"}',
+        b"\xff\xfe",
+    ],
+)
 def test_bodies_that_are_not_the_contracts_shape_are_replaced(body):
     assert json.loads(public_error_body(400, body)) == {"detail": "the request is not valid"}
 
@@ -185,8 +198,13 @@ def test_validation_lists_pass_only_in_fastapis_shape():
         }
     ]
     assert public_error_detail(422, good) is good
-    for bad in ([], "text", [{"loc": "body", "msg": "m", "type": "t"}], [{"msg": "m", "type": "t"}],
-                [{"loc": [{"x": 1}], "msg": "m", "type": "t"}]):  # fmt: skip
+    for bad in (
+        [],
+        "text",
+        [{"loc": "body", "msg": "m", "type": "t"}],
+        [{"msg": "m", "type": "t"}],
+        [{"loc": [{"x": 1}], "msg": "m", "type": "t"}],
+    ):
         replaced = public_error_detail(422, bad)
         assert replaced != bad
         assert public_error_detail(422, replaced) is replaced  # the generic one is itself valid

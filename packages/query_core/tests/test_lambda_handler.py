@@ -75,7 +75,7 @@ def logger():
         ({"user_id": "u"}, Context(client_context=Custom({"request_id": "bad\x00"})), "lambda-id"),
         ({"user_id": "u"}, Context(), "lambda-id"),
     ],
-)  # fmt: skip
+)
 def test_request_id_reaches_dispatch_the_logs_and_the_answer(event, context, expected, logger):
     dispatch = Recorder()
     with capture_json_logs() as logs:
@@ -103,8 +103,11 @@ def test_one_access_line_per_request(logger):
         LambdaHandler(Recorder(), logger=logger)(rest(), Context())
     (line,) = logs.with_message("request handled")
     assert (line["source"], line["method"], line["path"], line["status"]) == (
-        "rest_v1", "POST", "/query/result", 200,
-    )  # fmt: skip
+        "rest_v1",
+        "POST",
+        "/query/result",
+        200,
+    )
     assert line["duration_ms"] >= 0
 
 
@@ -173,14 +176,20 @@ def _read(event):
         (rest(path="/query/marketing/x", method="GET"), 410, RETIRED_MARKETING_DETAIL),
         (rest(path="/query/other"), 404, "Not Found"),
         (rest(method="PUT"), 405, "Method Not Allowed"),
-        (rest(headers={"content-type": "text/plain"}), 415,
-         "Content-Type must be application/json"),
-        (rest(body='{"user_id": "' + "x" * 70_000 + '"}'), 413,
-         "request body is larger than 65536 bytes"),
+        (
+            rest(headers={"content-type": "text/plain"}),
+            415,
+            "Content-Type must be application/json",
+        ),
+        (
+            rest(body='{"user_id": "' + "x" * 70_000 + '"}'),
+            413,
+            "request body is larger than 65536 bytes",
+        ),
         (rest(body="{"), 400, "request body is not valid JSON"),
         (rest(body=None), 400, "request body is empty; expected a JSON object"),
     ],
-)  # fmt: skip
+)
 def test_read_query_request_applies_the_contracts_checks(event, status, detail):
     response = _read(event)
     assert (response["statusCode"], json.loads(response["body"])["detail"]) == (status, detail)
@@ -189,8 +198,11 @@ def test_read_query_request_applies_the_contracts_checks(event, status, detail):
 def test_read_query_request_gives_the_validated_request():
     response = _read(rest(body='{"user_id": "u-9", "limit": 3}'))
     assert json.loads(response["body"]) == {
-        "user_id": "u-9", "ap_id": None, "limit": 3, "next_token": None,
-    }  # fmt: skip
+        "user_id": "u-9",
+        "ap_id": None,
+        "limit": 3,
+        "next_token": None,
+    }
     assert _read(rest(body='{"user_id": "bad id"}'))["statusCode"] == 422
     assert _read(rest(path="/query/marketing"))["headers"].get("allow") is None
     assert _read(rest(method="GET"))["headers"]["allow"] == "POST"

@@ -92,9 +92,16 @@ NOT_JSON = "request body is not valid JSON"
 
 @pytest.mark.parametrize(
     ("body", "detail"),
-    [(None, EMPTY), (b"", EMPTY), (b"   ", EMPTY), ("", EMPTY), (b"{not json", NOT_JSON),
-     (b"\xff\xfe", NOT_JSON), (b'{"user_id":', NOT_JSON)],
-)  # fmt: skip
+    [
+        (None, EMPTY),
+        (b"", EMPTY),
+        (b"   ", EMPTY),
+        ("", EMPTY),
+        (b"{not json", NOT_JSON),
+        (b"\xff\xfe", NOT_JSON),
+        (b'{"user_id":', NOT_JSON),
+    ],
+)
 def test_missing_or_broken_json_is_a_400(body, detail):
     with pytest.raises(InvalidBodyError) as caught:
         parse_query_request(body)

@@ -63,9 +63,18 @@ def sign(key: TokenKey, user_id: str, position: str) -> str:
 
 @pytest.mark.parametrize(
     "position",
-    ["x" * 1025, "0" * 2000, "01J", "not-a-ulid-at-all-but-26ch", "01jd5zq8r8e4v3n2m1k0j9h8g7",
-     "81JD5ZQ8R8E4V3N2M1K0J9H8G7", RID + "0", " " + RID[1:], "01JD5ZQ8R8E4V3N2M1K0J9H8GU"],
-)  # fmt: skip
+    [
+        "x" * 1025,
+        "0" * 2000,
+        "01J",
+        "not-a-ulid-at-all-but-26ch",
+        "01jd5zq8r8e4v3n2m1k0j9h8g7",
+        "81JD5ZQ8R8E4V3N2M1K0J9H8G7",
+        RID + "0",
+        " " + RID[1:],
+        "01JD5ZQ8R8E4V3N2M1K0J9H8GU",
+    ],
+)
 def test_positions_that_break_the_key_rules_are_rejected_even_when_signed(position):
     with pytest.raises(InvalidNextTokenError, match="malformed"):
         codec.decode(sign(KEY_A, "u", position), user_id="u", ap_id=None)
@@ -84,9 +93,21 @@ def test_truncated_or_edited_tokens_are_rejected(cut):
 
 @pytest.mark.parametrize(
     "token",
-    ["", ".", "..", "abc", "abc.", ".abc", "!!!.???", "a.b.c", "é.é.é", "k-a.x.y.z", "k a.AA.AA",
-     "k-a.MDFKRDVaUThSOEU0VjNOMk0xSzBKOUg4Rzc.AAAA"],
-)  # fmt: skip
+    [
+        "",
+        ".",
+        "..",
+        "abc",
+        "abc.",
+        ".abc",
+        "!!!.???",
+        "a.b.c",
+        "é.é.é",
+        "k-a.x.y.z",
+        "k a.AA.AA",
+        "k-a.MDFKRDVaUThSOEU0VjNOMk0xSzBKOUg4Rzc.AAAA",
+    ],
+)
 def test_garbage_is_rejected(token):
     with pytest.raises(InvalidNextTokenError):
         codec.decode(token, user_id="u", ap_id=None)
@@ -149,10 +170,16 @@ def test_keys_from_the_secrets_json():
         ('{"current": {"id": "k 1", "key": "' + "k" * 40 + '"}}', '"current.id"'),
         ('{"current": {"id": "k1", "key": "short"}}', '"current.key" must be text of at least 32'),
         ('{"current": {"id": "k1", "key": 12345}}', '"current.key"'),
-        ('{"current": {"id": "k1", "key": "' + "k" * 40 + '"}, "previous": {"id": "k1", "key": "'
-         + "p" * 40 + '"}}', "different ids"),
+        (
+            '{"current": {"id": "k1", "key": "'
+            + "k" * 40
+            + '"}, "previous": {"id": "k1", "key": "'
+            + "p" * 40
+            + '"}}',
+            "different ids",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_secrets_are_refused_in_one_line_without_the_key(text, message):
     with pytest.raises(ValueError, match=message) as info:
         TokenKeys.from_secret_string(text)

@@ -65,16 +65,33 @@ CALLERS = pytest.mark.parametrize("call", [call_sync, call_async], ids=["sync", 
 def test_public_api_is_pinned():
     assert len(set(query_http_client.__all__)) == len(query_http_client.__all__)
     assert set(query_http_client.__all__) == {
-        "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES",
-        "AsyncQueryClient", "QueryClient",
-        "AsyncTransport", "SyncTransport", "TransportRequest", "TransportResponse",
-        "AiohttpTransport", "Urllib3Transport",
-        "RequestSigner", "Resilience", "RetryBudget", "RetryPolicy", "CircuitBreaker",
-        "QueryClientError", "UpstreamRejectedError", "UpstreamError",
-        "UpstreamUnavailableError", "UpstreamThrottledError", "CircuitOpenError",
-        "UpstreamTimeoutError", "UpstreamBadResponseError", "UpstreamMisconfiguredError",
-        "UpstreamBadRequestError", "UpstreamValidationError",
-    }  # fmt: skip
+        "DEFAULT_TIMEOUT",
+        "MAX_RESPONSE_BYTES",
+        "AsyncQueryClient",
+        "QueryClient",
+        "AsyncTransport",
+        "SyncTransport",
+        "TransportRequest",
+        "TransportResponse",
+        "AiohttpTransport",
+        "Urllib3Transport",
+        "RequestSigner",
+        "Resilience",
+        "RetryBudget",
+        "RetryPolicy",
+        "CircuitBreaker",
+        "QueryClientError",
+        "UpstreamRejectedError",
+        "UpstreamError",
+        "UpstreamUnavailableError",
+        "UpstreamThrottledError",
+        "CircuitOpenError",
+        "UpstreamTimeoutError",
+        "UpstreamBadResponseError",
+        "UpstreamMisconfiguredError",
+        "UpstreamBadRequestError",
+        "UpstreamValidationError",
+    }
 
 
 @CALLERS
@@ -116,11 +133,20 @@ VALIDATION_DETAIL = [{"loc": ["body", "limit"], "msg": "too big", "type": "less_
         (400, TOKEN_DETAIL, TOKEN_DETAIL),
         (400, "arn:aws:dynamodb:us-east-1:1:table/x is broken", "the request is not valid"),
         (422, VALIDATION_DETAIL, VALIDATION_DETAIL),
-        (422, "nope", [{"loc": ["body"], "msg": "the request body breaks the field rules",
-                        "type": "value_error"}]),
+        (
+            422,
+            "nope",
+            [
+                {
+                    "loc": ["body"],
+                    "msg": "the request body breaks the field rules",
+                    "type": "value_error",
+                }
+            ],
+        ),
     ],
     ids=["400-contract", "400-foreign", "422-contract", "422-foreign"],
-)  # fmt: skip
+)
 def test_4xx_about_the_request_passes_on_only_the_contracts_detail(call, status, detail, passed_on):
     with MisbehavingServer(ok({"detail": detail}, status=status)) as server:
         with pytest.raises(UpstreamRejectedError) as caught:
@@ -162,8 +188,11 @@ def test_api_gateway_403_is_a_misconfiguration_with_a_likely_cause(call, error_t
 
 @CALLERS
 def test_429_is_throttling_with_its_retry_after(call):
-    reply = ok({"message": "Too Many Requests"}, status=429,
-               headers={"Retry-After": "3", "content-type": "application/json"})  # fmt: skip
+    reply = ok(
+        {"message": "Too Many Requests"},
+        status=429,
+        headers={"Retry-After": "3", "content-type": "application/json"},
+    )
     with MisbehavingServer(reply) as server, pytest.raises(UpstreamThrottledError) as caught:
         call(server.url)
     assert caught.value.retry_after == 3
@@ -189,8 +218,11 @@ def test_5xx_answers(call, status, error, retryable):
 
 @CALLERS
 def test_throttling_error_type_is_throttling_whatever_the_status(call):
-    reply = ok({"message": "Rate exceeded"}, status=400,
-               headers={"x-amzn-ErrorType": "ThrottlingException"})  # fmt: skip
+    reply = ok(
+        {"message": "Rate exceeded"},
+        status=400,
+        headers={"x-amzn-ErrorType": "ThrottlingException"},
+    )
     with MisbehavingServer(reply) as server, pytest.raises(UpstreamThrottledError):
         call(server.url)
 
@@ -308,22 +340,41 @@ def test_signer_sees_the_request_and_adds_headers():
 @pytest.mark.parametrize(
     ("error", "status", "detail", "retry_after"),
     [
-        (UpstreamUnavailableError("refused"), 503,
-         "the results service is unavailable; retry later", "1"),
-        (UpstreamThrottledError("429", upstream_retry_after=4.2), 503,
-         "the results service is busy; retry later", "5"),
+        (
+            UpstreamUnavailableError("refused"),
+            503,
+            "the results service is unavailable; retry later",
+            "1",
+        ),
+        (
+            UpstreamThrottledError("429", upstream_retry_after=4.2),
+            503,
+            "the results service is busy; retry later",
+            "5",
+        ),
         (CircuitOpenError(retry_after=7), 503, "the results service is failing; retry later", "7"),
         (UpstreamTimeoutError("slow"), 504, "the results service did not answer in time", None),
-        (UpstreamBadResponseError("html"), 502,
-         "the results service answered something unusable", None),
-        (UpstreamMisconfiguredError("403", error_type="x", likely_cause="y"), 502,
-         "the results service refused the call", None),
+        (
+            UpstreamBadResponseError("html"),
+            502,
+            "the results service answered something unusable",
+            None,
+        ),
+        (
+            UpstreamMisconfiguredError("403", error_type="x", likely_cause="y"),
+            502,
+            "the results service refused the call",
+            None,
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_error_is_the_contracts_answer(error, status, detail, retry_after):
     answer_status, headers, body = error_answer(error)
-    assert (answer_status, body, headers.get("Retry-After")) == (status, {"detail": detail},
-                                                                 retry_after)  # fmt: skip
+    assert (answer_status, body, headers.get("Retry-After")) == (
+        status,
+        {"detail": detail},
+        retry_after,
+    )
     assert public_error_detail(status, detail) == detail  # the edge passes it on unchanged
     assert detail not in str(error)  # the log says what happened, the client what to do
 

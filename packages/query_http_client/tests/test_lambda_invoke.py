@@ -33,15 +33,19 @@ FAST = RetryPolicy(deadline=3.0, attempt_timeout=1.0, max_attempts=3, backoff_ba
 
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing"}.items():  # fmt: skip
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
 def invoked(body: object, **headers: str) -> Reply:
     """Lambda's answer to a RequestResponse invocation: 200 and the function's JSON."""
-    return Reply(body=json.dumps(body).encode(),
-                 headers={"content-type": "application/json", **headers})  # fmt: skip
+    return Reply(
+        body=json.dumps(body).encode(), headers={"content-type": "application/json", **headers}
+    )
 
 
 def lambda_api_error(status: int, code: str) -> Reply:

@@ -22,8 +22,11 @@ def reference_signature(headers: dict[str, str]) -> str:
     amz_date = WHEN.strftime("%Y%m%dT%H%M%SZ")
     date = WHEN.strftime("%Y%m%d")
     url = urlsplit(URL)
-    signed = {"host": url.netloc, "x-amz-date": amz_date,
-              **{k.lower(): v for k, v in headers.items()}}  # fmt: skip
+    signed = {
+        "host": url.netloc,
+        "x-amz-date": amz_date,
+        **{k.lower(): v for k, v in headers.items()},
+    }
     names = sorted(signed)
     canonical = "\n".join(
         [
@@ -43,8 +46,10 @@ def reference_signature(headers: dict[str, str]) -> str:
     def mac(key: bytes, text: str) -> bytes:
         return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
-    k = mac(mac(mac(mac(f"AWS4{SECRET}".encode(), date), "ap-northeast-1"), "execute-api"),
-            "aws4_request")  # fmt: skip
+    k = mac(
+        mac(mac(mac(f"AWS4{SECRET}".encode(), date), "ap-northeast-1"), "execute-api"),
+        "aws4_request",
+    )
     signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
     return (
         f"AWS4-HMAC-SHA256 Credential={KEY}/{scope}, "
@@ -73,8 +78,12 @@ def test_session_token_is_sent_and_rotated_credentials_are_used(frozen_time):
     def refresh():
         n = next(generation)
         expiry = start + dt.timedelta(minutes=20 + 60 * n)
-        return {"access_key": f"ASIA{n}", "secret_key": "s", "token": f"token-{n}",
-                "expiry_time": expiry.isoformat()}  # fmt: skip
+        return {
+            "access_key": f"ASIA{n}",
+            "secret_key": "s",
+            "token": f"token-{n}",
+            "expiry_time": expiry.isoformat(),
+        }
 
     now = [start]
     first_metadata = refresh()

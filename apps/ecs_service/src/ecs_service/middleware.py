@@ -90,8 +90,11 @@ class RequestIdMiddleware:
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 }
-                _log.handle(_log.makeRecord(_ACCESS, logging.INFO, __file__, 0, _HANDLED,
-                                            (), None, extra=line))  # fmt: skip
+                _log.handle(
+                    _log.makeRecord(
+                        _ACCESS, logging.INFO, __file__, 0, _HANDLED, (), None, extra=line
+                    )
+                )
             request_id_var.reset(token)
 
 

@@ -83,8 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     port("--service-port", type=int, default=defaults.service, help="ECS service (8000)")
     port("--internal-port", type=int, default=defaults.internal, help="internal API (8001)")
     port("--dynamodb-port", type=int, default=defaults.dynamodb, help="DynamoDB emulator (4566)")
-    port("--legacy-service-port", type=int, default=defaults.legacy_service,
-         help="ECS service with RESULT_SOURCE=lambda, the rollback path (8002)")  # fmt: skip
+    port(
+        "--legacy-service-port",
+        type=int,
+        default=defaults.legacy_service,
+        help="ECS service with RESULT_SOURCE=lambda, the rollback path (8002)",
+    )
     port("--invoke-port", type=int, default=defaults.invoke, help="local Lambda Invoke API (8003)")
     parser.add_argument(
         "--dynalite",

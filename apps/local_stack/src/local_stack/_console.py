@@ -20,9 +20,19 @@ type LogFormat = Literal["json", "text"]
 
 #: Fields shown in the line itself, not repeated as key=value.
 _SHOWN = frozenset(
-    {"time", "level", "logger", "message", "request_id", "method", "path", "status",
-     "duration_ms", "color_message"}
-)  # fmt: skip
+    {
+        "time",
+        "level",
+        "logger",
+        "message",
+        "request_id",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "color_message",
+    }
+)
 _WIDTH = 20
 
 

@@ -87,9 +87,16 @@ def _python(*args: str) -> tuple[str, ...]:
 
 def _gateway(handler: str, port: int, *extra: str) -> tuple[str, ...]:
     return _python(
-        "-m", "local_stack.gateway", "--handler", handler, "--port", str(port),
-        "--grace", str(FRONT_GRACE_SECONDS), *extra,
-    )  # fmt: skip
+        "-m",
+        "local_stack.gateway",
+        "--handler",
+        handler,
+        "--port",
+        str(port),
+        "--grace",
+        str(FRONT_GRACE_SECONDS),
+        *extra,
+    )
 
 
 def emulator(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> Part:

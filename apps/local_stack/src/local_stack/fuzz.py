@@ -32,10 +32,23 @@ def _run(
 ) -> tuple[int, int]:
     """One schemathesis run; its exit status and the number of cases it generated."""
     command = [
-        "schemathesis", "--config-file", str(CONFIG), "run", schema, "--url", base_url,
-        "--checks", "all", "--no-color", "--report", "junit", "--report-junit-path", str(report),
-        *options, *extra,
-    ]  # fmt: skip
+        "schemathesis",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        schema,
+        "--url",
+        base_url,
+        "--checks",
+        "all",
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+        *options,
+        *extra,
+    ]
     print("$ " + " ".join(command), flush=True)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     print(result.stdout, result.stderr, sep="\n", flush=True)

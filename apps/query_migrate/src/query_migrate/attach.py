@@ -160,12 +160,25 @@ def _put_arguments(integration: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 #: PutIntegration's writable parameters (botocore's model, checked by a test).
-_PUT_PARAMETERS = frozenset({
-    "type", "uri", "connectionType", "connectionId", "credentials", "requestParameters",
-    "requestTemplates", "passthroughBehavior", "cacheNamespace", "cacheKeyParameters",
-    "contentHandling", "timeoutInMillis", "tlsConfig", "responseTransferMode",
-    "integrationTarget",
-})  # fmt: skip
+_PUT_PARAMETERS = frozenset(
+    {
+        "type",
+        "uri",
+        "connectionType",
+        "connectionId",
+        "credentials",
+        "requestParameters",
+        "requestTemplates",
+        "passthroughBehavior",
+        "cacheNamespace",
+        "cacheKeyParameters",
+        "contentHandling",
+        "timeoutInMillis",
+        "tlsConfig",
+        "responseTransferMode",
+        "integrationTarget",
+    }
+)
 
 
 def _get_integration(aws: Aws, api_id: str, resource_id: str, method: str) -> dict[str, Any]:

@@ -453,23 +453,61 @@ def _shadow_bodies(
     help="JSON lines, one request body of POST /query/result each (- reads stdin)",
 )
 @click.option("--users", metavar="FILE", help="one user_id a line (- reads stdin)")
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True,
-              help="limit of each --users request")  # fmt: skip
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100),
+    default=20,
+    show_default=True,
+    help="limit of each --users request",
+)
 @click.option("--ap-id", help="ap_id of each --users request")
-@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
-              help="send the whole input this many times")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="requests in flight to each side")  # fmt: skip
-@click.option("--rate", type=click.FloatRange(0), default=20.0, show_default=True,
-              help="requests per second to each side; 0: no limit")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
-              help="seconds per HTTP request")  # fmt: skip
-@click.option("--follow-pages", is_flag=True,
-              help="follow next_token page by page (the old side's token to both)")  # fmt: skip
-@click.option("--max-pages", type=click.IntRange(1), default=10, show_default=True,
-              help="pages per request body at most, with --follow-pages")  # fmt: skip
-@click.option("--compare-header", "compare_headers", multiple=True, metavar="NAME",
-              help="also compare this response header's value (repeatable)")  # fmt: skip
+@click.option(
+    "--repeat",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="send the whole input this many times",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="requests in flight to each side",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=20.0,
+    show_default=True,
+    help="requests per second to each side; 0: no limit",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="seconds per HTTP request",
+)
+@click.option(
+    "--follow-pages",
+    is_flag=True,
+    help="follow next_token page by page (the old side's token to both)",
+)
+@click.option(
+    "--max-pages",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="pages per request body at most, with --follow-pages",
+)
+@click.option(
+    "--compare-header",
+    "compare_headers",
+    multiple=True,
+    metavar="NAME",
+    help="also compare this response header's value (repeatable)",
+)
 @click.option(
     "--report",
     "reports",
@@ -556,11 +594,18 @@ def shadow(
 
         summary = asyncio.run(
             shadow_module.run_shadow(
-                requests, old_side, new_side, concurrency=concurrency, rate=rate,
-                follow_pages=follow_pages, max_pages=max_pages, compared_headers=compare_headers,
-                run_id=run, on_exchange=seen,
+                requests,
+                old_side,
+                new_side,
+                concurrency=concurrency,
+                rate=rate,
+                follow_pages=follow_pages,
+                max_pages=max_pages,
+                compared_headers=compare_headers,
+                run_id=run,
+                on_exchange=seen,
             )
-        )  # fmt: skip
+        )
     for report in reports:
         render = (
             shadow_module.markdown_report
@@ -580,8 +625,10 @@ def shadow(
             table.add_row(name, value)
         console.print(table)
         verdict = "[green]no mismatch[/]" if summary.ok else "[red]mismatches or errors[/]"
-        console.print(f"{verdict}; {summary.requests} requests in {summary.seconds:.1f} s"
-                      + "".join(f"; report: {report}" for report in reports))  # fmt: skip
+        console.print(
+            f"{verdict}; {summary.requests} requests in {summary.seconds:.1f} s"
+            + "".join(f"; report: {report}" for report in reports)
+        )
     return 0 if summary.ok else 1
 
 
@@ -605,22 +652,54 @@ def _progress() -> Any:
 @output_options(
     "PublicApiUrl", "ServiceUrl", "InternalApiUrl", "QueryResultFunctionName", "LogGroupNames"
 )
-@click.option("--user", default="smoke-user", show_default=True,
-              help="user_id of the page requests (a known user shows items)")  # fmt: skip
-@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
-              help="a header for the public URL, e.g. a token (repeatable)")  # fmt: skip
-@click.option("--public-auth", type=click.Choice(["none", "iam"]), default=None,
-              help="sign the public requests (default: iam when the stack's PublicApiAuth "
-              "output is iam, else none)")  # fmt: skip
-@click.option("--internal-auth", type=click.Choice(["none", "iam"]), default="iam",
-              show_default=True, help="sign the private API's requests (SigV4)")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="look for the request id in the local chain's log files "
-              "(nox -s serve -- --log-dir DIR) instead of CloudWatch Logs")  # fmt: skip
-@click.option("--log-wait", type=click.FloatRange(0), default=60.0, show_default=True,
-              help="seconds to wait for the log lines to arrive")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
-              help="seconds per HTTP request")  # fmt: skip
+@click.option(
+    "--user",
+    default="smoke-user",
+    show_default=True,
+    help="user_id of the page requests (a known user shows items)",
+)
+@click.option(
+    "-H",
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="a header for the public URL, e.g. a token (repeatable)",
+)
+@click.option(
+    "--public-auth",
+    type=click.Choice(["none", "iam"]),
+    default=None,
+    help="sign the public requests (default: iam when the stack's PublicApiAuth "
+    "output is iam, else none)",
+)
+@click.option(
+    "--internal-auth",
+    type=click.Choice(["none", "iam"]),
+    default="iam",
+    show_default=True,
+    help="sign the private API's requests (SigV4)",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="look for the request id in the local chain's log files "
+    "(nox -s serve -- --log-dir DIR) instead of CloudWatch Logs",
+)
+@click.option(
+    "--log-wait",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="seconds to wait for the log lines to arrive",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="seconds per HTTP request",
+)
 @handle_errors
 def smoke(
     *,
@@ -697,13 +776,27 @@ def smoke(
     "CodeDeployDeploymentGroupName",
     "AlarmNames",
 )
-@click.option("--minutes", type=click.IntRange(1, 1440), default=5, show_default=True,
-              help="the window of the per-version metrics")  # fmt: skip
+@click.option(
+    "--minutes",
+    type=click.IntRange(1, 1440),
+    default=5,
+    show_default=True,
+    help="the window of the per-version metrics",
+)
 @click.option("--watch", is_flag=True, help="refresh until Ctrl-C (with --json: a line each time)")
-@click.option("--interval", type=click.FloatRange(1), default=15.0, show_default=True,
-              help="seconds between refreshes, with --watch")  # fmt: skip
-@click.option("--count", type=click.IntRange(1), default=None,
-              help="with --watch: stop after this many refreshes")  # fmt: skip
+@click.option(
+    "--interval",
+    type=click.FloatRange(1),
+    default=15.0,
+    show_default=True,
+    help="seconds between refreshes, with --watch",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1),
+    default=None,
+    help="with --watch: stop after this many refreshes",
+)
 @handle_errors
 def status(*, minutes: int, watch: bool, interval: float, count: int | None, **options: Any) -> int:
     """The traffic switch on one screen: alias weights, CodeDeploy, alarms, per-version metrics.

@@ -407,9 +407,12 @@ async def run_shadow(
                     old.send(body, old_id), new.send(body, new_id)
                 )
             differences = compare(
-                old_answer, new_answer, old_id=old_id, new_id=new_id,
+                old_answer,
+                new_answer,
+                old_id=old_id,
+                new_id=new_id,
                 compared_headers=compared_headers,
-            )  # fmt: skip
+            )
             exchange = Exchange(
                 number, page, body, old_id, new_id, old_answer, new_answer, differences
             )

@@ -237,20 +237,50 @@ def run_smoke(
     with httpx2.Client(timeout=httpx2.Timeout(timeout), follow_redirects=False) as client:
         if targets.public_url:
             public = _Hop(
-                client, targets.public_url, headers=targets.public_headers,
+                client,
+                targets.public_url,
+                headers=targets.public_headers,
                 signer=targets.public_signer,
-            )  # fmt: skip
+            )
             crossed = f"{stem}-public"
             checks += [
-                _expect("public: a page", public, "POST", "/query/result", crossed,
-                        status=200, body=page, user=user),
-                _expect("public: /query/marketing is 410", public, "POST", "/query/marketing",
-                        f"{stem}-retired", status=410, body=page),
-                _expect("public: a bad body is 422", public, "POST", "/query/result",
-                        f"{stem}-invalid", status=422, body=b'{"user_id": "u-1", "unknown": 1}'),
-                _expect("public: /health is not public", public, "GET", "/health",
-                        f"{stem}-health", status=404),
-            ]  # fmt: skip
+                _expect(
+                    "public: a page",
+                    public,
+                    "POST",
+                    "/query/result",
+                    crossed,
+                    status=200,
+                    body=page,
+                    user=user,
+                ),
+                _expect(
+                    "public: /query/marketing is 410",
+                    public,
+                    "POST",
+                    "/query/marketing",
+                    f"{stem}-retired",
+                    status=410,
+                    body=page,
+                ),
+                _expect(
+                    "public: a bad body is 422",
+                    public,
+                    "POST",
+                    "/query/result",
+                    f"{stem}-invalid",
+                    status=422,
+                    body=b'{"user_id": "u-1", "unknown": 1}',
+                ),
+                _expect(
+                    "public: /health is not public",
+                    public,
+                    "GET",
+                    "/health",
+                    f"{stem}-health",
+                    status=404,
+                ),
+            ]
             if checks[0].verdict.value != "ok":
                 crossed = None
         else:
@@ -259,17 +289,33 @@ def run_smoke(
             alb = _Hop(client, targets.service_url)
             checks += [
                 _expect("ALB: /health", alb, "GET", "/health", f"{stem}-alb-health", status=200),
-                _expect("ALB: a page", alb, "POST", "/query/result", f"{stem}-alb",
-                        status=200, body=page, user=user),
-            ]  # fmt: skip
+                _expect(
+                    "ALB: a page",
+                    alb,
+                    "POST",
+                    "/query/result",
+                    f"{stem}-alb",
+                    status=200,
+                    body=page,
+                    user=user,
+                ),
+            ]
         else:
             checks.append(Check.skipped("ALB", "no --service-url (ServiceUrl)"))
         if targets.internal_api_url:
             private = _Hop(client, targets.internal_api_url, signer=targets.internal_signer)
             checks.append(
-                _expect("private API: a page", private, "POST", "/query/result",
-                        f"{stem}-private", status=200, body=page, user=user)
-            )  # fmt: skip
+                _expect(
+                    "private API: a page",
+                    private,
+                    "POST",
+                    "/query/result",
+                    f"{stem}-private",
+                    status=200,
+                    body=page,
+                    user=user,
+                )
+            )
         else:
             checks.append(Check.skipped("private API", "no --internal-api-url (InternalApiUrl)"))
     if targets.query_result_function:

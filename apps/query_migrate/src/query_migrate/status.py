@@ -132,8 +132,11 @@ def _alarms(aws: Aws, status: Status, names: list[str]) -> None:
 
 def _metrics(aws: Aws, status: Status, function: str, now: datetime) -> None:
     queries: list[MetricDataQueryTypeDef] = []
-    stats = (("invocations", "Invocations", "Sum"), ("errors", "Errors", "Sum"),
-             ("p99_ms", "Duration", "p99"))  # fmt: skip
+    stats = (
+        ("invocations", "Invocations", "Sum"),
+        ("errors", "Errors", "Sum"),
+        ("p99_ms", "Duration", "p99"),
+    )
     versions = list(status.weights)
     for index, version in enumerate(versions):
         dimensions: list[DimensionTypeDef] = [
@@ -210,8 +213,13 @@ def render_status(status: Status) -> Group:
     parts: list[Any] = []
     if status.function:
         alias = Table(title=f"alias {status.function}:live", title_justify="left")
-        for column in ("version", "weight", f"invocations ({status.minutes} min)", "errors",
-                       "p99 ms"):  # fmt: skip
+        for column in (
+            "version",
+            "weight",
+            f"invocations ({status.minutes} min)",
+            "errors",
+            "p99 ms",
+        ):
             alias.add_column(column, justify="right")
         for version, weight in status.weights.items():
             row = status.metrics.get(version, {})

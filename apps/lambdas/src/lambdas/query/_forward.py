@@ -43,13 +43,16 @@ _MARGIN_SECONDS: Final = 0.5
 #: urllib3's exceptions, most specific first, to the error each is answered with.
 #: (A refused connection is a ``NewConnectionError``, a kind of ``ConnectTimeoutError``.)
 _TRANSLATIONS: Final[tuple[tuple[type[Exception], Callable[[], HTTPError]], ...]] = (
-    (urllib3.exceptions.ConnectTimeoutError,
-     lambda: BadGatewayError("the query service is unreachable")),
-    (urllib3.exceptions.TimeoutError,
-     lambda: GatewayTimeoutError("the query service did not answer in time")),
-    (urllib3.exceptions.HTTPError,
-     lambda: BadGatewayError("the query service is unreachable")),
-)  # fmt: skip
+    (
+        urllib3.exceptions.ConnectTimeoutError,
+        lambda: BadGatewayError("the query service is unreachable"),
+    ),
+    (
+        urllib3.exceptions.TimeoutError,
+        lambda: GatewayTimeoutError("the query service did not answer in time"),
+    ),
+    (urllib3.exceptions.HTTPError, lambda: BadGatewayError("the query service is unreachable")),
+)
 
 _log = logging.getLogger("lambdas.query")
 _pool: urllib3.PoolManager | None = None
