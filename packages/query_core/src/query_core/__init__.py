@@ -12,14 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from query_core._answers import (
-    ERROR_STATUSES,
-    check_route,
-    error_answer,
-    openapi_responses,
-    public_error_body,
-    public_error_detail,
-)
+from query_core._answers import ERROR_STATUSES, error_answer
 from query_core._exceptions import (
     INTERNAL_ERROR_DETAIL,
     BadGatewayError,
@@ -60,6 +53,9 @@ from query_core._http import (
     resolve_request_id,
 )
 from query_core._logging import JsonFormatter, configure_json_logging, request_id_var
+from query_core._openapi import openapi_responses
+from query_core._public_errors import public_error_body, public_error_detail
+from query_core._routing import check_route
 from query_core._tokens import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_TOKEN_KEYS,
