@@ -11,14 +11,17 @@ from typing import Final
 
 import pytest
 
+from query_devstack._emulator import _LOCAL_KEY, LOCAL_REGION
+
 __all__ = ["FAKE_AWS_CREDENTIALS", "fake_aws_credentials"]
 
-#: What boto3 and botocore need to sign a call to an emulator; never a real account's.
+#: What boto3 and botocore need to sign a call to an emulator (the emulators' own dummy key,
+#: "testing"); never a real account's.
 FAKE_AWS_CREDENTIALS: Final[Mapping[str, str]] = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": _LOCAL_KEY,
+    "AWS_SECRET_ACCESS_KEY": _LOCAL_KEY,
+    "AWS_SESSION_TOKEN": _LOCAL_KEY,
+    "AWS_DEFAULT_REGION": LOCAL_REGION,
 }
 
 
