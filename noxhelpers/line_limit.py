@@ -13,7 +13,7 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-__all__ = ["EXCLUDED", "LIMIT", "main", "offenders"]
+__all__ = ["EXCLUDED", "LIMIT", "main", "offenders", "stale_exclusions"]
 
 LIMIT = 400
 
@@ -37,6 +37,12 @@ def _files(root: Path) -> list[str]:
     return sorted({name.decode() for name in listed.stdout.split(b"\0") if name})
 
 
+def stale_exclusions(root: Path) -> list[str]:
+    """The patterns of ``EXCLUDED`` that match no file: each must still be needed."""
+    files = _files(root)
+    return [p for p in EXCLUDED if not any(fnmatch(name, p) for name in files)]
+
+
 def offenders(root: Path, limit: int = LIMIT) -> dict[str, int]:
     """Every counted file of ``root`` over ``limit`` lines, with its line count."""
     found = {}
@@ -58,7 +64,10 @@ def main() -> int:
     found = offenders(root)
     for name, lines in sorted(found.items(), key=lambda item: -item[1]):
         print(f"{name}: {lines} lines (limit {LIMIT})")
-    if found:
+    stale = stale_exclusions(root)
+    for pattern in stale:
+        print(f"EXCLUDED pattern {pattern!r} matches no file: remove it")
+    if found or stale:
         print(f"{len(found)} file(s) over {LIMIT} lines: split each by job", file=sys.stderr)
         return 1
     print(f"no file over {LIMIT} lines (excluded: {', '.join(EXCLUDED)})")

@@ -42,6 +42,8 @@ def _load(path: Path) -> dict[str, Any]:
 def _member(root: Path, folder: Path) -> Member:
     pyproject = _load(folder / "pyproject.toml")
     (package,) = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    if not (folder / package / "__init__.py").is_file():
+        raise RuntimeError(f"{folder}/pyproject.toml: its wheel's package {package} is not there")
     return Member(
         name=pyproject["project"]["name"],
         folder=folder.relative_to(root).as_posix(),
