@@ -4,7 +4,8 @@ The DynamoDB repository lives in ``query_core.dynamodb`` (extra ``dynamodb``) an
 Lambda event codecs in ``query_core.events``. Importing this package imports neither
 boto3 nor pydantic: the models (``QueryRequest``, ``QueryResponse``, ``ResultItem``,
 ``parse_query_request``) load on first use, so that a Lambda that only forwards HTTP
-(the Query Lambda) does not pay for pydantic at cold start.
+(the Query Lambda) does not pay for pydantic at cold start
+(docs/decisions/0004-query-lambda-without-pydantic.md).
 """
 
 from __future__ import annotations
