@@ -18,6 +18,7 @@ import nox
 sys.path.insert(0, str(Path(__file__).parent))  # noxhelpers/, beside this file
 
 from noxhelpers.artifacts import build_artifacts
+from noxhelpers.launcher import usage_mismatch
 from noxhelpers.node import dynalite_args, npm_ci, use_node
 from noxhelpers.scanners import checkov
 from noxhelpers.system import ensure_chromium, ensure_wrk
@@ -47,10 +48,12 @@ TESTED = [name for name in MEMBERS if name != INFRA]
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole workspace; no file over 400 lines."""
+    """ruff check, ruff format --check; ./nox names the default sessions; no file over 400 lines."""
     sync(session, None, "lint")
     session.run("ruff", "check", *(session.posargs or ["."]))
     session.run("ruff", "format", "--check", ".")
+    if mismatch := usage_mismatch(nox.options.sessions or []):
+        session.error(mismatch)
     session.run("python", "-m", "noxhelpers.line_limit")
 
 

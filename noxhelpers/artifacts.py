@@ -2,7 +2,7 @@
 (both Lambdas, binary wheels for the Lambda platform) and the image's build context.
 
 ``infra`` stages the Lambda package and the image context as CDK assets;
-infra/tests/test_artifacts.py checks what they hold.
+infra/tests/test_artifacts.py and test_retired_not_shipped.py check what they hold.
 """
 
 from __future__ import annotations
