@@ -37,6 +37,7 @@ SOURCES = [
     "infra/scanners",
     "bench",
     "noxfile.py",
+    "noxhelpers",
     "docs/hooks.py",
 ]
 EXCLUDED = ["*/tests/*", "*/node_modules/*", "*/.nox/*"]

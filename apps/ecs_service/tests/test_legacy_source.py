@@ -11,15 +11,7 @@ from ecs_service.app import create_app
 from ecs_service.settings import ServiceSettings
 from query_devstack import LambdaInvokeFront, MisbehavingServer, Reply
 
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
 
 def legacy_settings(endpoint: str, **overrides: Any) -> ServiceSettings:

@@ -78,22 +78,23 @@ def test_user_without_results_gets_an_empty_page(handler_module, invoke, load_ev
 
 
 @pytest.mark.parametrize(
-    ("body", "is_base64"),
+    ("body", "is_base64", "detail"),
     [
-        ("{not json", False),
-        ("", False),
-        (None, False),
-        (base64.b64encode(b"\xff\xfe").decode(), True),
-        ("@@@", True),
+        ("{not json", False, "request body is not valid JSON"),
+        ("", False, "request body is empty; expected a JSON object"),
+        (None, False, "request body is empty; expected a JSON object"),
+        (base64.b64encode(b"\xff\xfe").decode(), True, "request body is not valid JSON"),
+        ("@@@", True, "request body is flagged base64 but is not valid base64"),
     ],
 )
-def test_bodies_that_are_not_json_are_400(handler_module, body, is_base64, invoke, load_event):
+def test_bodies_that_are_not_json_are_400(
+    handler_module, body, is_base64, detail, invoke, load_event
+):
     event = load_event("rest_v1_query_result.json")
     event["body"] = body
     event["isBase64Encoded"] = is_base64
     status, answer, headers = invoke(handler_module, event)
-    assert status == 400
-    assert isinstance(answer["detail"], str)
+    assert (status, answer) == (400, {"detail": detail})
     assert headers["x-request-id"] == "req-rest-0001"
 
 

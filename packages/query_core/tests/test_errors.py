@@ -1,6 +1,7 @@
 """The error tree and its table: every status of docs/contract.md#errors, answered one way."""
 
 import json
+import typing
 
 import pytest
 import query_core
@@ -219,3 +220,24 @@ def test_every_detail_of_the_tree_passes_the_edge():
     for cls in classes:
         for detail in cls.details:
             assert public_error_detail(cls.status_code, detail) == detail, cls
+
+
+@pytest.mark.parametrize(
+    ("cls", "problem"),
+    [
+        (query_core.InvalidBodyError, "BodyProblem"),
+        (query_core.InvalidNextTokenError, "TokenProblem"),
+        (query_core.BadGatewayError, "BadGatewayProblem"),
+        (query_core.ServiceUnavailableError, "UnavailableProblem"),
+        (query_core.GatewayTimeoutError, "TimeoutProblem"),
+    ],
+)
+def test_a_closed_set_of_details_is_its_literal_and_the_first_is_the_default(cls, problem):
+    from query_core import _exceptions
+
+    texts = typing.get_args(getattr(_exceptions, problem).__value__)
+    assert cls.details == texts
+    assert len(texts) >= 2
+    assert cls().detail == texts[0]
+    assert cls(texts[-1]).detail == texts[-1]
+    assert all(not c.__name__.startswith("_") for c in _exceptions.error_classes())

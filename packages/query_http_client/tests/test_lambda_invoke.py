@@ -31,14 +31,7 @@ REQUEST = QueryRequest(user_id="u-1", limit=5)
 FAST = RetryPolicy(deadline=3.0, attempt_timeout=1.0, max_attempts=3, backoff_base=0.01)
 
 
-@pytest.fixture(autouse=True)
-def aws_credentials(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
 
 def invoked(body: object, **headers: str) -> Reply:

@@ -1,10 +1,6 @@
-"""Settings read from the environment, for the Lambdas, without pydantic-settings.
-
-pydantic-settings imports asyncio, argparse and python-dotenv when it loads: about
-27 ms of every cold start (measured by ``python -X importtime``), a tenth of the
-handler's whole budget. A Lambda's settings are plain environment variables, so a
-pydantic model filled from ``os.environ`` gives the same validation for free.
-See docs/decisions/ for the comparison.
+"""Settings read from the environment, for the Lambdas: a pydantic model filled from
+``os.environ``, not pydantic-settings, for the cold start
+(docs/decisions/0002-lambda-settings-without-pydantic-settings.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The DynamoDB repository lives in ``query_core.dynamodb`` (extra ``dynamodb``) an
 Lambda event codecs in ``query_core.events``. Importing this package imports neither
 boto3 nor pydantic: the models (``QueryRequest``, ``QueryResponse``, ``ResultItem``,
 ``parse_query_request``) load on first use, so that a Lambda that only forwards HTTP
-(the Query Lambda) does not pay for pydantic at cold start.
+(the Query Lambda) does not pay for pydantic at cold start
+(docs/decisions/0004-query-lambda-without-pydantic.md).
 """
 
 from __future__ import annotations
@@ -12,14 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from query_core._answers import (
-    ERROR_STATUSES,
-    check_route,
-    error_answer,
-    openapi_responses,
-    public_error_body,
-    public_error_detail,
-)
+from query_core._answers import ERROR_STATUSES, error_answer
 from query_core._exceptions import (
     INTERNAL_ERROR_DETAIL,
     BadGatewayError,
@@ -60,6 +54,9 @@ from query_core._http import (
     resolve_request_id,
 )
 from query_core._logging import JsonFormatter, configure_json_logging, request_id_var
+from query_core._openapi import openapi_responses
+from query_core._public_errors import public_error_body, public_error_detail
+from query_core._routing import check_route
 from query_core._tokens import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_TOKEN_KEYS,

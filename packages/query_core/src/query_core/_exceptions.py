@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any, ClassVar, Final, Literal, get_args
+from types import get_original_bases
+from typing import Any, ClassVar, Final, Literal, get_args, get_origin
 
 from query_core._http import MAX_BODY_BYTES, RETIRED_MARKETING_DETAIL
 
@@ -111,6 +112,25 @@ class HTTPError(QueryCoreError):
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
+class _ClosedDetailError[D: str](HTTPError):
+    """An ``HTTPError`` whose detail is one of the texts of the ``Literal`` ``D``.
+
+    ``class XError(_ClosedDetailError[XProblem], ParentError)`` takes its ``details`` from
+    ``XProblem`` (the first is the default) and an ``__init__`` that mypy checks against
+    them: the closed set of texts is written once, as a type.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in get_original_bases(cls):
+            if get_origin(base) is _ClosedDetailError:
+                (problem,) = get_args(base)
+                cls.details = get_args(problem.__value__)
+
+    def __init__(self, detail: D | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(detail, retry_after=retry_after)
+
+
 # --- 4xx ------------------------------------------------------------------------------
 
 
@@ -136,13 +156,8 @@ type BodyProblem = Literal[
 ]
 
 
-class InvalidBodyError(BadRequestError):
+class InvalidBodyError(_ClosedDetailError[BodyProblem], BadRequestError):
     """The body is missing, is not JSON, or is JSON but not an object."""
-
-    details = get_args(BodyProblem.__value__)
-
-    def __init__(self, detail: BodyProblem) -> None:
-        super().__init__(detail)
 
 
 type TokenProblem = Literal[
@@ -153,13 +168,8 @@ type TokenProblem = Literal[
 ]
 
 
-class InvalidNextTokenError(BadRequestError):
+class InvalidNextTokenError(_ClosedDetailError[TokenProblem], BadRequestError):
     """``next_token`` is malformed, was edited, belongs to another query, or its key is gone."""
-
-    details = get_args(TokenProblem.__value__)
-
-    def __init__(self, detail: TokenProblem) -> None:
-        super().__init__(detail)
 
 
 class InvalidQueryError(BadRequestError):
@@ -267,15 +277,11 @@ type BadGatewayProblem = Literal[
 ]
 
 
-class BadGatewayError(DependencyError):
+class BadGatewayError(_ClosedDetailError[BadGatewayProblem], DependencyError):
     """502: the next hop answered something unusable (5xx, not JSON, wrong shape)."""
 
     status_code = 502
     description = "The internal API answered something unusable"
-    details = get_args(BadGatewayProblem.__value__)
-
-    def __init__(self, detail: BadGatewayProblem | None = None) -> None:
-        super().__init__(detail)
 
 
 type UnavailableProblem = Literal[
@@ -287,18 +293,12 @@ type UnavailableProblem = Literal[
 ]
 
 
-class ServiceUnavailableError(DependencyError):
+class ServiceUnavailableError(_ClosedDetailError[UnavailableProblem], DependencyError):
     """503: the next hop is unreachable, throttling, or its circuit is open; ``Retry-After``."""
 
     status_code = 503
     description = "The internal API is unreachable, throttling, or the circuit is open"
-    details = get_args(UnavailableProblem.__value__)
     default_retry_after = 1.0
-
-    def __init__(
-        self, detail: UnavailableProblem | None = None, *, retry_after: float | None = None
-    ) -> None:
-        super().__init__(detail, retry_after=retry_after)
 
 
 type TimeoutProblem = Literal[
@@ -307,15 +307,11 @@ type TimeoutProblem = Literal[
 ]
 
 
-class GatewayTimeoutError(DependencyError):
+class GatewayTimeoutError(_ClosedDetailError[TimeoutProblem], DependencyError):
     """504: the next hop did not answer within the deadline."""
 
     status_code = 504
     description = "The internal API did not answer within the deadline"
-    details = get_args(TimeoutProblem.__value__)
-
-    def __init__(self, detail: TimeoutProblem | None = None) -> None:
-        super().__init__(detail)
 
 
 # --- the repository -------------------------------------------------------------------
@@ -357,5 +353,6 @@ def error_classes() -> Iterator[type[HTTPError]]:
         cls = pending.pop(0)
         if cls.__module__ == __name__ and cls not in seen:
             seen.add(cls)
-            yield cls
+            if not cls.__name__.startswith("_"):  # _ClosedDetailError gives texts, not a status
+                yield cls
             pending.extend(cls.__subclasses__())

@@ -1,4 +1,5 @@
-"""moto's server on 127.0.0.1, in a thread of this process or as a process of its own."""
+"""moto's server on 127.0.0.1, in a thread of this process or as a process of its own
+(and dynalite's command): docs/decisions/0001-dynamodb-emulators.md."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ over a transport (model: httpx's ``_transports``):
   boto3 ``Invoke`` of the Query Result Lambda, the rollback path; sync and async.
 
 ``Resilience`` adds a deadline, retries, a retry budget and a circuit breaker to any of
-them. aiohttp was chosen by measurement: docs/decisions/.
+them. Why these libraries: docs/decisions/0003-http-client-stack.md.
 """
 
 from query_http_client._client import AsyncQueryClient, QueryClient

@@ -1,22 +1,8 @@
 """Deadline, retries with a budget, and a circuit breaker around one logical call.
 
-* **Deadline**: one overall deadline per call covers every attempt and every pause.
-  Each attempt gets ``min(attempt_timeout, time left)``; when the deadline has passed
-  the call ends with ``UpstreamTimeoutError`` at once, with no further attempt.
-* **Retries**: at most ``max_attempts``; only errors marked ``retryable``, the
-  availability failures (connect errors, timeouts, 429/throttling, 502, 503, 504); the
-  pause is exponential backoff with full jitter, or the server's ``Retry-After`` when it
-  sent one, and a retry is made only if the pause leaves time for an attempt.
-* **Retry budget**: a token bucket shared by the process, as in the AWS SDKs'
-  *standard* retry mode: a retry costs 5 tokens (10 after a timeout), a success
-  returns 1 (or the cost of its own retry), the bucket holds 500. When the upstream
-  is failing, the budget runs dry and calls fail after their first attempt, instead
-  of tripling the load on a struggling service.
-* **Circuit breaker**: ``failure_threshold`` calls in a row that ended in an
-  availability failure open it (an answer about the request itself, such as a 4xx,
-  closes the run: the upstream is answering); while open, calls fail at once with
-  ``CircuitOpenError`` (and its cool-down as ``retry_after``); after ``reset_timeout``
-  one probe call is let through, and its outcome closes or re-opens the circuit.
+One deadline covers every attempt and pause; only ``retryable`` errors (the availability
+failures) are retried, charged to the process's retry budget and counted by the breaker.
+What each part does and why it is written here: docs/decisions/0005-retries-and-breaker.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The Query Lambda's settings, from the environment, without pydantic.
-
-This Lambda only forwards HTTP; importing pydantic would triple its cold start
-(see docs/decisions/0002). The few settings are checked here by hand, once, with
-one clear error naming the variable.
+"""The Query Lambda's settings, from the environment, checked by hand once, with one clear
+error naming the variable; no pydantic (docs/decisions/0004-query-lambda-without-pydantic.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ service at ``EKS_HANDLER_URL`` (``_forward``), returning the service's answer
 (docs/contract.md#public-api). Glue only: the request id, the error answers and the
 public paths are ``query_core``'s.
 
-Cold start: stdlib, urllib3 and the pydantic-free parts of query_core only. The
+It loads no pydantic (docs/decisions/0004-query-lambda-without-pydantic.md); the
 connection pool lives for the container, so warm invocations reuse connections.
 """
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, Final
 
-from query_core._answers import check_route
 from query_core._exceptions import (
     DependencyError,
     HTTPError,
@@ -30,6 +29,7 @@ from query_core._http import (
     resolve_request_id,
 )
 from query_core._logging import request_id_var
+from query_core._routing import check_route
 from query_core.events._decode import decode_event
 from query_core.events._request import (
     EventSource,

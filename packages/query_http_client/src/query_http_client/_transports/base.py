@@ -1,21 +1,17 @@
-"""The transport interface: what the client's protocol needs from a way of calling upstream.
+"""The transport interface: what the client's protocol needs from a way of calling upstream
+(docs/decisions/0003-http-client-stack.md; model: httpx's ``_transports/base.py``).
 
-Model: httpx's ``_transports/base.py``. A transport knows *where* it calls (a base URL,
-a function name) and *how* (aiohttp, urllib3, boto3 ``Invoke``); the client's protocol
-(``_protocol.py``) knows *what* it sends and how it reads the answer. One attempt is:
+A transport knows *where* it calls and *how*; the protocol (``_protocol.py``) knows *what*
+it sends and how it reads the answer. One attempt is:
 
 ```
 client ── TransportRequest(path, headers, body, timeout), BodyReader ──▶ transport
        ◀───────────────── TransportResponse(status, headers, body) ──────
 ```
 
-The transport bounds the whole exchange, body included, by ``timeout`` seconds, pours the
-body into the protocol's ``BodyReader`` (which refuses an answer over the size cap as it
-arrives), and translates its library's exceptions into this package's errors through one
-``ErrorTable`` (model: httpx's ``map_httpcore_exceptions``), so no aiohttp, urllib3 or
-botocore exception leaves it. A new way of calling upstream is a new file, not a branch
-in the client. (Plain calls and a sink rather than context managers and a chunk iterator:
-this is the service's hot path, and each of those layers cost microseconds per request.)
+The transport bounds the whole exchange by ``timeout`` seconds, pours the body into the
+protocol's ``BodyReader`` (which refuses an answer over the size cap as it arrives), and
+translates its library's exceptions through one ``ErrorTable``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """RETIRED: the marketing-campaign query, as the EKS-era handler ran it.
 
-Kept as unrouted reference code (docs/contract.md#retired-marketing). Nothing imports this module; every
-method on ``/query/marketing`` now answers 410, and a test checks that no event
-reaches this code. It read the ``marketing_id-index`` GSI, which is kept but unused
+Kept as reference code outside every package and artifact (retired/README.md,
+docs/contract.md#retired-marketing). Nothing imports this module; every method on
+``/query/marketing`` now answers 410. It read the ``marketing_id-index`` GSI, which is kept but unused
 until a later infrastructure change removes it (see the data model page).
 
 Do not route to it, and do not "fix" it: it documents what was turned off.
