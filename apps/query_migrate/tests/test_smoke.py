@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from query_devstack import MisbehavingServer, Reply, free_port
 from query_migrate.cli import cli
-from query_migrate.smoke import LOCAL_LOG_FILES
+from query_migrate.smoke_logs import LOCAL_LOG_FILES
 
 
 def smoke(*args: str) -> tuple[int, dict]:

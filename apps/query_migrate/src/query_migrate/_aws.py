@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2.client import ElasticLoadBalancingv2Client
     from mypy_boto3_lambda.client import LambdaClient
     from mypy_boto3_logs.client import CloudWatchLogsClient
+    from query_http_client.sigv4 import SigV4Signer
 
 __all__ = ["Aws", "aws_errors"]
 
@@ -74,6 +75,15 @@ class Aws:
         if not region:
             raise AwsError("no AWS region: pass --region or set AWS_REGION")
         return region
+
+    def signer(self) -> SigV4Signer:
+        """query_http_client's SigV4 signer (execute-api) with this session's credentials."""
+        from query_http_client.sigv4 import SigV4Signer
+
+        try:
+            return SigV4Signer(self.region, credentials=self.session.get_credentials())
+        except ValueError as exc:
+            raise AwsError(str(exc)) from exc
 
     @cached_property
     def apigateway(self) -> APIGatewayClient:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._checks import Check
 from query_migrate._errors import AwsError, RefusedError
-from query_migrate._inputs import DEFAULT_PUBLIC_API_PATHS, Context, Outputs
+from query_migrate._inputs import Context, Outputs
 from query_migrate.attach import plan_attach
 
 if TYPE_CHECKING:
@@ -355,26 +355,18 @@ def _alarms(aws: Aws, outputs: Outputs) -> list[Check]:
 
 def _public_api(aws: Aws, outputs: Outputs, context: Context, api_id: str | None) -> list[Check]:
     name = "existing public API"
-    api_id = api_id or context.string("existingPublicApiId")
-    if not api_id:
+    api = context.existing_api(api_id)
+    if api is None:
         return [Check.skipped(name, "no existingPublicApiId (create mode)")]
-    stage = context.string("existingPublicApiStage") or "prod"
-    paths = context.strings("existingPublicApiPaths", DEFAULT_PUBLIC_API_PATHS)
     try:
-        plan = plan_attach(
-            aws,
-            api_id=api_id,
-            stage=stage,
-            paths=paths,
-            alias_arn=outputs.get("QueryLambdaAliasArn"),
-        )
+        plan = plan_attach(aws, api, alias_arn=outputs.get("QueryLambdaAliasArn"))
     except RefusedError as exc:
         return [Check.fail(name, str(exc), "attach cannot repoint it: fix the API or the paths")]
     except AwsError as exc:
         return [Check.fail(name, str(exc), "check existingPublicApiId/existingPublicApiStage")]
     if plan.to_attach:
         count = len(plan.to_attach)
-        detail = f"{api_id}/{stage}: {count} Lambda proxy integration(s) attach can repoint"
+        detail = f"{api.api_id}/{api.stage}: {count} Lambda proxy integration(s) attach can repoint"
     else:
-        detail = f"{api_id}/{stage}: already attached to {plan.alias_arn}"
+        detail = f"{api.api_id}/{api.stage}: already attached to {plan.alias_arn}"
     return [Check.ok(name, detail)]
