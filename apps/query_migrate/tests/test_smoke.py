@@ -32,18 +32,7 @@ def local_credentials(monkeypatch) -> None:
 
 def test_every_hop_of_the_local_chain(chain, local_credentials) -> None:
     code, report = smoke(
-        "--public-url",
-        chain.external,
-        "--service-url",
-        chain.service,
-        "--internal-api-url",
-        chain.internal,
-        "--internal-auth",
-        "none",
-        "--query-result-lambda",
-        "query_result_lambda",
-        "--endpoint-url",
-        chain.invoke,
+        *chain.hops(),
         "--region",
         "us-east-1",
         "--log-dir",

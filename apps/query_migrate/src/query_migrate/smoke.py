@@ -134,6 +134,11 @@ def _expect(
     return Check.ok(name, f"{detail}, X-Request-Id echoed", latency_ms=ms)
 
 
+def _page(name: str, hop: _Hop, request_id: str, page: bytes, user: str) -> Check:
+    """A page for ``user`` from ``POST /query/result``: 200, its items, the id echoed."""
+    return _expect(name, hop, "POST", "/query/result", request_id, status=200, body=page, user=user)
+
+
 def _invoke(aws: Aws, function: str, user: str, request_id: str) -> Check:
     name = "Query Result Lambda: direct invocation"
     context = base64.b64encode(json.dumps({"custom": {"request_id": request_id}}).encode())
@@ -189,16 +194,7 @@ def run_smoke(
             )
             crossed = f"{stem}-public"
             checks += [
-                _expect(
-                    "public: a page",
-                    public,
-                    "POST",
-                    "/query/result",
-                    crossed,
-                    status=200,
-                    body=page,
-                    user=user,
-                ),
+                _page("public: a page", public, crossed, page, user),
                 _expect(
                     "public: /query/marketing is 410",
                     public,
@@ -234,33 +230,13 @@ def run_smoke(
             alb = _Hop(client, targets.service_url)
             checks += [
                 _expect("ALB: /health", alb, "GET", "/health", f"{stem}-alb-health", status=200),
-                _expect(
-                    "ALB: a page",
-                    alb,
-                    "POST",
-                    "/query/result",
-                    f"{stem}-alb",
-                    status=200,
-                    body=page,
-                    user=user,
-                ),
+                _page("ALB: a page", alb, f"{stem}-alb", page, user),
             ]
         else:
             checks.append(Check.skipped("ALB", "no --service-url (ServiceUrl)"))
         if targets.internal_api_url:
             private = _Hop(client, targets.internal_api_url, signer=targets.internal_signer)
-            checks.append(
-                _expect(
-                    "private API: a page",
-                    private,
-                    "POST",
-                    "/query/result",
-                    f"{stem}-private",
-                    status=200,
-                    body=page,
-                    user=user,
-                )
-            )
+            checks.append(_page("private API: a page", private, f"{stem}-private", page, user))
         else:
             checks.append(Check.skipped("private API", "no --internal-api-url (InternalApiUrl)"))
     if targets.query_result_function:

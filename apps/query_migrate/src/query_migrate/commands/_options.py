@@ -22,6 +22,7 @@ from query_migrate._inputs import OUTPUT_OPTIONS, Context, Outputs, parse_contex
 from query_migrate._names import STACK_OUTPUTS
 
 __all__ = [
+    "TIMEOUT",
     "AwsOptions",
     "ContextOptions",
     "Inputs",
@@ -40,6 +41,16 @@ def option(*decls: str, **attrs: Any) -> dict[str, Any]:
 def argument(**attrs: Any) -> dict[str, Any]:
     """A field's metadata declaring it a click argument (its metavar is the field's name)."""
     return {"param": click.Argument, "decls": (), "attrs": attrs}
+
+
+#: ``--timeout``, of the commands that make HTTP requests.
+TIMEOUT = option(
+    "--timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="seconds per HTTP request",
+)
 
 
 @dataclass(frozen=True, kw_only=True)

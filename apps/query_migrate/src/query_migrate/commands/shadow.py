@@ -12,7 +12,7 @@ from rich.console import RenderableType
 from rich.table import Table
 
 from query_migrate._errors import MigrateError
-from query_migrate.commands._options import ContextOptions, Inputs, command, option
+from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, command, option
 from query_migrate.commands._progress import ShadowProgress
 from query_migrate.commands._reporter import Reporter
 from query_migrate.shadow import (
@@ -103,15 +103,7 @@ class ShadowOptions(ContextOptions):
             help="requests per second to each side; 0: no limit",
         )
     )
-    timeout: float = field(
-        metadata=option(
-            "--timeout",
-            type=click.FloatRange(0.1),
-            default=10.0,
-            show_default=True,
-            help="seconds per HTTP request",
-        )
-    )
+    timeout: float = field(metadata=TIMEOUT)
     follow_pages: bool = field(
         metadata=option(
             "--follow-pages",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from query_migrate.commands._options import ContextOptions, Inputs, command, option
+from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, command, option
 from query_migrate.commands._reporter import Reporter
 from query_migrate.smoke import run_smoke, smoke_targets
 from query_migrate.smoke_logs import log_source
@@ -67,15 +67,7 @@ class SmokeOptions(ContextOptions):
             help="seconds to wait for the log lines to arrive",
         )
     )
-    timeout: float = field(
-        metadata=option(
-            "--timeout",
-            type=click.FloatRange(0.1),
-            default=10.0,
-            show_default=True,
-            help="seconds per HTTP request",
-        )
-    )
+    timeout: float = field(metadata=TIMEOUT)
 
 
 @command(
