@@ -22,12 +22,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from query_migrate import commands as registry
 from query_migrate.cli import cli
 
 DOCS = Path(__file__).parents[1] / "docs"
 WRITE = os.environ.get("QUERY_MIGRATE_WRITE_DOCS") == "1"
 HOW = "QUERY_MIGRATE_WRITE_DOCS=1 ./nox -s \"tests(member='query-migrate')\" -- -k docs_examples"
-COMMANDS = ("preflight", "smoke", "shadow", "attach", "status", "detach")
+#: Every registered command: a new one gets its help page and --help checks here.
+COMMANDS = tuple(str(command.name) for command in registry.COMMANDS)
 WIDTH = 100
 
 
