@@ -203,3 +203,10 @@ def test_watch_without_count_runs_until_ctrl_c_and_keeps_the_last_status() -> No
     assert shown == ["0", "1"]
     assert last.at == "1"
     assert last.ok is True
+
+
+def test_reading_an_output_the_table_does_not_name_is_a_bug() -> None:
+    outputs = Outputs(values={"ServiceUrl": "http://alb", "Renamed": "x"})
+    assert outputs.get("ServiceUrl") == "http://alb"
+    with pytest.raises(KeyError, match="Renamed is not a stack output"):
+        outputs.get("Renamed")

@@ -8,17 +8,9 @@ import pytest
 
 
 @pytest.fixture
-def switch(aws, lambda_code, stack, canary, alarms) -> dict[str, str]:
+def switch(query_lambda, stack, canary, alarms) -> dict[str, str]:
     """A canary in flight: alias live on version 1 with 10 % on version 2."""
-    role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = aws("lambda")
-    lam.create_function(
-        FunctionName="query-lambda",
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": lambda_code},
-    )
+    lam = query_lambda()
     first = lam.publish_version(FunctionName="query-lambda")["Version"]
     lam.update_function_configuration(FunctionName="query-lambda", Description="ecs")
     second = lam.publish_version(FunctionName="query-lambda")["Version"]

@@ -58,10 +58,14 @@ class Outputs:
         return cls(stack=stack, values=values)
 
     def get(self, name: str) -> str | None:
+        """The output ``name``; a name missing from ``STACK_OUTPUTS`` is a bug (KeyError), so
+        that renaming an output in the table fails every test that reads it by its old name."""
+        if name not in STACK_OUTPUTS:
+            raise KeyError(f"{name} is not a stack output of _names.STACK_OUTPUTS")
         return self.values.get(name)
 
     def require(self, name: str) -> str:
-        value = self.values.get(name)
+        value = self.get(name)
         if value:
             return value
         option = OUTPUT_OPTIONS.get(name, name)
