@@ -13,7 +13,7 @@ from rich.table import Table
 
 from query_migrate._errors import MigrateError
 from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, command, option
-from query_migrate.commands._progress import ShadowProgress
+from query_migrate.commands._progress import shadow_progress
 from query_migrate.commands._reporter import Reporter
 from query_migrate.shadow import (
     Summary,
@@ -178,7 +178,7 @@ def shadow(options: ShadowOptions) -> int:
         )
         for spec, sigv4 in ((old, options.old_sigv4), (new, options.new_sigv4))
     )
-    with ShadowProgress(len(requests)) as progress:
+    with shadow_progress(len(requests)) as seen:
         summary = asyncio.run(
             run_shadow(
                 requests,
@@ -190,7 +190,7 @@ def shadow(options: ShadowOptions) -> int:
                 max_pages=options.max_pages,
                 compared_headers=options.compare_headers,
                 run_id=options.run_id or time.strftime("shadow-%Y%m%dT%H%M%S"),
-                on_exchange=progress.seen,
+                on_exchange=seen,
             )
         )
     for report in options.reports:
