@@ -232,15 +232,11 @@ def _as_served(chain, text: str) -> str:
     return text
 
 
+@pytest.mark.usefixtures("fake_aws_credentials")
 def test_local_chain_examples(chain, tmp_path, monkeypatch, seeding_proxy) -> None:
     """smoke and shadow as local-development.md runs them against ./nox -s serve."""
     monkeypatch.chdir(tmp_path)
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
     logs = tmp_path / ".serve-logs"
     logs.symlink_to(chain.log_dir)
     smoke_args = [

@@ -21,13 +21,10 @@ from query_migrate.status import Status, watch
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Aws:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+def aws(monkeypatch: pytest.MonkeyPatch, fake_aws_credentials) -> Aws:
+    monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     return Aws(region="eu-west-1")
 
 

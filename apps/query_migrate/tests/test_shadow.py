@@ -143,9 +143,8 @@ def test_seeded_differences_are_reported_by_kind_with_a_readable_diff(
     assert 'class="diff"' in html_text
 
 
-def test_the_direct_invocation_is_an_old_path_too(chain, tmp_path, monkeypatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")  # what the local Lambda Invoke API accepts
+@pytest.mark.usefixtures("fake_aws_credentials")  # what the local Lambda Invoke API accepts
+def test_the_direct_invocation_is_an_old_path_too(chain, tmp_path) -> None:
     users = tmp_path / "users.txt"
     users.write_text("\n".join(USERS) + "\n")
     code, out, err = shadow(

@@ -24,13 +24,8 @@ def verdicts(report: dict) -> dict[str, str]:
     return {check["name"]: check["verdict"] for check in report["checks"]}
 
 
-@pytest.fixture
-def local_credentials(monkeypatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-
-
-def test_every_hop_of_the_local_chain(chain, local_credentials) -> None:
+@pytest.mark.usefixtures("fake_aws_credentials")
+def test_every_hop_of_the_local_chain(chain) -> None:
     code, report = smoke(
         *chain.hops(),
         "--region",
