@@ -4,31 +4,39 @@ cross-cutting rules, the outputs other tools read, and the shape of the source i
 from __future__ import annotations
 
 import ast
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "query_infra"
 
-OUTPUTS = {
-    "QueryLambdaAliasArn",
-    "QueryLambdaFunctionName",
-    "QueryResultFunctionName",
-    "InternalApiUrl",
-    "InternalApiId",
-    "ServiceUrl",
-    "ResultsTableName",
-    "EcsClusterName",
-    "EcsServiceName",
-    "TargetGroupArn",
-    "CodeDeployApplicationName",
-    "CodeDeployDeploymentGroupName",
-    "AlarmNames",
-    "LogGroupNames",
-    "QueryLambdaSecurityGroupId",
-    "VpcId",
-    "TokenSecretArn",
-}
+#: query-migrate's names of what it shares with this app, read as data (the two never
+#: import each other): the stack outputs it reads and the default public API paths.
+SHARED_NAMES = (
+    Path(__file__).resolve().parents[2] / "apps/query_migrate/src/query_migrate/_names.py"
+)
+#: Outputs the runbook reads by hand, not query-migrate.
+RUNBOOK_OUTPUTS = {"InternalApiId", "TokenSecretArn"}
+#: Outputs of create mode only: an existing public API keeps its own URL and auth.
+CREATE_MODE_OUTPUTS = {"PublicApiUrl", "PublicApiAuth"}
+
+
+def shared_name(name: str) -> Any:
+    """The literal value of ``name`` in query-migrate's ``_names.py``."""
+    for node in ast.parse(SHARED_NAMES.read_text()).body:
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == name
+            and node.value is not None
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{SHARED_NAMES} defines no {name}")
+
+
 VARIANTS = ["fresh", "existing", "existing_api"]
 
 
@@ -44,10 +52,34 @@ def test_no_security_group_admits_anywhere(variant, request):
         assert rule.get("CidrIpv6") != "::/0", rule
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_output_query_migrate_reads_is_an_output_of_the_stack(variant, request):
+    """A rename on either side (stack.py or query-migrate's table) fails here, not at run time."""
+    outputs = set(request.getfixturevalue(variant).template["Outputs"])
+    read = set(shared_name("STACK_OUTPUTS"))
+    expected = read | RUNBOOK_OUTPUTS
+    if variant == "existing_api":
+        expected -= CREATE_MODE_OUTPUTS
+        assert not outputs & CREATE_MODE_OUTPUTS
+    assert expected - outputs == set()
+
+
+def test_the_default_public_api_paths_are_the_ones_query_migrate_attaches(existing_api):
+    """Without existingPublicApiPaths, the alias may be invoked on exactly the paths that
+    query-migrate's attach repoints by default."""
+    paths = shared_name("DEFAULT_PUBLIC_API_PATHS")
+    permissions = existing_api.resources("AWS::Lambda::Permission").values()
+    sources = [json.dumps(p["Properties"].get("SourceArn")) for p in permissions]
+    granted = [s for s in sources if "a1b2c3d4e5/v1/*/" in s]
+    assert len(granted) == len(paths)
+    for path in paths:
+        suffix = "a1b2c3d4e5/v1/*" + re.sub(r"\{[^}]+\}", "*", path) + '"'
+        assert sum(suffix in s for s in granted) == 1, (path, granted)
+
+
 @pytest.mark.parametrize("variant", ["fresh", "existing"])
-def test_outputs_other_tools_read(variant, request):
+def test_the_log_group_names_output_names_each_hop(variant, request):
     outputs = request.getfixturevalue(variant).template["Outputs"]
-    assert set(outputs) >= OUTPUTS
     names = outputs["LogGroupNames"]["Value"]["Fn::Join"][1]
     keys = [
         part.split("=")[0].lstrip(",") for part in names if isinstance(part, str) and "=" in part

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from query_migrate import commands as registry
 from query_migrate.cli import cli
 
 DOCS = Path(__file__).parents[1] / "docs"
 WRITE = os.environ.get("QUERY_MIGRATE_WRITE_DOCS") == "1"
 HOW = "QUERY_MIGRATE_WRITE_DOCS=1 ./nox -s \"tests(member='query-migrate')\" -- -k docs_examples"
-COMMANDS = ("preflight", "smoke", "shadow", "attach", "status", "detach")
+#: Every registered command: a new one gets its help page and --help checks here.
+COMMANDS = tuple(str(command.name) for command in registry.COMMANDS)
 WIDTH = 100
 
 
@@ -230,31 +232,16 @@ def _as_served(chain, text: str) -> str:
     return text
 
 
+@pytest.mark.usefixtures("fake_aws_credentials")
 def test_local_chain_examples(chain, tmp_path, monkeypatch, seeding_proxy) -> None:
     """smoke and shadow as local-development.md runs them against ./nox -s serve."""
     monkeypatch.chdir(tmp_path)
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
     logs = tmp_path / ".serve-logs"
     logs.symlink_to(chain.log_dir)
     smoke_args = [
         "smoke",
-        "--public-url",
-        chain.external,
-        "--service-url",
-        chain.service,
-        "--internal-api-url",
-        chain.internal,
-        "--internal-auth",
-        "none",
-        "--query-result-lambda",
-        "query_result_lambda",
-        "--endpoint-url",
-        chain.invoke,
+        *chain.hops(),
         "--log-dir",
         ".serve-logs",
         "--user",

@@ -91,8 +91,17 @@ def test_each_failure_is_found(run, account, aws, make_api, make_table) -> None:
     assert all(check["fix"] for check in report["checks"] if check["verdict"] == "fail")
 
 
-def test_private_dns_on_execute_api_in_an_existing_vpc_is_a_failure(run, account) -> None:
-    report = run.json(
+def _allow_egress(aws, group: str, port: int, **peer) -> None:
+    """TCP ``port`` out of ``group`` to ``peer`` (``UserIdGroupPairs=…`` or ``IpRanges=…``)."""
+    aws("ec2").authorize_security_group_egress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, **peer}],
+    )
+
+
+def _private_dns_on(account) -> list[str]:
+    """preflight of the account's VPC, its endpoints declared, executeApiPrivateDns on."""
+    return [
         "preflight",
         "--vpc-id",
         account.vpc,
@@ -100,6 +109,12 @@ def test_private_dns_on_execute_api_in_an_existing_vpc_is_a_failure(run, account
         'existingVpcEndpoints=["ecr.api","logs"]',
         "-c",
         "executeApiPrivateDns=true",
+    ]
+
+
+def test_private_dns_on_execute_api_in_an_existing_vpc_is_a_failure(run, account) -> None:
+    report = run.json(
+        *_private_dns_on(account),
         code=1,
     )
     check = {c["name"]: c for c in report["checks"]}["endpoint execute-api"]
@@ -116,13 +131,7 @@ def test_a_second_private_dns_execute_api_endpoint_is_a_failure(run, account, aw
         PrivateDnsEnabled=True,
     )
     report = run.json(
-        "preflight",
-        "--vpc-id",
-        account.vpc,
-        "-c",
-        'existingVpcEndpoints=["ecr.api","logs"]',
-        "-c",
-        "executeApiPrivateDns=true",
+        *_private_dns_on(account),
         "-c",
         "enableLambdaRollbackSource=true",
         code=1,
@@ -145,17 +154,7 @@ def test_eks_mode_needs_egress_to_the_eks_peer(run, account, aws) -> None:
     check = {c["name"]: c for c in report["checks"]}["Query Lambda -> target"]
     assert check["verdict"] == "fail"
     assert account.eks_sg in check["detail"]
-    aws("ec2").authorize_security_group_egress(
-        GroupId=account.lambda_sg,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 8080,
-                "ToPort": 8080,
-                "UserIdGroupPairs": [{"GroupId": account.eks_sg}],
-            }
-        ],
-    )
+    _allow_egress(aws, account.lambda_sg, 8080, UserIdGroupPairs=[{"GroupId": account.eks_sg}])
     report = run.json("preflight", "--query-lambda", "query-lambda", *eks)
     assert {c["name"]: c["verdict"] for c in report["checks"]}["Query Lambda -> target"] == "ok"
     # A CIDR peer is matched against the group's CIDR rules.
@@ -168,17 +167,7 @@ def test_eks_mode_needs_egress_to_the_eks_peer(run, account, aws) -> None:
         "oldEksHandlerPort=8080",
     ]
     assert run.json("preflight", "--query-lambda", "query-lambda", *cidr, code=1)["ok"] is False
-    aws("ec2").authorize_security_group_egress(
-        GroupId=account.lambda_sg,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 8080,
-                "ToPort": 8080,
-                "IpRanges": [{"CidrIp": "10.50.0.0/16"}],
-            }
-        ],
-    )
+    _allow_egress(aws, account.lambda_sg, 8080, IpRanges=[{"CidrIp": "10.50.0.0/16"}])
     assert run.json("preflight", "--query-lambda", "query-lambda", *cidr)["ok"] is True
 
 

@@ -143,9 +143,8 @@ def test_seeded_differences_are_reported_by_kind_with_a_readable_diff(
     assert 'class="diff"' in html_text
 
 
-def test_the_direct_invocation_is_an_old_path_too(chain, tmp_path, monkeypatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")  # what the local Lambda Invoke API accepts
+@pytest.mark.usefixtures("fake_aws_credentials")  # what the local Lambda Invoke API accepts
+def test_the_direct_invocation_is_an_old_path_too(chain, tmp_path) -> None:
     users = tmp_path / "users.txt"
     users.write_text("\n".join(USERS) + "\n")
     code, out, err = shadow(
@@ -297,38 +296,22 @@ def test_concurrency_and_rate_bound_what_each_side_sees(tmp_path) -> None:
 
     users = tmp_path / "users.txt"
     users.write_text("\n".join(f"u-{n}" for n in range(12)) + "\n")
-    with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
+
+    def both(old, new, *, concurrency: int, rate: int) -> tuple[int, str]:
         code, out, _ = shadow(
-            "--old",
-            old.url,
-            "--new",
-            new.url,
-            "--users",
-            str(users),
-            "--concurrency",
-            "2",
-            "--rate",
-            "0",
-            "--json",
+            *("--old", old.url, "--new", new.url, "--users", str(users), "--json"),
+            *("--concurrency", str(concurrency), "--rate", str(rate)),
         )
+        return code, out
+
+    with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
+        code, out = both(old, new, concurrency=2, rate=0)
         assert code == 0, out
         assert len(old.requests) == len(new.requests) == 12
         assert old.connections <= 2  # without the cap: up to 12 at once
         assert new.connections <= 2
     with MisbehavingServer(echo) as old, MisbehavingServer(echo) as new:
-        code, out, _ = shadow(
-            "--old",
-            old.url,
-            "--new",
-            new.url,
-            "--users",
-            str(users),
-            "--concurrency",
-            "12",
-            "--rate",
-            "40",
-            "--json",
-        )
+        code, out = both(old, new, concurrency=12, rate=40)
     summary = json.loads(out)
     assert summary["matches"] == 12
     assert summary["seconds"] >= 11 / 40  # 12 starts, 1/40 s apart at least

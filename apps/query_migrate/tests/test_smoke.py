@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from query_devstack import MisbehavingServer, Reply, free_port
 from query_migrate.cli import cli
-from query_migrate.smoke import LOCAL_LOG_FILES
+from query_migrate.smoke_logs import LOCAL_LOG_FILES
 
 
 def smoke(*args: str) -> tuple[int, dict]:
@@ -24,26 +24,10 @@ def verdicts(report: dict) -> dict[str, str]:
     return {check["name"]: check["verdict"] for check in report["checks"]}
 
 
-@pytest.fixture
-def local_credentials(monkeypatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-
-
-def test_every_hop_of_the_local_chain(chain, local_credentials) -> None:
+@pytest.mark.usefixtures("fake_aws_credentials")
+def test_every_hop_of_the_local_chain(chain) -> None:
     code, report = smoke(
-        "--public-url",
-        chain.external,
-        "--service-url",
-        chain.service,
-        "--internal-api-url",
-        chain.internal,
-        "--internal-auth",
-        "none",
-        "--query-result-lambda",
-        "query_result_lambda",
-        "--endpoint-url",
-        chain.invoke,
+        *chain.hops(),
         "--region",
         "us-east-1",
         "--log-dir",

@@ -8,17 +8,9 @@ import pytest
 
 
 @pytest.fixture
-def switch(aws, lambda_code, stack, canary) -> dict[str, str]:
+def switch(query_lambda, stack, canary, alarms) -> dict[str, str]:
     """A canary in flight: alias live on version 1 with 10 % on version 2."""
-    role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = aws("lambda")
-    lam.create_function(
-        FunctionName="query-lambda",
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": lambda_code},
-    )
+    lam = query_lambda()
     first = lam.publish_version(FunctionName="query-lambda")["Version"]
     lam.update_function_configuration(FunctionName="query-lambda", Description="ecs")
     second = lam.publish_version(FunctionName="query-lambda")["Version"]
@@ -29,19 +21,7 @@ def switch(aws, lambda_code, stack, canary) -> dict[str, str]:
         RoutingConfig={"AdditionalVersionWeights": {second: 0.1}},
     )
     deployment = canary("query", "query-live", {first: (90, 0), second: (10, 2)})
-    cloudwatch = aws("cloudwatch")
-    for name, state in (("query-5xx", "OK"), ("query-latency", "OK")):
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="Errors",
-            Namespace="AWS/Lambda",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+    alarms(["query-5xx", "query-latency"])
     stack(
         "QueryStack",
         {
@@ -52,6 +32,15 @@ def switch(aws, lambda_code, stack, canary) -> dict[str, str]:
         },
     )
     return {"first": first, "second": second, "deployment": deployment}
+
+
+def _table_rows(text: str) -> list[str]:
+    """The body rows of rich's tables, without their borders."""
+    return [
+        " ".join(cell.strip() for cell in line.strip("│").split("│"))
+        for line in text.splitlines()
+        if line.startswith("│")
+    ]
 
 
 def test_status_shows_the_canary(run, switch) -> None:
@@ -70,9 +59,10 @@ def test_status_shows_the_canary(run, switch) -> None:
     assert report["errors"] == []
     table = run("status", "--stack", "QueryStack")
     assert table.exit_code == 0
-    assert "90%" in table.stdout
-    assert "10%" in table.stdout
-    assert "healthy" in table.stdout
+    rows = {line.split()[0]: line.split()[1:3] for line in _table_rows(table.stdout)}
+    assert rows[f"{switch['first']}"][:2] == ["(alias)", "90%"]
+    assert rows[f"{switch['second']}"][0] == "10%"
+    assert table.stdout.splitlines()[-1].startswith("healthy at ")
 
 
 def test_an_alarm_in_alarm_is_not_healthy(run, switch, aws) -> None:
@@ -81,7 +71,7 @@ def test_an_alarm_in_alarm_is_not_healthy(run, switch, aws) -> None:
     assert report["ok"] is False
     result = run("status", "--stack", "QueryStack")
     assert result.exit_code == 1
-    assert "NOT healthy" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("NOT healthy at ")
 
 
 def test_watch_refreshes_and_prints_a_json_line_each_time(run, switch) -> None:
@@ -95,6 +85,7 @@ def test_watch_refreshes_and_prints_a_json_line_each_time(run, switch) -> None:
     table = run("status", "--stack", "QueryStack", "--watch", "--interval", "1", "--count", "2")
     assert table.exit_code == 0
     assert "alias query-lambda:live" in table.stdout
+    assert table.stdout.splitlines()[-1].startswith("healthy at ")
 
 
 def test_a_missing_function_is_an_error_not_healthy(run) -> None:

@@ -30,7 +30,8 @@ type ResultSource = Literal["internal_api", "lambda"]
 #: lambda (only for the ``RESULT_SOURCE=lambda`` rollback source).
 ENDPOINT_SERVICES = ("execute-api", "ecr.api", "ecr.dkr", "logs", "s3", "lambda")
 
-#: The paths an existing public API proxies to the Query Lambda (docs/contract.md#public-api).
+#: The paths an existing public API proxies to the Query Lambda (docs/contract.md#public-api);
+#: query-migrate's attach repoints the same ones (pinned by tests/test_app.py).
 DEFAULT_PUBLIC_API_PATHS = ("/query/result", "/query/marketing", "/query/marketing/{proxy+}")
 
 

@@ -86,7 +86,8 @@ class QueryServiceStack(Stack):
         self._outputs()
 
     def _outputs(self) -> None:
-        """The names the runbook and ``query-migrate`` read, by these output ids."""
+        """The names the runbook and ``query-migrate`` read, by these output ids (pinned to
+        query-migrate's table by tests/test_app.py: a rename on one side fails CI)."""
         edge, service, internal_api = self.edge, self.service, self.internal_api
         log_groups = {
             "query-lambda": edge.function.log_group,

@@ -2,6 +2,6 @@
 
 An app (a console script), not a library: nothing imports it. Each subcommand is one step of
 the runbook (``docs/runbook.md``): ``preflight``, ``smoke``, ``attach``/``detach``,
-``shadow`` and ``status``; ``cli.py`` parses input and shapes output, the modules beside it
-do the work.
+``shadow`` and ``status``; ``commands/`` parses input and shapes output, the step modules
+beside it do the work (decision 7).
 """

@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2.client import ElasticLoadBalancingv2Client
     from mypy_boto3_lambda.client import LambdaClient
     from mypy_boto3_logs.client import CloudWatchLogsClient
+    from query_http_client.sigv4 import SigV4Signer
 
 __all__ = ["Aws", "aws_errors"]
 
@@ -75,65 +76,55 @@ class Aws:
             raise AwsError("no AWS region: pass --region or set AWS_REGION")
         return region
 
+    @property
+    def _client_args(self) -> dict[str, Any]:
+        return {"region_name": self.region, "endpoint_url": self.endpoint_url, "config": _CONFIG}
+
+    def signer(self) -> SigV4Signer:
+        """query_http_client's SigV4 signer (execute-api) with this session's credentials."""
+        from query_http_client.sigv4 import SigV4Signer
+
+        try:
+            return SigV4Signer(self.region, credentials=self.session.get_credentials())
+        except ValueError as exc:
+            raise AwsError(str(exc)) from exc
+
     @cached_property
     def apigateway(self) -> APIGatewayClient:
-        return self.session.client(
-            "apigateway", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("apigateway", **self._client_args)
 
     @cached_property
     def cloudformation(self) -> CloudFormationClient:
-        return self.session.client(
-            "cloudformation",
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            config=_CONFIG,
-        )
+        return self.session.client("cloudformation", **self._client_args)
 
     @cached_property
     def cloudwatch(self) -> CloudWatchClient:
-        return self.session.client(
-            "cloudwatch", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("cloudwatch", **self._client_args)
 
     @cached_property
     def codedeploy(self) -> CodeDeployClient:
-        return self.session.client(
-            "codedeploy", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("codedeploy", **self._client_args)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self.session.client(
-            "dynamodb", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("dynamodb", **self._client_args)
 
     @cached_property
     def ec2(self) -> EC2Client:
-        return self.session.client(
-            "ec2", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("ec2", **self._client_args)
 
     @cached_property
     def ecs(self) -> ECSClient:
-        return self.session.client(
-            "ecs", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("ecs", **self._client_args)
 
     @cached_property
     def elbv2(self) -> ElasticLoadBalancingv2Client:
-        return self.session.client(
-            "elbv2", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("elbv2", **self._client_args)
 
     @cached_property
     def lambda_(self) -> LambdaClient:
-        return self.session.client(
-            "lambda", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("lambda", **self._client_args)
 
     @cached_property
     def logs(self) -> CloudWatchLogsClient:
-        return self.session.client(
-            "logs", region_name=self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client("logs", **self._client_args)

@@ -41,6 +41,11 @@ class Check:
         return cls(name, Verdict.FAIL, detail, fix, latency_ms=latency_ms)
 
     @classmethod
+    def holds(cls, name: str, ok: bool, detail: str, fix: str) -> Check:
+        """OK when ``ok``, else a failure with ``fix``: one check of a condition."""
+        return cls.ok(name, detail) if ok else cls.fail(name, detail, fix)
+
+    @classmethod
     def skipped(cls, name: str, detail: str) -> Check:
         return cls(name, Verdict.SKIPPED, detail)
 

@@ -1,22 +1,33 @@
 """The errors of ``query-migrate``; no botocore or httpx2 exception escapes a command.
 
 ```
-MigrateError                 exit 2: the command could not do its work
-├── MissingInputError          a value is neither an option nor a stack output
-├── AwsError                   an AWS call failed (access denied, throttled, unreachable)
-└── RefusedError               exit 1: the tool found a shape it will not change
+click.ClickException
+└── MigrateError             exit 2: the command could not do its work
+    ├── MissingInputError      a value is neither an option nor a stack output
+    ├── AwsError               an AWS call failed (access denied, throttled, unreachable)
+    └── RefusedError           exit 1: the tool found a shape it will not change
 ```
+
+Each is a ``click.ClickException`` carrying its exit code: click prints it as one line on
+stderr and exits with that code, so no command calls ``sys.exit``.
 """
 
 from __future__ import annotations
 
+from typing import IO, Any
+
+import click
+
 __all__ = ["AwsError", "MigrateError", "MissingInputError", "RefusedError"]
 
 
-class MigrateError(Exception):
+class MigrateError(click.ClickException):
     """Root of the tool's errors; the message is what the user reads, on one line."""
 
     exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"query-migrate: {self.format_message()}", file=file, err=file is None)
 
 
 class MissingInputError(MigrateError):

@@ -10,44 +10,28 @@ The CDK context (the keys the CDK app validates, see ``docs/runbook.md``) is rea
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._errors import MigrateError, MissingInputError
+from query_migrate._names import DEFAULT_PUBLIC_API_PATHS as DEFAULT_PATHS
+from query_migrate._names import STACK_OUTPUTS
 
 __all__ = [
-    "DEFAULT_PUBLIC_API_PATHS",
     "OUTPUT_OPTIONS",
     "Context",
+    "ExistingApi",
     "Outputs",
     "parse_context",
 ]
 
 #: Stack output (CfnOutput id) -> the option that gives the same value by hand.
 OUTPUT_OPTIONS: Mapping[str, str] = {
-    "QueryLambdaAliasArn": "--alias-arn",
-    "QueryLambdaFunctionName": "--query-lambda",
-    "QueryResultFunctionName": "--query-result-lambda",
-    "InternalApiUrl": "--internal-api-url",
-    "ServiceUrl": "--service-url",
-    "PublicApiUrl": "--public-url",
-    "ResultsTableName": "--table",
-    "EcsClusterName": "--cluster",
-    "EcsServiceName": "--ecs-service",
-    "TargetGroupArn": "--target-group-arn",
-    "CodeDeployApplicationName": "--codedeploy-app",
-    "CodeDeployDeploymentGroupName": "--deployment-group",
-    "AlarmNames": "--alarms",
-    "LogGroupNames": "--log-groups",
-    "QueryLambdaSecurityGroupId": "--query-lambda-sg",
-    "VpcId": "--vpc-id",
+    name: option for name, (option, _) in STACK_OUTPUTS.items() if option is not None
 }
-
-#: The resource paths an existing public API proxies, unless the context says otherwise.
-DEFAULT_PUBLIC_API_PATHS = ("/query/result", "/query/marketing", "/query/marketing/{proxy+}")
 
 
 @dataclass
@@ -74,10 +58,14 @@ class Outputs:
         return cls(stack=stack, values=values)
 
     def get(self, name: str) -> str | None:
+        """The output ``name``; a name missing from ``STACK_OUTPUTS`` is a bug (KeyError), so
+        that renaming an output in the table fails every test that reads it by its old name."""
+        if name not in STACK_OUTPUTS:
+            raise KeyError(f"{name} is not a stack output of _names.STACK_OUTPUTS")
         return self.values.get(name)
 
     def require(self, name: str) -> str:
-        value = self.values.get(name)
+        value = self.get(name)
         if value:
             return value
         option = OUTPUT_OPTIONS.get(name, name)
@@ -127,6 +115,15 @@ def parse_context(file: Path | None, pairs: tuple[str, ...]) -> Context:
     return Context(values)
 
 
+@dataclass(frozen=True)
+class ExistingApi:
+    """The running account's public REST API (``existingPublicApiId`` mode)."""
+
+    api_id: str
+    stage: str
+    paths: tuple[str, ...]
+
+
 @dataclass
 class Context:
     """The CDK context keys a command reads (``docs/runbook.md`` lists them)."""
@@ -163,6 +160,19 @@ class Context:
         if str(value).lower() in {"false", "0", "no"}:
             return False
         raise MigrateError(f"context {key}: expected true or false, got {value!r}")
+
+    def existing_api(
+        self, api_id: str | None = None, stage: str | None = None, paths: Sequence[str] = ()
+    ) -> ExistingApi | None:
+        """The existing public API: each value given, else the context's, else the default."""
+        api_id = api_id or self.string("existingPublicApiId")
+        if not api_id:
+            return None
+        return ExistingApi(
+            api_id=api_id,
+            stage=stage or self.string("existingPublicApiStage") or "prod",
+            paths=tuple(paths) or tuple(self.strings("existingPublicApiPaths", DEFAULT_PATHS)),
+        )
 
     def integer(self, key: str) -> int | None:
         value = self.values.get(key)

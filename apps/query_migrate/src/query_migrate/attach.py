@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._errors import MigrateError, RefusedError
+from query_migrate._inputs import ExistingApi
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.type_defs import ResourceTypeDef
@@ -34,13 +35,16 @@ __all__ = [
     "AttachPlan",
     "MethodIntegration",
     "apply_attach",
-    "apply_detach",
     "canonical",
+    "deploy_stage",
+    "get_integration",
     "invoked_function",
     "lambda_uri",
     "load_record",
     "plan_attach",
-    "plan_detach",
+    "put_integration",
+    "refuse_undetached",
+    "utc_now",
 ]
 
 RECORD_FORMAT = "query-migrate/attach-record/v1"
@@ -181,7 +185,7 @@ _PUT_PARAMETERS = frozenset(
 )
 
 
-def _get_integration(aws: Aws, api_id: str, resource_id: str, method: str) -> dict[str, Any]:
+def get_integration(aws: Aws, api_id: str, resource_id: str, method: str) -> dict[str, Any]:
     with aws_errors(f"GetIntegration {method} on resource {resource_id}"):
         answer = aws.apigateway.get_integration(
             restApiId=api_id, resourceId=resource_id, httpMethod=method
@@ -230,16 +234,15 @@ def _check_permission(aws: Aws, plan: AttachPlan, methods: list[MethodIntegratio
             )
 
 
-def plan_attach(
-    aws: Aws, *, api_id: str, stage: str, paths: list[str], alias_arn: str | None
-) -> AttachPlan:
+def plan_attach(aws: Aws, api: ExistingApi, *, alias_arn: str | None) -> AttachPlan:
     """Read the API and decide what to change; raises RefusedError on an unexpected shape."""
+    api_id, stage = api.api_id, api.stage
     with aws_errors(f"GetStage {api_id}/{stage}"):
         stage_info = aws.apigateway.get_stage(restApiId=api_id, stageName=stage)
     plan = AttachPlan(api_id, stage, alias_arn, stage_info.get("deploymentId", ""))
     resources = _resources(aws, api_id)
     new_uri = plan.new_uri if alias_arn else None
-    for path in paths:
+    for path in api.paths:
         resource = resources.get(path)
         if resource is None:
             raise RefusedError(f"API {api_id} has no resource {path}; check existingPublicApiPaths")
@@ -251,7 +254,7 @@ def plan_attach(
                 path,
                 resource["id"],
                 method,
-                _get_integration(aws, api_id, resource["id"], method),
+                get_integration(aws, api_id, resource["id"], method),
             )
             kind = current.integration.get("type")
             if kind in _LEFT_ALONE_TYPES:
@@ -277,7 +280,9 @@ def plan_attach(
     return plan
 
 
-def _put(aws: Aws, api_id: str, method: MethodIntegration, integration: dict[str, Any]) -> None:
+def put_integration(
+    aws: Aws, api_id: str, method: MethodIntegration, integration: dict[str, Any]
+) -> None:
     args = _put_arguments(integration, method.label)
     with aws_errors(f"PutIntegration {method.label}"):
         aws.apigateway.put_integration(
@@ -293,14 +298,14 @@ def _put(aws: Aws, api_id: str, method: MethodIntegration, integration: dict[str
             )
 
 
-def _deploy(aws: Aws, api_id: str, stage: str, description: str) -> str:
+def deploy_stage(aws: Aws, api_id: str, stage: str, description: str) -> str:
     with aws_errors(f"CreateDeployment {api_id}/{stage}"):
         return aws.apigateway.create_deployment(
             restApiId=api_id, stageName=stage, description=description
         )["id"]
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -313,24 +318,33 @@ def apply_attach(aws: Aws, plan: AttachPlan, record_path: Path) -> dict[str, Any
         "stage": plan.stage,
         "aliasArn": plan.alias_arn,
         "previousDeploymentId": plan.deployment_id,
-        "attachedAt": _now(),
+        "attachedAt": utc_now(),
         "methods": [asdict(method) for method in plan.to_attach],
     }
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     for method in plan.to_attach:
         wanted = {**method.integration, "uri": plan.new_uri}
-        _put(aws, plan.api_id, method, wanted)
-        now = _get_integration(aws, plan.api_id, method.resource_id, method.http_method)
+        put_integration(aws, plan.api_id, method, wanted)
+        now = get_integration(aws, plan.api_id, method.resource_id, method.http_method)
         if now.get("uri") != plan.new_uri:
             raise MigrateError(
                 f"{method.label}: after PutIntegration the URI is {now.get('uri')}, not "
                 f"{plan.new_uri}; run detach with {record_path}"
             )
-    record["deploymentId"] = _deploy(
+    record["deploymentId"] = deploy_stage(
         aws, plan.api_id, plan.stage, f"query-migrate attach -> {plan.alias_arn}"
     )
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
+
+
+def refuse_undetached(path: Path) -> None:
+    """``attach`` keeps an earlier record until it is detached: refuse to write over it."""
+    if path.exists() and not load_record(path).get("detachedAt"):
+        raise RefusedError(
+            f"{path} holds an attach that was not detached; detach it first, "
+            "or give another --record"
+        )
 
 
 def load_record(path: Path) -> dict[str, Any]:
@@ -356,57 +370,3 @@ def load_record(path: Path) -> dict[str, Any]:
             f"{path}: the attach record is damaged (fields missing or of the wrong type)"
         )
     return record
-
-
-@dataclass
-class DetachStep:
-    method: MethodIntegration
-    current_uri: str
-    changed_since_attach: bool
-
-
-def plan_detach(aws: Aws, record: dict[str, Any], *, force: bool) -> list[DetachStep]:
-    """Compare the API with the record; refuses what changed since ``attach`` unless forced."""
-    if record.get("detachedAt"):
-        raise RefusedError(f"this record was already detached at {record['detachedAt']}")
-    if record["region"] != aws.region:
-        raise MigrateError(
-            f"the record is of region {record['region']}: pass --region {record['region']}"
-        )
-    new_uri = lambda_uri(record["aliasArn"])
-    steps = []
-    for raw in record["methods"]:
-        method = MethodIntegration(**raw)
-        current = _get_integration(aws, record["apiId"], method.resource_id, method.http_method)
-        changed = current.get("uri") != new_uri
-        if changed and not force:
-            raise RefusedError(
-                f"{method.label}: the integration changed since attach (URI now "
-                f"{current.get('uri')}); look, then detach --force to restore the record anyway"
-            )
-        steps.append(DetachStep(method, str(current.get("uri")), changed))
-    return steps
-
-
-def apply_detach(
-    aws: Aws, record: dict[str, Any], steps: list[DetachStep], record_path: Path
-) -> list[str]:
-    """Restore each recorded integration, verify it byte for byte, deploy; the problems found."""
-    api_id = record["apiId"]
-    problems = []
-    for step in steps:
-        method = step.method
-        _put(aws, api_id, method, method.integration)
-        now = _get_integration(aws, api_id, method.resource_id, method.http_method)
-        if canonical(now) != canonical(method.integration):
-            problems.append(
-                f"{method.label}: GetIntegration answers {canonical(now)}, "
-                f"recorded {canonical(method.integration)}"
-            )
-    record["detachDeploymentId"] = _deploy(
-        aws, api_id, record["stage"], "query-migrate detach: the recorded integrations"
-    )
-    if not problems:
-        record["detachedAt"] = _now()
-    record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return problems

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._checks import Check
 from query_migrate._errors import AwsError, RefusedError
-from query_migrate._inputs import DEFAULT_PUBLIC_API_PATHS, Context, Outputs
+from query_migrate._inputs import Context, Outputs
 from query_migrate.attach import plan_attach
 
 if TYPE_CHECKING:
@@ -54,36 +54,31 @@ def _table(aws: Aws, outputs: Outputs, context: Context) -> list[Check]:
     types = {
         a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])
     }
-    checks = []
-    if (
-        keys == {"user_id": "HASH", "result_id": "RANGE"}
-        and types.get("user_id") == "S"
-        and (types.get("result_id") == "S")
-    ):
-        checks.append(Check.ok(name, f"{table}: user_id (S) HASH, result_id (S) RANGE"))
-    else:
-        checks.append(
-            Check.fail(
-                name,
-                f"{table}: key schema {keys}",
-                "the service reads user_id (S, partition) + result_id (S, sort): wrong table?",
-            )
-        )
+    schema_ok = keys == {"user_id": "HASH", "result_id": "RANGE"} and (
+        types.get("user_id") == types.get("result_id") == "S"
+    )
     indexes = {
         index["IndexName"]: {k["AttributeName"]: k["KeyType"] for k in index.get("KeySchema", [])}
         for index in description.get("GlobalSecondaryIndexes", [])
     }
-    if indexes.get("marketing_id-index", {}).get("marketing_id") == "HASH":
-        checks.append(Check.ok("marketing_id-index", "present (kept, unused)"))
-    else:
-        checks.append(
-            Check.fail(
-                "marketing_id-index",
-                "missing" if "marketing_id-index" not in indexes else "wrong key",
-                "the stack expects the legacy index; do not deploy against another table",
-            )
-        )
-    return checks
+    index = indexes.get("marketing_id-index")
+    index_ok = index is not None and index.get("marketing_id") == "HASH"
+    return [
+        Check.holds(
+            name,
+            schema_ok,
+            f"{table}: user_id (S) HASH, result_id (S) RANGE"
+            if schema_ok
+            else f"{table}: key schema {keys}",
+            "the service reads user_id (S, partition) + result_id (S, sort): wrong table?",
+        ),
+        Check.holds(
+            "marketing_id-index",
+            index_ok,
+            "present (kept, unused)" if index_ok else "missing" if index is None else "wrong key",
+            "the stack expects the legacy index; do not deploy against another table",
+        ),
+    ]
 
 
 def _endpoints(aws: Aws, outputs: Outputs, context: Context) -> list[Check]:
@@ -291,16 +286,14 @@ def _ecs(aws: Aws, outputs: Outputs) -> list[Check]:
                     and rollout == "COMPLETED"
                     and running == desired > 0
                 )
-                if steady:
-                    checks.append(Check.ok("ECS service steady", detail))
-                else:
-                    checks.append(
-                        Check.fail(
-                            "ECS service steady",
-                            detail,
-                            "wait for the rollout; see the service's events",
-                        )
+                checks.append(
+                    Check.holds(
+                        "ECS service steady",
+                        steady,
+                        detail,
+                        "wait for the rollout; see the service's events",
                     )
+                )
         except AwsError as exc:
             checks.append(Check.fail("ECS service steady", str(exc), "check the names"))
     else:
@@ -323,16 +316,14 @@ def _ecs(aws: Aws, outputs: Outputs) -> list[Check]:
         if healthy < len(states)
         else ""
     )
-    if states and healthy == len(states):
-        checks.append(Check.ok("ALB targets healthy", detail))
-    else:
-        checks.append(
-            Check.fail(
-                "ALB targets healthy",
-                detail,
-                "see the target group's health-check reason; GET /health must be 200",
-            )
+    checks.append(
+        Check.holds(
+            "ALB targets healthy",
+            bool(states) and healthy == len(states),
+            detail,
+            "see the target group's health-check reason; GET /health must be 200",
         )
+    )
     return checks
 
 
@@ -355,26 +346,18 @@ def _alarms(aws: Aws, outputs: Outputs) -> list[Check]:
 
 def _public_api(aws: Aws, outputs: Outputs, context: Context, api_id: str | None) -> list[Check]:
     name = "existing public API"
-    api_id = api_id or context.string("existingPublicApiId")
-    if not api_id:
+    api = context.existing_api(api_id)
+    if api is None:
         return [Check.skipped(name, "no existingPublicApiId (create mode)")]
-    stage = context.string("existingPublicApiStage") or "prod"
-    paths = context.strings("existingPublicApiPaths", DEFAULT_PUBLIC_API_PATHS)
     try:
-        plan = plan_attach(
-            aws,
-            api_id=api_id,
-            stage=stage,
-            paths=paths,
-            alias_arn=outputs.get("QueryLambdaAliasArn"),
-        )
+        plan = plan_attach(aws, api, alias_arn=outputs.get("QueryLambdaAliasArn"))
     except RefusedError as exc:
         return [Check.fail(name, str(exc), "attach cannot repoint it: fix the API or the paths")]
     except AwsError as exc:
         return [Check.fail(name, str(exc), "check existingPublicApiId/existingPublicApiStage")]
     if plan.to_attach:
         count = len(plan.to_attach)
-        detail = f"{api_id}/{stage}: {count} Lambda proxy integration(s) attach can repoint"
+        detail = f"{api.api_id}/{api.stage}: {count} Lambda proxy integration(s) attach can repoint"
     else:
-        detail = f"{api_id}/{stage}: already attached to {plan.alias_arn}"
+        detail = f"{api.api_id}/{api.stage}: already attached to {plan.alias_arn}"
     return [Check.ok(name, detail)]

@@ -17,82 +17,27 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import httpx2
 
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._checks import Check
-from query_migrate._errors import AwsError
-from query_migrate._inputs import Context
+from query_migrate._errors import AwsError, MigrateError
+from query_migrate._inputs import Context, Outputs
+from query_migrate.smoke_logs import LogSource, log_checks
 
 if TYPE_CHECKING:
     from query_http_client.sigv4 import SigV4Signer
 
 __all__ = [
-    "LOCAL_LOG_FILES",
-    "LOG_HOPS",
-    "CloudWatchLogs",
-    "LocalLogs",
-    "LogSource",
     "SmokeTargets",
     "existing_api_url",
     "parse_headers",
+    "public_auth",
     "run_smoke",
+    "smoke_targets",
 ]
-
-#: The hops whose log lines carry X-Request-Id (the ``LogGroupNames`` keys). API Gateway's
-#: access log (``internal-api``) records its own request id, so it is not searched.
-LOG_HOPS = ("query-lambda", "service", "query-result-lambda")
-#: The same hops in the log files ``nox -s serve -- --log-dir DIR`` writes.
-LOCAL_LOG_FILES = {
-    "query-lambda": "query-lambda.log",
-    "service": "ecs-service.log",
-    "query-result-lambda": "query-result-lambda.log",
-}
-
-
-class LogSource(Protocol):
-    label: str
-
-    def contains(self, hop: str, request_id: str, since_ms: int) -> bool | None:
-        """Whether the hop's log has the id; None when the hop has no log here."""
-        ...
-
-
-@dataclass
-class CloudWatchLogs:
-    """The stack's log groups (output ``LogGroupNames``: ``hop=group,...``)."""
-
-    aws: Aws
-    groups: Mapping[str, str]
-    label: str = "CloudWatch Logs"
-
-    def contains(self, hop: str, request_id: str, since_ms: int) -> bool | None:
-        group = self.groups.get(hop)
-        if group is None:
-            return None
-        with aws_errors(f"FilterLogEvents {group}"):
-            answer = self.aws.logs.filter_log_events(
-                logGroupName=group, filterPattern=f'"{request_id}"', startTime=since_ms, limit=1
-            )
-        return any(request_id in event.get("message", "") for event in answer.get("events", []))
-
-
-@dataclass
-class LocalLogs:
-    """The log files of the local chain (``nox -s serve -- --log-dir DIR``)."""
-
-    directory: Path
-    label: str = "local log files"
-
-    def contains(self, hop: str, request_id: str, since_ms: int) -> bool | None:
-        path = self.directory / LOCAL_LOG_FILES[hop]
-        if not path.exists():
-            return None
-        needle = f'"request_id": "{request_id}"'.encode()
-        return needle in path.read_bytes()
 
 
 @dataclass
@@ -189,6 +134,11 @@ def _expect(
     return Check.ok(name, f"{detail}, X-Request-Id echoed", latency_ms=ms)
 
 
+def _page(name: str, hop: _Hop, request_id: str, page: bytes, user: str) -> Check:
+    """A page for ``user`` from ``POST /query/result``: 200, its items, the id echoed."""
+    return _expect(name, hop, "POST", "/query/result", request_id, status=200, body=page, user=user)
+
+
 def _invoke(aws: Aws, function: str, user: str, request_id: str) -> Check:
     name = "Query Result Lambda: direct invocation"
     context = base64.b64encode(json.dumps({"custom": {"request_id": request_id}}).encode())
@@ -244,16 +194,7 @@ def run_smoke(
             )
             crossed = f"{stem}-public"
             checks += [
-                _expect(
-                    "public: a page",
-                    public,
-                    "POST",
-                    "/query/result",
-                    crossed,
-                    status=200,
-                    body=page,
-                    user=user,
-                ),
+                _page("public: a page", public, crossed, page, user),
                 _expect(
                     "public: /query/marketing is 410",
                     public,
@@ -289,33 +230,13 @@ def run_smoke(
             alb = _Hop(client, targets.service_url)
             checks += [
                 _expect("ALB: /health", alb, "GET", "/health", f"{stem}-alb-health", status=200),
-                _expect(
-                    "ALB: a page",
-                    alb,
-                    "POST",
-                    "/query/result",
-                    f"{stem}-alb",
-                    status=200,
-                    body=page,
-                    user=user,
-                ),
+                _page("ALB: a page", alb, f"{stem}-alb", page, user),
             ]
         else:
             checks.append(Check.skipped("ALB", "no --service-url (ServiceUrl)"))
         if targets.internal_api_url:
             private = _Hop(client, targets.internal_api_url, signer=targets.internal_signer)
-            checks.append(
-                _expect(
-                    "private API: a page",
-                    private,
-                    "POST",
-                    "/query/result",
-                    f"{stem}-private",
-                    status=200,
-                    body=page,
-                    user=user,
-                )
-            )
+            checks.append(_page("private API: a page", private, f"{stem}-private", page, user))
         else:
             checks.append(Check.skipped("private API", "no --internal-api-url (InternalApiUrl)"))
     if targets.query_result_function:
@@ -326,53 +247,16 @@ def run_smoke(
                 "Query Result Lambda", "no --query-result-lambda (QueryResultFunctionName)"
             )
         )
-    checks += _logs(logs, crossed, since_ms, log_wait)
+    checks += log_checks(logs, crossed, since_ms, log_wait)
     return checks, stem
-
-
-def _logs(
-    logs: LogSource | None, request_id: str | None, since_ms: int, wait: float
-) -> list[Check]:
-    if logs is None:
-        return [Check.skipped("logs", "no --log-groups (LogGroupNames) and no --log-dir")]
-    if request_id is None:
-        return [Check.skipped("logs", "the public page did not succeed: nothing to follow")]
-    pending = dict.fromkeys(LOG_HOPS)
-    found: dict[str, bool | None] = {}
-    deadline = time.monotonic() + wait
-    try:
-        while True:
-            for hop in list(pending):
-                seen = logs.contains(hop, request_id, since_ms)
-                if seen is not False:
-                    found[hop] = seen
-                    del pending[hop]
-            if not pending or time.monotonic() >= deadline:
-                break
-            time.sleep(min(2.0, max(0.1, wait / 10)))
-    except AwsError as exc:
-        return [Check.fail("logs", str(exc), "logs:FilterLogEvents on the stack's log groups")]
-    checks = []
-    for hop in LOG_HOPS:
-        name = f"log: {hop}"
-        if hop in pending:
-            detail = f"{request_id} not found in {wait:g} s ({logs.label})"
-            fix = "the request did not cross this hop, or its logs lag: rerun"
-            checks.append(Check.fail(name, detail, fix))
-        elif found[hop] is None:
-            checks.append(Check.skipped(name, f"no log for this hop ({logs.label})"))
-        else:
-            checks.append(Check.ok(name, f"{request_id} found ({logs.label})"))
-    return checks
 
 
 def existing_api_url(context: Context, aws: Aws) -> str | None:
     """The existing public API's stage URL (``existingPublicApiId`` mode), if the context has it."""
-    api_id = context.string("existingPublicApiId")
-    if not api_id:
+    api = context.existing_api()
+    if api is None:
         return None
-    stage = context.string("existingPublicApiStage") or "prod"
-    return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}"
+    return f"https://{api.api_id}.execute-api.{aws.region}.amazonaws.com/{api.stage}"
 
 
 def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
@@ -380,6 +264,37 @@ def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         name, sep, content = value.partition(":")
         if not sep or not name.strip():
-            raise ValueError(f"--header {value!r}: expected 'Name: value'")
+            raise MigrateError(f"--header {value!r}: expected 'Name: value'")
         headers[name.strip()] = content.strip()
     return headers
+
+
+def public_auth(given: str | None, outputs: Outputs) -> str:
+    """How to sign the public requests: as given, else as the stack's ``PublicApiAuth`` says."""
+    return given or ("iam" if outputs.get("PublicApiAuth") == "iam" else "none")
+
+
+def smoke_targets(
+    aws: Aws,
+    outputs: Outputs,
+    context: Context,
+    *,
+    headers: tuple[str, ...] = (),
+    auth: str | None = None,
+    internal_auth: str = "iam",
+) -> SmokeTargets:
+    """The hops to walk: the public URL (the stack's, else the existing API's), the ALB, the
+    private API and the Query Result Lambda, each as far as the outputs name it."""
+    public_url = outputs.get("PublicApiUrl") or existing_api_url(context, aws)
+    internal_url = outputs.get("InternalApiUrl")
+    return SmokeTargets(
+        public_url=public_url,
+        service_url=outputs.get("ServiceUrl"),
+        internal_api_url=internal_url,
+        query_result_function=outputs.get("QueryResultFunctionName"),
+        public_headers=parse_headers(headers),
+        public_signer=(
+            aws.signer() if public_url and public_auth(auth, outputs) == "iam" else None
+        ),
+        internal_signer=aws.signer() if internal_url and internal_auth == "iam" else None,
+    )

@@ -9,6 +9,7 @@ stopped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
         MetricStatTypeDef,
     )
 
-__all__ = ["Status", "collect_status", "render_status"]
+__all__ = ["Status", "collect_status", "render_status", "watch"]
 
 _BAD_DEPLOYMENTS = {"Failed", "Stopped"}
 
@@ -203,6 +204,31 @@ def collect_status(aws: Aws, outputs: Outputs, *, minutes: int) -> Status:
         except AwsError as exc:
             status.errors.append(str(exc))
     return status
+
+
+def watch(
+    refresh: Callable[[], Status],
+    show: Callable[[Status], None],
+    *,
+    interval: float,
+    count: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Status:
+    """Show ``refresh()``, then a fresh one every ``interval`` seconds: ``count`` times, or
+    until Ctrl-C (None); the last status shown, which the exit code is taken from."""
+    current = refresh()
+    shown = 0
+    try:
+        while True:
+            show(current)
+            shown += 1
+            if count is not None and shown >= count:
+                break
+            sleep(interval)
+            current = refresh()
+    except KeyboardInterrupt:
+        pass
+    return current
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:

@@ -1,0 +1,119 @@
+"""``query-migrate smoke``: every hop reachable from here, and the logs that prove it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, command, option
+from query_migrate.commands._reporter import Reporter
+from query_migrate.smoke import run_smoke, smoke_targets
+from query_migrate.smoke_logs import log_source
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmokeOptions(ContextOptions):
+    user: str = field(
+        metadata=option(
+            "--user",
+            default="smoke-user",
+            show_default=True,
+            help="user_id of the page requests (a known user shows items)",
+        )
+    )
+    headers: tuple[str, ...] = field(
+        metadata=option(
+            "-H",
+            "--header",
+            multiple=True,
+            metavar="'NAME: VALUE'",
+            help="a header for the public URL, e.g. a token (repeatable)",
+        )
+    )
+    public_auth: str | None = field(
+        metadata=option(
+            "--public-auth",
+            type=click.Choice(["none", "iam"]),
+            default=None,
+            help="sign the public requests (default: iam when the stack's PublicApiAuth "
+            "output is iam, else none)",
+        )
+    )
+    internal_auth: str = field(
+        metadata=option(
+            "--internal-auth",
+            type=click.Choice(["none", "iam"]),
+            default="iam",
+            show_default=True,
+            help="sign the private API's requests (SigV4)",
+        )
+    )
+    log_dir: Path | None = field(
+        metadata=option(
+            "--log-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="look for the request id in the local chain's log files "
+            "(nox -s serve -- --log-dir DIR) instead of CloudWatch Logs",
+        )
+    )
+    log_wait: float = field(
+        metadata=option(
+            "--log-wait",
+            type=click.FloatRange(0),
+            default=60.0,
+            show_default=True,
+            help="seconds to wait for the log lines to arrive",
+        )
+    )
+    timeout: float = field(metadata=TIMEOUT)
+
+
+@command(
+    SmokeOptions,
+    outputs=(
+        "PublicApiUrl",
+        "ServiceUrl",
+        "InternalApiUrl",
+        "QueryResultFunctionName",
+        "LogGroupNames",
+    ),
+)
+def smoke(options: SmokeOptions) -> int:
+    """Walk every hop reachable from here, with its latency and verdict, then find the logs.
+
+    The public URL is --public-url, else the stack's PublicApiUrl, else the existing public
+    API's (existingPublicApiId and existingPublicApiStage in the context).
+
+    \b
+    public URL   a page for --user, /query/marketing -> 410, a bad body -> 422,
+                 /health -> 404 (not public), each echoing its X-Request-Id
+    ALB          /health -> 200 and a page           (else "not reachable from here")
+    private API  a page, SigV4-signed                (else "not reachable from here")
+    Lambda       a direct invocation of the Query Result Lambda -> a 200 envelope
+    logs         the public page's request id in the Query Lambda's, the service's and the
+                 Query Result Lambda's log (CloudWatch Logs, or --log-dir locally)
+
+    A hop not reachable from where the tool runs is not a failure; exit 1 on any ✗.
+    """
+    inputs = Inputs.load(options)
+    targets = smoke_targets(
+        inputs.aws,
+        inputs.outputs,
+        inputs.context,
+        headers=options.headers,
+        auth=options.public_auth,
+        internal_auth=options.internal_auth,
+    )
+    checks, stem = run_smoke(
+        inputs.aws,
+        targets,
+        user=options.user,
+        logs=log_source(inputs.aws, inputs.outputs, options.log_dir),
+        log_wait=options.log_wait,
+        timeout=options.timeout,
+    )
+    return Reporter(as_json=options.as_json).checks(
+        "smoke", checks, title=f"smoke ({stem}-*)", latency=True, request_id_prefix=stem
+    )
