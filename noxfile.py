@@ -42,6 +42,8 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "query-migrate": ("apps/query_migrate", "query_migrate", ()),
 }
 LIBRARIES = ["query-core", "query-http-client", "query-devstack"]
+#: Members whose tests run on DynamoDB Local too (its jar from apps/local_stack's npm lock).
+DYNAMODB_LOCAL_TESTED = {"query-core", "query-devstack", "query-lambdas"}
 #: Type-checked too; its tests run in `infra` (they need the build's assets).
 TYPECHECKED = {**MEMBERS, "query-infra": ("infra", "query_infra", ())}
 
@@ -87,6 +89,8 @@ def tests(session: nox.Session, member: str) -> None:
         env["QUERY_MIGRATE_TEST_NODE"] = str(node_bin / "node")
         dynalite = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
         env["QUERY_MIGRATE_TEST_DYNALITE"] = str(dynalite)
+    if member in DYNAMODB_LOCAL_TESTED:  # AWS's DynamoDB Local beside moto (decision 1)
+        env["QUERY_TEST_NODE_MODULES"] = str(npm_ci(session, use_node(session), "apps/local_stack"))
     session.run(
         "pytest",
         f"{folder}/tests",

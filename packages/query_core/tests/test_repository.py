@@ -1,4 +1,4 @@
-"""ResultsRepository against moto's DynamoDB server, over HTTP with boto3."""
+"""ResultsRepository against each DynamoDB emulator (moto, DynamoDB Local), over HTTP with boto3."""
 
 from __future__ import annotations
 
