@@ -440,4 +440,6 @@ def bench(session: nox.Session) -> None:
     node_bin = use_node(session)  # dynalite, for page latency at 100k items (see bench/run.py)
     dynalite = npm_ci(session, node_bin, "apps/local_stack") / ".bin" / "dynalite"
     ensure_wrk(session)
-    session.run("python", "bench/run.py", *session.posargs, env={"DYNALITE_BIN": str(dynalite)})
+    home = dynamodb_local_args(session)[1]  # page cost in read units (bench/capacity.py)
+    env = {"DYNALITE_BIN": str(dynalite), "DYNAMODB_LOCAL_HOME": home}
+    session.run("python", "bench/run.py", *session.posargs, env=env)
