@@ -200,6 +200,25 @@ def test_dynamodb_local_refuses_what_moto_accepts(dynamodb_local, emulator):
         create_results_table(dynamodb_client(dynamodb_local.endpoint_url), "t")
 
 
+def test_only_dynamodb_local_counts_read_units(dynamodb_local, emulator):
+    """moto answers 1.0 read unit for any Query; DynamoDB Local counts what it read."""
+    units = {}
+    for name, endpoint in (("moto", emulator.endpoint_url), ("local", dynamodb_local.endpoint_url)):
+        client = dynamodb_client(endpoint)
+        create_results_table(client, "units")
+        put_items(client, demo_items(users=DEMO_USERS[:1], per_user=200), "units")
+        page = client.query(
+            TableName="units",
+            KeyConditionExpression="user_id = :u",
+            ExpressionAttributeValues={":u": {"S": DEMO_USERS[0]}},
+            ReturnConsumedCapacity="TOTAL",
+        )
+        assert page["Count"] == 200
+        units[name] = page["ConsumedCapacity"]["CapacityUnits"]
+    assert units["moto"] == 1.0
+    assert units["local"] > 1.0
+
+
 def test_dynamodb_local_stops_and_leaves_nothing_listening(dynamodb_local):
     with DynamoDBLocal(dynamodb_local.home) as local:
         assert dynamodb_client(local.endpoint_url).list_tables()["TableNames"] == []
