@@ -43,7 +43,7 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 LIBRARIES = ["query-core", "query-http-client", "query-devstack"]
 #: Members whose tests run on DynamoDB Local too (its jar from apps/local_stack's npm lock).
-DYNAMODB_LOCAL_TESTED = {"query-core", "query-devstack", "query-lambdas"}
+DYNAMODB_LOCAL_TESTED = {"query-core", "query-devstack", "query-lambdas", "query-local-stack"}
 #: Type-checked too; its tests run in `infra` (they need the build's assets).
 TYPECHECKED = {**MEMBERS, "query-infra": ("infra", "query_infra", ())}
 
