@@ -61,6 +61,11 @@ def test_one_dynamodb_call_with_its_retries_fits_inside_one_attempt_of_the_servi
     assert dynamodb_call_bound(query_result) < QUERY_RESULT_LAMBDA_SECONDS
 
 
+def test_a_filtered_page_fits_inside_one_attempt_of_the_service(service, query_result):
+    page = query_result.filter_time_budget_seconds + dynamodb_call_bound(query_result)
+    assert page < service.upstream_attempt_timeout_seconds
+
+
 def test_the_service_gives_up_before_the_query_lambda_and_api_gateway(service, query_lambda):
     assert service.upstream_connect_timeout_seconds < service.upstream_attempt_timeout_seconds
     assert service.upstream_attempt_timeout_seconds <= service.upstream_deadline_seconds
@@ -111,6 +116,8 @@ def test_the_contract_table_gives_the_defaults(service, query_result, query_lamb
     assert budget[attempt] == service.upstream_attempt_timeout_seconds
     call = "Query Result Lambda → DynamoDB, one `Query` with its retries"
     assert budget[call] == dynamodb_call_bound(query_result)
+    page = "Query Result Lambda → DynamoDB, a page with `ap_id`"
+    assert budget[page] == query_result.filter_time_budget_seconds + budget[call]
     # Each setting named in the table shows its default.
     defaults = {
         "FORWARD_TIMEOUT_SECONDS": query_lambda.forward_timeout_seconds,
@@ -123,6 +130,7 @@ def test_the_contract_table_gives_the_defaults(service, query_result, query_lamb
         "DYNAMODB_CONNECT_TIMEOUT_SECONDS": query_result.dynamodb_connect_timeout_seconds,
         "DYNAMODB_READ_TIMEOUT_SECONDS": query_result.dynamodb_read_timeout_seconds,
         "FILTER_MAX_ROUND_TRIPS": query_result.filter_max_round_trips,
+        "FILTER_TIME_BUDGET_SECONDS": query_result.filter_time_budget_seconds,
     }
     text = CONTRACT.read_text().split("{#timeouts}", 1)[1].split("\n## ", 1)[0]
     shown = {name: float(value) for name, value in re.findall(r"`([A-Z_]+)` \(([\d.]+)\)", text)}

@@ -54,6 +54,13 @@ class QueryResultSettings(EnvSettings):
     filter_max_round_trips: int = Field(
         default=5, ge=1, le=50, description="Queries per page at most when `ap_id` filters."
     )
+    filter_time_budget_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=25,
+        description="When `ap_id` filters: no further `Query` once the page has taken this "
+        "long; the page ends early with a `next_token`.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Level of the JSON log lines."
     )
