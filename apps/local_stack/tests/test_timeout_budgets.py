@@ -15,7 +15,7 @@ from ecs_service.settings import ServiceSettings
 from lambdas.query._settings import QueryLambdaSettings
 from lambdas.query_result._settings import QueryResultSettings
 
-CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "contract.md"
+CONTRACT_PAGE = Path(__file__).resolve().parents[3] / "docs" / "contract.md"
 #: API Gateway's integration limit for REST APIs (both the public and the private API).
 API_GATEWAY_SECONDS = 29.0
 #: The functions' timeouts, set in infra (infra/src/query_infra/edge.py, internal_api.py).
@@ -92,7 +92,7 @@ def test_the_bound_counts_botocores_pauses():
 
 def _table() -> dict[str, str]:
     """The contract's timeout table: hop -> its row."""
-    section = CONTRACT.read_text().split("{#timeouts}", 1)[1]
+    section = CONTRACT_PAGE.read_text().split("{#timeouts}", 1)[1]
     rows = [line for line in section.splitlines() if line.startswith("| ")][2:]
     return {row.split(" | ")[0].removeprefix("| "): row for row in rows}
 
@@ -132,6 +132,6 @@ def test_the_contract_table_gives_the_defaults(service, query_result, query_lamb
         "FILTER_MAX_ROUND_TRIPS": query_result.filter_max_round_trips,
         "FILTER_TIME_BUDGET_SECONDS": query_result.filter_time_budget_seconds,
     }
-    text = CONTRACT.read_text().split("{#timeouts}", 1)[1].split("\n## ", 1)[0]
+    text = CONTRACT_PAGE.read_text().split("{#timeouts}", 1)[1].split("\n## ", 1)[0]
     shown = {name: float(value) for name, value in re.findall(r"`([A-Z_]+)` \(([\d.]+)\)", text)}
     assert shown == {name: float(value) for name, value in defaults.items()}
