@@ -179,3 +179,26 @@ def test_modules_import_each_other_without_a_cycle():
 def test_no_source_file_is_over_250_lines():
     lengths = {p.name: len(p.read_text().splitlines()) for p in SOURCE.glob("*.py")}
     assert max(lengths.values()) <= 250, lengths
+
+
+def _contract_budgets() -> dict[str, float]:
+    """docs/contract.md#timeouts: hop -> seconds (the table the apps' settings are held to)."""
+    contract = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
+    section = contract.read_text().split("{#timeouts}", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ")][2:]
+    return {row[0].removeprefix("| "): float(row[1].removesuffix(" s")) for row in rows}
+
+
+def test_function_timeouts_are_the_contracts_budgets(fresh):
+    budgets = _contract_budgets()
+    functions = {
+        props["Handler"]: props
+        for props in (r["Properties"] for r in fresh.resources("AWS::Lambda::Function").values())
+        if "Handler" in props
+    }
+    query = functions["lambdas.query.handler.handler"]
+    query_result = functions["lambdas.query_result.handler.handler"]
+    assert query["Timeout"] == budgets["Query Lambda, whole invocation"]
+    assert query_result["Timeout"] == budgets["Query Result Lambda, whole invocation"]
+    forwarded = float(query["Environment"]["Variables"]["FORWARD_TIMEOUT_SECONDS"])
+    assert forwarded == budgets["Query Lambda → service, the forwarded call"]
