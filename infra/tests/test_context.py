@@ -175,6 +175,8 @@ def test_the_app_stops_with_one_line_per_mistake_not_a_traceback():
     ]
 
 
-def test_cdk_json_names_only_keys_the_app_reads():
+def test_cdk_json_holds_no_key_of_the_app():
+    # The CLI ranks cdk.json above cdk.context.json: a key here, even "", would hide the
+    # operator's value (infra/tests/test_cli.py runs the CLI on the runbook's file).
     context = json.loads((INFRA / "cdk.json").read_text())["context"]
-    assert {k for k in context if not k.startswith("@")} <= set(KEYS)
+    assert [k for k in context if not k.startswith("@")] == []
