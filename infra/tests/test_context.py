@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App
-from query_infra.context import KEYS, ContextError, read_context
+from query_infra.context import ContextError, read_context
 
 INFRA = Path(__file__).resolve().parents[1]
 
