@@ -13,6 +13,9 @@ from aws_cdk import App
 from query_infra.context import ContextError, read_context
 
 INFRA = Path(__file__).resolve().parents[1]
+CERTIFICATE = (
+    "arn:aws:acm:ap-northeast-1:123456789012:certificate/0b9f6f1e-1111-2222-3333-444455556666"
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +123,16 @@ def test_every_mistake_is_one_line_and_all_come_at_once(read, context):
         (
             {"albCertificateArn": "arn:aws:iam::123456789012:server-certificate/x"},
             "albCertificateArn must be an ACM certificate ARN",
+        ),
+        ({"albCertificateArn": CERTIFICATE}, "albCertificateArn needs albHostName"),
+        ({"albHostName": "query.internal.example.com"}, "albHostName is only read with albCer"),
+        (
+            {
+                "albCertificateArn": CERTIFICATE,
+                "albHostName": "internal-query-1234.ap-northeast-1.elb.amazonaws.com_",
+                "albHostedZoneId": "Z0123456789ABCDEFGHIJ",
+            },
+            "albHostName must be a lowercase DNS name",
         ),
     ],
 )
