@@ -33,11 +33,6 @@ EDITS = {
 }
 EKS_PEER = "sg-0e4b5c0de0000a1b2"
 
-pytestmark = pytest.mark.skipif(
-    not (INFRA / "node_modules" / "aws-cdk").is_dir() or not shutil.which("npx"),
-    reason="the CDK CLI from infra/package-lock.json: run through `./nox -s infra`",
-)
-
 
 def _app_folder(root: Path, context: str) -> Path:
     """``infra/`` as the operator has it, with ``context`` as its cdk.context.json."""
@@ -98,6 +93,8 @@ def contexts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory, contexts: dict[str, str]) -> Any:
+    if not (INFRA / "node_modules" / "aws-cdk").is_dir() or not shutil.which("npx"):
+        pytest.fail("the CDK CLI of infra/package-lock.json and npx: run `./nox -s infra`")
     cache: dict[str, dict[str, Any]] = {}
 
     def synth(name: str) -> Template:

@@ -132,12 +132,13 @@ class Canary(Construct):
             Watch(
                 "NewVersionExtra4xx",
                 cw.MathExpression(
-                    expression=f"IF(requests >= {MIN_REQUESTS} AND all >= {MIN_REQUESTS}, "
-                    "100 * FILL(new4xx, 0) / requests - 100 * FILL(all4xx, 0) / all, 0)",
+                    expression=f"IF(requests >= {MIN_REQUESTS} AND alias_all >= {MIN_REQUESTS}, "
+                    "100 * FILL(new4xx, 0) / requests"
+                    " - 100 * FILL(all4xx, 0) / alias_all, 0)",
                     using_metrics={
                         "requests": invocations,
                         "new4xx": counts["QueryLambda4xx"],
-                        "all": alias_invocations,
+                        "alias_all": alias_invocations,
                         "all4xx": counts["QueryLambda4xxAllVersions"],
                     },
                     label="new version: 4xx share above the alias's, in points",
