@@ -4,6 +4,7 @@ cross-cutting rules, the outputs other tools read, and the shape of the source i
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,26 @@ def _canary_alarm_ids(synth) -> list[str]:
 def test_the_canary_has_the_same_alarms_whichever_public_api_it_serves(fresh, existing_api):
     # Error rates of the new version and of the ALB: none depends on who owns the public API.
     assert _canary_alarm_ids(fresh) == _canary_alarm_ids(existing_api)
-    assert len(_canary_alarm_ids(fresh)) == 3
+    assert len(_canary_alarm_ids(fresh)) == 4
+
+
+def test_the_existing_apis_5xx_rate_is_watched_by_its_name_read_at_deploy(existing_api):
+    (alarm,) = [
+        a["Properties"]
+        for k, a in existing_api.resources("AWS::CloudWatch::Alarm").items()
+        if "PublicApi5xxRate" in k
+    ]
+    metrics = {m["Id"]: m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert metrics["server5xx"]["MetricName"] == "5XXError"
+    dimensions = {d["Name"]: d["Value"] for d in metrics["server5xx"]["Dimensions"]}
+    assert dimensions["Stage"] == "v1"
+    assert dimensions["ApiName"]["Fn::GetAtt"][1] == "name"  # GetRestApi's answer
+    (lookup,) = [
+        r["Properties"]
+        for k, r in existing_api.template["Resources"].items()
+        if k.startswith("EdgePublicExistingApiName") and r["Type"] == "Custom::AWS"
+    ]
+    assert "a1b2c3d4e5" in json.dumps(lookup)
 
 
 def test_acknowledged_findings_all_have_reasons(fresh, existing):

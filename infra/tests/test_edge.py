@@ -150,6 +150,7 @@ def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_alarm(ecs):
         "AlbErrorRate",
         "NewVersionErrorRate",
         "NewVersionExtra4xx",
+        "PublicApi5xxRate",
     ]
     # The alarms are updated to the new version before CodeDeploy moves traffic to it.
     (alias,) = ecs.find_resources("AWS::Lambda::Alias").values()

@@ -11,8 +11,6 @@ requests does not roll back and a quiet minute does not count as healthy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_codedeploy as codedeploy
@@ -67,7 +65,8 @@ def log_filters() -> dict[str, tuple[logs.IFilterPattern, dict[str, str]]]:
 class Canary(Construct):
     """CodeDeploy's canary for alias ``live`` (10 % for 5 minutes, then all), rolled back by
     any of ``alarms``: the new version's 5xx-or-crash rate, its extra 4xx rate, the ALB's
-    5xx rate (the service behind it), and ``extra`` watches given by the caller.
+    5xx rate (the service behind it) and the public API's 5XX rate (``public_api``: its
+    requests and 5XX metrics, the created API's or the existing one's).
 
     Attributes: ``alarms``, ``deployment_group``.
     """
@@ -83,7 +82,7 @@ class Canary(Construct):
         namespace: str,
         alb: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
-        extra: Sequence[Watch] = (),
+        public_api: tuple[cw.IMetric, cw.IMetric],
     ) -> None:
         super().__init__(scope, construct_id)
         counts: dict[str, cw.IMetric] = {}
@@ -168,7 +167,19 @@ class Canary(Construct):
                 ERROR_RATE_PERCENT,
                 f"the internal ALB or the service answered >= {ERROR_RATE_PERCENT} % 5xx",
             ),
-            *extra,
+            Watch(
+                "PublicApi5xxRate",
+                cw.MathExpression(
+                    expression=f"IF(requests >= {MIN_REQUESTS}, "
+                    "100 * FILL(server5xx, 0) / requests, 0)",
+                    using_metrics={"requests": public_api[0], "server5xx": public_api[1]},
+                    label="public API: % of requests answered 5XX",
+                    period=_MINUTE,
+                ),
+                ERROR_RATE_PERCENT,
+                f"the public API answered >= {ERROR_RATE_PERCENT} % 5XX (e.g. the Query Lambda "
+                "throttled or timed out: answers it never logs)",
+            ),
         ]
         self.alarms = [alarm(self, watch) for watch in watches]
         self.deployment_group = codedeploy.LambdaDeploymentGroup(

@@ -98,7 +98,8 @@ class Edge(Construct):
             namespace=f"QueryService/{config.environment}",
             alb=service.alb,
             target_group=service.target_group,
+            public_api=(self.public.requests, self.public.server_errors),
         )
         self.alarms = self.canary.alarms
         self.deployment_group = self.canary.deployment_group
-        self.watches = [*self.function.watches("Query"), *self.public.watches]
+        self.watches = self.function.watches("Query")
