@@ -1,6 +1,6 @@
 """CloudWatch Logs filter patterns, the subset the stack's metric filters use, evaluated here.
 
-moto 5.2.5 has no ``TestMetricFilter`` and treats a JSON pattern as unsupported, and no kept
+moto 5.2.5 has no ``TestMetricFilter`` and matches every line with a JSON pattern, and no kept
 library evaluates them (docs/decisions/0009-canary-rollback-signals.md), so the test of the
 metric filters needs this: JSON patterns ``{ SELECTOR OP VALUE }`` joined with ``&&``/``||``
 and parentheses, SELECTOR ``$.a.b``, OP one of ``= != < <= > >=``, VALUE a number, a quoted
