@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ def _apply(diff: str, context: str, where: Path) -> str:
 def cdk_synth(folder: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     env = {
         **os.environ,
+        # cdk.json's `python app.py`: this interpreter, as the runbook's PATH makes it.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "npm_config_offline": "true",  # the lock's CLI, or a failure
         "npm_config_update_notifier": "false",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
