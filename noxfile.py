@@ -101,10 +101,12 @@ def e2e(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def infra(session: nox.Session) -> None:
-    """The CDK app: build the assets, synthesize (cdk-nag AwsSolutions), assert, cfn-lint."""
+    """The CDK app: build the assets, synthesize (cdk-nag AwsSolutions; the runbook's context
+    files through the locked CDK CLI), assert, cfn-lint."""
     build_artifacts(session, MEMBERS)
     sync(session, INFRA, "test")
-    use_node(session)  # jsii runs the CDK's JavaScript on it
+    node_bin = use_node(session)  # jsii runs the CDK's JavaScript on it
+    npm_ci(session, node_bin, "infra")  # the CDK CLI the runbook's `npx aws-cdk@2` runs
     session.run("pytest", "infra/tests", *session.posargs)
 
 

@@ -56,6 +56,8 @@ KEYS = (
     "throttleBurstLimit",
     "reservedConcurrency",
     "albCertificateArn",
+    "albHostName",
+    "albHostedZoneId",
     "resultSource",
 )
 
@@ -234,6 +236,10 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         reserved_concurrency=read.integer("reservedConcurrency", 50, 1, 1_000),
         alb_certificate_arn=read.text(
             "albCertificateArn", pattern=p["certificate"], expected="an ACM certificate ARN"
+        ),
+        alb_host_name=read.text("albHostName", pattern=p["host"], expected=rules.HOST),
+        alb_hosted_zone_id=read.text(
+            "albHostedZoneId", pattern=p["zone"], expected="a hosted zone id (Z…)"
         ),
         image_tag=read.text("imageTag", pattern=p["tag"], expected="an image tag"),
         task_cpu=read.integer("taskCpu", 512, 256, 16384),
