@@ -148,7 +148,7 @@ def test_one_clear_line_per_mistake_in_the_running_account(read, context, change
         ({"privateSubnetIds": ["subnet-0aaa1111"]}, "privateSubnetIds is only read with vpcId"),
         ({"publicAuth": "cognito"}, "publicAuth=cognito needs cognitoUserPoolArn"),
         ({"publicAuth": "lambda"}, "publicAuth=lambda needs authorizerFunctionArn"),
-        ({"publicAuth": "open"}, "publicAuth must be iam, cognito, lambda or none"),
+        ({"publicAuth": "open"}, "publicAuth must be 'iam', 'cognito', 'lambda' or 'none'"),
         ({"publicAuth": "none", "ownerClaim": "sub"}, "ownerClaim needs an authorizer"),
         ({"existingPublicApiStage": "v1"}, "existingPublicApiStage is only read with"),
         ({"trafficTarget": "eks"}, "trafficTarget=eks needs oldEksHandlerUrl"),
