@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import urllib3
 import uvicorn
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import ServiceSettings
 from query_core.testing import JsonLogs, capture_json_logs
 from query_devstack import MisbehavingServer, Reply, free_port
@@ -101,7 +101,7 @@ def settings(upstream: MisbehavingServer) -> ServiceSettings:
 
 @pytest.fixture
 def service(settings: ServiceSettings) -> Iterator[RunningService]:
-    with RunningService(create_app(settings)) as running:
+    with RunningService(create_service(settings)) as running:
         yield running
 
 
