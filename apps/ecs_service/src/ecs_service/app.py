@@ -130,6 +130,7 @@ def create_app(
         page = await upstream.query_json(query, request_id=request.state.request_id)
         return Response(page, media_type="application/json")
 
+    # Documented here; served straight by create_service()'s dispatcher unless HOT_PATH=false.
     app.router.add_api_route(
         RESULT_PATH,
         query_result,
