@@ -20,7 +20,6 @@ from query_core import (
     PayloadTooLargeError,
 )
 from query_devstack import Reply
-from query_http_client import AsyncQueryClient, TransportRequest
 
 
 def body(response: Any) -> Any:
@@ -212,20 +211,8 @@ def test_unreachable_upstream_is_503(serve, settings):
     assert response.headers["retry-after"] == "1"
 
 
-class _BrokenTransport:
-    """A transport with a bug: it raises what no translation table knows."""
-
-    async def open(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-    async def handle_async_request(self, request: TransportRequest, body: object) -> None:
-        raise RuntimeError("arn:aws:lambda:ap-northeast-1:123:function:x exploded")
-
-
-def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):
-    client = AsyncQueryClient(_BrokenTransport())
-    with serve(create_service(settings, client=client)) as running:
+def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs, broken_client):
+    with serve(create_service(settings, client=broken_client())) as running:
         response = running.request(
             "POST", "/query/result", {"user_id": "u-1"}, headers={"X-Request-Id": "boom-1"}
         )
