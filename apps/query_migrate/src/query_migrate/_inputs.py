@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from query_migrate._aws import Aws, aws_errors
-from query_migrate._errors import MigrateError, MissingInputError
+from query_migrate._errors import AwsError, MigrateError, MissingInputError
 from query_migrate._names import DEFAULT_PUBLIC_API_PATHS as DEFAULT_PATHS
 from query_migrate._names import STACK_OUTPUTS
 
@@ -49,9 +49,16 @@ class Outputs:
         if stack:
             if aws is None:  # pragma: no cover - the CLI always passes one with a stack
                 raise MigrateError("--stack needs AWS access")
-            with aws_errors(f"DescribeStacks {stack}"):
-                stacks = aws.cloudformation.describe_stacks(StackName=stack)["Stacks"]
-            for output in stacks[0].get("Outputs", []):
+            try:
+                with aws_errors(f"DescribeStacks {stack}"):
+                    stacks = aws.cloudformation.describe_stacks(StackName=stack)["Stacks"]
+                found = stacks[0].get("Outputs", [])
+            except AwsError as exc:
+                # Before the first deploy: the phase "no stack", not a failure of the command.
+                if exc.code != "ValidationError" or "does not exist" not in str(exc):
+                    raise
+                found = []
+            for output in found:
                 if "OutputKey" in output and "OutputValue" in output:
                     values[output["OutputKey"]] = output["OutputValue"]
         values.update({name: value for name, value in overrides.items() if value})
