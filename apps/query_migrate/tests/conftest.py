@@ -7,5 +7,5 @@ from __future__ import annotations
 # pytest's importlib import mode names a test module after its path under the rootdir.
 pytest_plugins = [
     f"{__name__.removesuffix('.conftest')}.fixtures.{job}"
-    for job in ("aws", "public_api", "account", "canary", "chain", "lambda_limits")
+    for job in ("aws", "public_api", "account", "canary", "chain", "lambda_limits", "cutover")
 ]

@@ -1,0 +1,113 @@
+"""Each phase of the runbook built in moto, and the step's command run as the runbook writes
+it: exit 0 on a correct account, a ✗ naming its fix on a wrong one."""
+
+from __future__ import annotations
+
+PREFLIGHT = ["preflight", "--stack", "QueryService-prod", "--context-file"]
+
+
+def _preflight(run, cutover, code: int = 0) -> dict:
+    return run.json(*PREFLIGHT, str(cutover.context), code=code)
+
+
+def _checks(report: dict) -> dict[str, dict]:
+    return {check["name"]: check for check in report["checks"]}
+
+
+def test_before_the_first_deploy(run_limits, cutover) -> None:
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "no stack"
+    checks = _checks(report)
+    assert checks["phase"]["detail"].startswith("no stack: ")
+    assert checks["EKS admits the Query Lambda"]["verdict"] == "skipped"
+    concurrency = checks["Lambda concurrency free"]
+    assert concurrency["verdict"] == "ok"
+    assert concurrency["detail"].startswith("1000 of 1000 unreserved")
+    assert "(100 more): 900 left" in concurrency["detail"]
+
+
+def test_too_little_free_concurrency_names_its_fix(run_limits, limits, cutover) -> None:
+    limits.quota = 150
+    report = _preflight(run_limits, cutover, code=1)
+    check = _checks(report)["Lambda concurrency free"]
+    assert check["verdict"] == "fail"
+    assert "below AWS's floor of 100" in check["detail"]
+    assert check["fix"].startswith("lower reservedConcurrency to 25 in the context")
+    cutover.write(reservedConcurrency=25)  # the fix, as the check says
+    assert _checks(_preflight(run_limits, cutover))["Lambda concurrency free"]["verdict"] == "ok"
+
+
+def test_deployed_with_the_eks_target(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "deployed (eks)"
+    checks = _checks(report)
+    assert checks["Query Lambda -> target"]["verdict"] == "ok"
+    ingress = checks["EKS admits the Query Lambda"]
+    assert ingress["detail"] == (
+        f"{cutover.account.eks_sg} admits {cutover.account.lambda_sg} on 80"
+    )
+    # Both functions already hold their 50: nothing more to reserve.
+    assert "(0 more): 900 left" in checks["Lambda concurrency free"]["detail"]
+
+
+def test_missing_ingress_on_the_eks_side_names_its_fix(run_limits, cutover) -> None:
+    cutover.deploy_eks(ingress=False)
+    report = _preflight(run_limits, cutover, code=1)
+    check = _checks(report)["EKS admits the Query Lambda"]
+    assert check["verdict"] == "fail"
+    eks, own = cutover.account.eks_sg, cutover.account.lambda_sg
+    assert check["fix"] == (
+        f"on the EKS side: aws ec2 authorize-security-group-ingress --group-id {eks} "
+        f"--protocol tcp --port 80 --source-group {own}"
+    )
+    cutover.admit_on_eks()
+    assert _preflight(run_limits, cutover)["ok"] is True
+
+
+def test_attached(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    cutover.attach()
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "attached"
+    assert "already attached" in _checks(report)["existing public API"]["detail"]
+
+
+def test_canary(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    cutover.attach()
+    cutover.canary()
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "canary"
+    assert _checks(report)["EKS admits the Query Lambda"]["verdict"] == "ok"  # rollback
+
+
+def test_moving_traffic_before_attach_names_its_fix(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    cutover.canary()
+    report = _preflight(run_limits, cutover, code=1)
+    assert report["phase"] == "canary"
+    check = _checks(report)["public API attached"]
+    assert check["verdict"] == "fail"
+    assert "attach" in check["fix"]
+
+
+def test_ecs_at_100_percent_keeps_eks_for_a_rollback(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    cutover.attach()
+    cutover.ecs()
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "ecs"
+    assert _checks(report)["EKS admits the Query Lambda"]["verdict"] == "ok"
+
+
+def test_eks_gone(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    cutover.attach()
+    cutover.ecs()
+    cutover.close_eks_egress()
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "eks gone"
+    checks = _checks(report)
+    assert checks["EKS admits the Query Lambda"]["verdict"] == "skipped"
+    assert checks["Query Lambda -> target"]["verdict"] == "ok"
