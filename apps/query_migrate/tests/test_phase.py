@@ -1,11 +1,12 @@
-"""The phase decided from each phase's facts, and the concurrency arithmetic: no CliRunner,
-no AWS (the accounts themselves are built in test_phases.py)."""
+"""The phase decided from each phase's facts, the concurrency arithmetic and what smoke expects
+in each phase: no CliRunner, no AWS (the accounts themselves are built in test_phases.py)."""
 
 from __future__ import annotations
 
 import pytest
 from query_migrate.phase import Phase, PhaseFacts, decide_phase
 from query_migrate.phase_checks import reserved_fit
+from query_migrate.smoke import smoke_plan
 
 EACH_PHASE = {
     Phase.NO_STACK: PhaseFacts(deployed=False),
@@ -17,9 +18,7 @@ EACH_PHASE = {
         deployed=True, alias_target="eks", weighted=True, attached=True, eks_egress=True
     ),
     Phase.ECS: PhaseFacts(deployed=True, alias_target="ecs", attached=True, eks_egress=True),
-    Phase.EKS_GONE: PhaseFacts(
-        deployed=True, alias_target="ecs", attached=True, eks_egress=False
-    ),
+    Phase.EKS_GONE: PhaseFacts(deployed=True, alias_target="ecs", attached=True, eks_egress=False),
 }
 
 
@@ -58,3 +57,39 @@ def test_phases_before_attach_do_not_reach_the_new_alias() -> None:
 )
 def test_what_the_stack_still_reserves(unreserved, current, asked, needed, largest) -> None:
     assert reserved_fit(unreserved, current, asked) == (needed, largest)
+
+
+def test_smoke_expects_the_final_state_when_no_phase_was_read() -> None:
+    plan = smoke_plan(None, None)
+    assert plan.marketing_retired is True
+    assert set(plan.logs.values()) == {"required"}
+
+
+@pytest.mark.parametrize("phase", [Phase.NO_STACK, Phase.DEPLOYED_EKS])
+def test_before_attach_smoke_expects_the_old_path(phase: Phase) -> None:
+    plan = smoke_plan(phase, False)
+    assert plan.marketing_retired is False
+    assert all("reaches the old Query Lambda" in why for why in plan.logs.values())
+
+
+def test_attached_to_eks_only_the_query_lambda_logs_the_request() -> None:
+    plan = smoke_plan(Phase.ATTACHED, True)
+    assert plan.marketing_retired is True
+    assert plan.logs["query-lambda"] == "required"
+    assert "leads to EKS" in plan.logs["service"]
+
+
+def test_in_the_canary_the_new_hops_are_optional() -> None:
+    plan = smoke_plan(Phase.CANARY, False)  # marketing not retired yet: still served
+    assert plan.marketing_retired is False
+    assert plan.logs == {
+        "query-lambda": "required",
+        "service": "optional",
+        "query-result-lambda": "optional",
+    }
+
+
+@pytest.mark.parametrize("phase", [Phase.ECS, Phase.EKS_GONE])
+def test_at_ecs_every_hop_logs_the_request(phase: Phase) -> None:
+    # create mode (None): the stack's own API answers 410 from alias live
+    assert smoke_plan(phase, None) == smoke_plan(None, None)

@@ -111,3 +111,33 @@ def test_eks_gone(run_limits, cutover) -> None:
     checks = _checks(report)
     assert checks["EKS admits the Query Lambda"]["verdict"] == "skipped"
     assert checks["Query Lambda -> target"]["verdict"] == "ok"
+
+
+def _status(run, cutover, code: int = 0) -> dict:
+    args = ["status", "--stack", "QueryService-prod", "--context-file", str(cutover.context)]
+    return run.json(*args, code=code)
+
+
+def test_status_prints_the_phase_at_each_step(run_limits, cutover) -> None:
+    assert _status(run_limits, cutover)["phase"] == "no stack"
+    cutover.deploy_eks()
+    assert _status(run_limits, cutover)["phase"] == "deployed (eks)"
+    cutover.attach()
+    assert _status(run_limits, cutover)["phase"] == "attached"
+    cutover.canary()
+    report = _status(run_limits, cutover)
+    assert report["phase"] == "canary"
+    assert report["problems"] == []
+    table = run_limits(
+        "status", "--stack", "QueryService-prod", "--context-file", str(cutover.context)
+    )
+    assert table.exit_code == 0
+    assert table.stdout.startswith("phase canary: alias live is moving between EKS and ECS")
+
+
+def test_status_refuses_a_canary_that_clients_cannot_reach(run_limits, cutover) -> None:
+    cutover.deploy_eks()
+    cutover.canary()  # no attach: the public API still invokes the old Query Lambda
+    report = _status(run_limits, cutover, code=1)
+    assert report["phase"] == "canary"
+    assert "run query-migrate attach" in report["problems"][0]

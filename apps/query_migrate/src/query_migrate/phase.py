@@ -82,6 +82,9 @@ class PhaseFacts:
     attached: bool | None = None
     #: The Query Lambda's security group allows egress beyond the ALB; None when unknown.
     eks_egress: bool | None = None
+    #: The public API's ``/query/marketing`` methods invoke alias live, which answers 410;
+    #: None in create mode (the stack's own API has no such path: 404 or 410 from the alias).
+    marketing_on_alias: bool | None = None
 
 
 def decide_phase(facts: PhaseFacts) -> Phase:
@@ -96,7 +99,7 @@ def decide_phase(facts: PhaseFacts) -> Phase:
 
 
 def _target(url: str, service_url: str | None, eks_url: str | None) -> str:
-    """"ecs" when ``url`` is the ALB's (``ServiceUrl``), "eks" when it is ``oldEksHandlerUrl``;
+    """ "ecs" when ``url`` is the ALB's (``ServiceUrl``), "eks" when it is ``oldEksHandlerUrl``;
     else whichever of the two is not known to be different."""
     host = urlsplit(url).netloc
     if service_url and host == urlsplit(service_url).netloc:
@@ -132,6 +135,32 @@ def _attached(aws: Aws, outputs: Outputs, context: Context) -> bool | None:
     except (RefusedError, AwsError):
         return None  # preflight's "existing public API" check says why
     return not plan.to_attach
+
+
+def _marketing_on_alias(aws: Aws, outputs: Outputs, context: Context) -> bool | None:
+    """Whether every method under ``/query/marketing`` of the existing API invokes the alias."""
+    api = context.existing_api()
+    alias_arn = outputs.get("QueryLambdaAliasArn")
+    if api is None:
+        return None
+    if not alias_arn:
+        return False
+    with aws_errors(f"GetResources {api.api_id}"):
+        pages = aws.apigateway.get_paginator("get_resources").paginate(restApiId=api.api_id)
+        found = [item for page in pages for item in page.get("items", [])]
+    uris = []
+    for resource in found:
+        path = resource.get("path", "")
+        if path != "/query/marketing" and not path.startswith("/query/marketing/"):
+            continue
+        for method in resource.get("resourceMethods", {}):
+            with aws_errors(f"GetIntegration {method} {path}"):
+                integration = aws.apigateway.get_integration(
+                    restApiId=api.api_id, resourceId=resource["id"], httpMethod=method
+                )
+            if integration.get("type") in {"AWS_PROXY", "AWS"}:
+                uris.append(str(integration.get("uri", "")))
+    return bool(uris) and all(f"{alias_arn}/invocations" in uri for uri in uris)
 
 
 def _alb_groups(aws: Aws, target_group: str) -> set[str]:
@@ -189,4 +218,5 @@ def read_facts(aws: Aws, outputs: Outputs, context: Context) -> PhaseFacts:
         deploying=_deploying(aws, outputs),
         attached=_attached(aws, outputs, context),
         eks_egress=_eks_egress(aws, outputs, own_groups),
+        marketing_on_alias=_marketing_on_alias(aws, outputs, context),
     )

@@ -66,6 +66,4 @@ def preflight(options: PreflightOptions) -> int:
     checks = [shown, *run_preflight(aws, outputs, context, api_id=options.api_id)]
     if phase is not None and facts is not None:
         checks += phase_checks(aws, outputs, context, phase, facts)
-    return Reporter(as_json=options.as_json).checks(
-        "preflight", checks, phase=phase and str(phase)
-    )
+    return Reporter(as_json=options.as_json).checks("preflight", checks, phase=phase and str(phase))
