@@ -3,6 +3,11 @@ it: exit 0 on a correct account, a ✗ naming its fix on a wrong one."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
+from query_devstack import MisbehavingServer, RecordedRequest, Reply
+
 PREFLIGHT = ["preflight", "--stack", "QueryService-prod", "--context-file"]
 
 
@@ -141,3 +146,69 @@ def test_status_refuses_a_canary_that_clients_cannot_reach(run_limits, cutover) 
     report = _status(run_limits, cutover, code=1)
     assert report["phase"] == "canary"
     assert "run query-migrate attach" in report["problems"][0]
+
+
+def _old_path(marketing: int) -> Callable[[RecordedRequest], Reply]:
+    """The public API before attach, as a client sees it: the old Query Lambda via EKS."""
+
+    def reply(request: RecordedRequest) -> Reply:
+        headers = {
+            "content-type": "application/json",
+            "x-request-id": request.headers.get("x-request-id", ""),
+        }
+        body = json.loads(request.body or b"{}")
+        if request.target.startswith("/query/marketing"):
+            return Reply(status=marketing, body=b'{"items": []}', headers=headers)
+        if request.target != "/query/result":
+            return Reply(status=404, body=b'{"detail": "Not Found"}', headers=headers)
+        if set(body) - {"user_id", "limit", "next_token"}:
+            return Reply(status=422, body=b'{"detail": "unknown field"}', headers=headers)
+        page = {"user_id": body["user_id"], "items": [], "count": 0}
+        return Reply(body=json.dumps(page).encode(), headers=headers)
+
+    return reply
+
+
+def _smoke(run, cutover, public_url: str, code: int) -> dict:
+    """smoke as the runbook writes it (the stack's outputs, the context file), the public URL
+    given: the existing API's own URL is not served here."""
+    report = run.json(
+        "smoke",
+        "--stack",
+        "QueryService-prod",
+        "--context-file",
+        str(cutover.context),
+        "--public-url",
+        public_url,
+        "--public-auth",
+        "none",
+        "--log-wait",
+        "0",
+        code=code,
+    )
+    return report
+
+
+def test_smoke_before_attach_expects_the_old_path(run_limits, cutover) -> None:
+    cutover.deploy_eks(outputs={"QueryResultFunctionName": None})
+    with MisbehavingServer(_old_path(marketing=200)) as old:
+        report = _smoke(run_limits, cutover, old.url, code=0)
+    checks = _checks(report)
+    assert checks["phase"]["detail"].startswith("deployed (eks): ")
+    assert checks["public: /query/marketing still served"]["verdict"] == "ok"
+    assert checks["logs"]["detail"] == (
+        "phase deployed (eks): the public URL reaches the old Query Lambda"
+    )
+    with MisbehavingServer(_old_path(marketing=502)) as broken:
+        report = _smoke(run_limits, cutover, broken.url, code=1)
+    assert _checks(report)["public: /query/marketing still served"]["detail"] == "status 502"
+
+
+def test_smoke_once_attached_expects_410_from_the_alias(run_limits, cutover) -> None:
+    cutover.deploy_eks(outputs={"QueryResultFunctionName": None})
+    cutover.attach()
+    with MisbehavingServer(_old_path(marketing=200)) as still_old:
+        report = _smoke(run_limits, cutover, still_old.url, code=1)
+    checks = _checks(report)
+    assert checks["phase"]["detail"].startswith("attached: ")
+    assert checks["public: /query/marketing is 410"]["detail"] == "status 200"
