@@ -98,15 +98,30 @@ def decide_phase(facts: PhaseFacts) -> Phase:
     return Phase.EKS_GONE if facts.eks_egress is False else Phase.ECS
 
 
-def _target(url: str, service_url: str | None, eks_url: str | None) -> str:
-    """ "ecs" when ``url`` is the ALB's (``ServiceUrl``), "eks" when it is ``oldEksHandlerUrl``;
-    else whichever of the two is not known to be different."""
-    host = urlsplit(url).netloc
-    if service_url and host == urlsplit(service_url).netloc:
+def _target(url: str, alb_hosts: set[str], eks_url: str | None) -> str:
+    """Where ``url`` leads: "ecs" when it names the ALB (``ServiceUrl``'s host or the target
+    group's load balancer), "eks" when it is ``oldEksHandlerUrl``, else the one not known to
+    differ."""
+    host = urlsplit(url).hostname or ""
+    if host in alb_hosts:
         return "ecs"
-    if eks_url and host == urlsplit(eks_url).netloc:
+    if eks_url and host == urlsplit(eks_url).hostname:
         return "eks"
-    return "eks" if service_url else "ecs" if eks_url else "eks"
+    return "eks" if alb_hosts else "ecs" if eks_url else "eks"
+
+
+def _alb_hosts(aws: Aws, outputs: Outputs) -> set[str]:
+    hosts = set()
+    if service_url := outputs.get("ServiceUrl"):
+        hosts.add(urlsplit(service_url).hostname or "")
+    if target_group := outputs.get("TargetGroupArn"):
+        with aws_errors(f"DescribeTargetGroups {target_group}"):
+            group = aws.elbv2.describe_target_groups(TargetGroupArns=[target_group])
+            balancers = group["TargetGroups"][0].get("LoadBalancerArns", [])
+            if balancers:
+                described = aws.elbv2.describe_load_balancers(LoadBalancerArns=balancers)
+                hosts |= {lb["DNSName"] for lb in described["LoadBalancers"] if "DNSName" in lb}
+    return hosts - {""}
 
 
 def _deploying(aws: Aws, outputs: Outputs) -> bool:
@@ -213,7 +228,7 @@ def read_facts(aws: Aws, outputs: Outputs, context: Context) -> PhaseFacts:
     weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
     return PhaseFacts(
         deployed=True,
-        alias_target=_target(url, outputs.get("ServiceUrl"), context.string("oldEksHandlerUrl")),
+        alias_target=_target(url, _alb_hosts(aws, outputs), context.string("oldEksHandlerUrl")),
         weighted=any(weight > 0 for weight in weights.values()),
         deploying=_deploying(aws, outputs),
         attached=_attached(aws, outputs, context),
