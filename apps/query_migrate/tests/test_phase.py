@@ -4,9 +4,11 @@ in each phase: no CliRunner, no AWS (the accounts themselves are built in test_p
 from __future__ import annotations
 
 import pytest
+from query_migrate._checks import Verdict
 from query_migrate.phase import Phase, PhaseFacts, decide_phase
 from query_migrate.phase_checks import reserved_fit
 from query_migrate.smoke import smoke_plan
+from query_migrate.smoke_logs import log_checks
 
 EACH_PHASE = {
     Phase.NO_STACK: PhaseFacts(deployed=False),
@@ -93,3 +95,30 @@ def test_in_the_canary_the_new_hops_are_optional() -> None:
 def test_at_ecs_every_hop_logs_the_request(phase: Phase) -> None:
     # create mode (None): the stack's own API answers 410 from alias live
     assert smoke_plan(phase, None) == smoke_plan(None, None)
+
+
+class _OnlyQueryLambdaLogged:
+    """A log source in which only the Query Lambda's log has the request (EKS answered it)."""
+
+    label = "test logs"
+
+    def contains(self, hop: str, request_id: str, since_ms: int) -> bool | None:
+        return hop == "query-lambda"
+
+
+def test_a_canary_request_answered_by_eks_is_not_a_failure() -> None:
+    plan = smoke_plan(Phase.CANARY, True)
+    checks = log_checks(_OnlyQueryLambdaLogged(), "smoke-1", 0, 0.0, plan.logs)
+    verdicts = {check.name: check.verdict for check in checks}
+    assert verdicts == {
+        "log: query-lambda": Verdict.OK,
+        "log: service": Verdict.SKIPPED,
+        "log: query-result-lambda": Verdict.SKIPPED,
+    }
+    assert "the canary sent the request the other way" in checks[1].detail
+    # At ECS the same logs are a failure: the request should have crossed the service.
+    final = log_checks(
+        _OnlyQueryLambdaLogged(), "smoke-1", 0, 0.0, smoke_plan(Phase.ECS, True).logs
+    )
+    assert [check.verdict for check in final] == [Verdict.OK, Verdict.FAIL, Verdict.FAIL]
+    assert final[1].fix
