@@ -212,3 +212,10 @@ def test_smoke_once_attached_expects_410_from_the_alias(run_limits, cutover) -> 
     checks = _checks(report)
     assert checks["phase"]["detail"].startswith("attached: ")
     assert checks["public: /query/marketing is 410"]["detail"] == "status 200"
+
+
+def test_a_command_that_needs_the_stack_says_it_does_not_exist(run, cutover) -> None:
+    args = ["attach", "--stack", "QueryService-prod", "--context-file", str(cutover.context)]
+    result = run(*args, "--dry-run")
+    assert result.exit_code == 2
+    assert "stack QueryService-prod does not exist in this region" in result.stderr

@@ -40,12 +40,15 @@ class Outputs:
 
     stack: str | None = None
     values: dict[str, str] = field(default_factory=dict)
+    #: False when ``stack`` does not exist (yet): the phase "no stack", not an error.
+    exists: bool = True
 
     @classmethod
     def load(
         cls, aws: Aws | None, stack: str | None, overrides: Mapping[str, str | None]
     ) -> Outputs:
         values: dict[str, str] = {}
+        exists = True
         if stack:
             if aws is None:  # pragma: no cover - the CLI always passes one with a stack
                 raise MigrateError("--stack needs AWS access")
@@ -57,12 +60,12 @@ class Outputs:
                 # Before the first deploy: the phase "no stack", not a failure of the command.
                 if exc.code != "ValidationError" or "does not exist" not in str(exc):
                     raise
-                found = []
+                found, exists = [], False
             for output in found:
                 if "OutputKey" in output and "OutputValue" in output:
                     values[output["OutputKey"]] = output["OutputValue"]
         values.update({name: value for name, value in overrides.items() if value})
-        return cls(stack=stack, values=values)
+        return cls(stack=stack, values=values, exists=exists)
 
     def get(self, name: str) -> str | None:
         """The output ``name``; a name missing from ``STACK_OUTPUTS`` is a bug (KeyError), so
@@ -77,6 +80,8 @@ class Outputs:
             return value
         option = OUTPUT_OPTIONS.get(name, name)
         where = f"stack {self.stack} has no output {name}" if self.stack else "no --stack given"
+        if self.stack and not self.exists:
+            where = f"stack {self.stack} does not exist in this region: not deployed yet?"
         raise MissingInputError(f"{option} is needed ({where})")
 
     def mapping(self, name: str) -> dict[str, str]:
