@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from query_migrate.attach import _PUT_PARAMETERS, lambda_uri
+from query_migrate._restapi import PUT_PARAMETERS, lambda_uri
 
 
 def _args(api, record: Path) -> list[str]:
@@ -22,7 +22,7 @@ def test_put_parameters_are_botocores_model(aws) -> None:
         "httpMethod",
         "integrationHttpMethod",
     }
-    assert members == _PUT_PARAMETERS
+    assert members == PUT_PARAMETERS
 
 
 def test_dry_run_changes_nothing(run, public_api, moto, tmp_path) -> None:
@@ -38,7 +38,7 @@ def test_dry_run_changes_nothing(run, public_api, moto, tmp_path) -> None:
     assert not record.exists()
 
 
-def test_attach_then_detach_restores_every_integration_byte_for_byte(
+def test_attach_then_detach_restores_every_integration_and_the_deployment(
     run, public_api, moto, tmp_path
 ) -> None:
     before = public_api.snapshot(moto)
@@ -50,13 +50,13 @@ def test_attach_then_detach_restores_every_integration_byte_for_byte(
     assert attached["previousDeploymentId"] == first_deployment
     after_attach = public_api.snapshot(moto)
     alias_uri = lambda_uri(public_api.alias_arn)
-    for method in ("POST /query/result", "ANY /query/marketing", "ANY /query/marketing/{proxy+}"):
-        integration = json.loads(after_attach[method])
-        original = json.loads(before[method])
-        assert integration["uri"] == alias_uri
-        # Only the URI changed: timeout, parameters, content handling are kept.
-        assert {**original, "uri": alias_uri} == integration
-    assert after_attach["OPTIONS /query/result"] == before["OPTIONS /query/result"]
+    integration = json.loads(after_attach["POST /query/result"])
+    original = json.loads(before["POST /query/result"])
+    # Only the URI changed: timeout, parameters, content handling are kept.
+    assert {**original, "uri": alias_uri} == integration
+    # /query/marketing is retire-marketing's step; CORS preflight is API Gateway's.
+    for method in ("ANY /query/marketing", "ANY /query/marketing/{proxy+}", "OPTIONS /query/result"):
+        assert after_attach[method] == before[method]
     attach_deployment = public_api.deployment(moto)
     assert attach_deployment != first_deployment
     assert json.loads(record.read_text())["methods"][0]["integration"]["uri"] != alias_uri
@@ -70,7 +70,8 @@ def test_attach_then_detach_restores_every_integration_byte_for_byte(
     assert detached.exit_code == 0, detached.output + detached.stderr
     assert "byte for byte" in detached.stdout
     assert public_api.snapshot(moto) == before
-    assert public_api.deployment(moto) not in {first_deployment, attach_deployment}
+    # The stage is back on the deployment it was on, not on a new one.
+    assert public_api.deployment(moto) == first_deployment
     assert json.loads(record.read_text())["detachedAt"]
 
     # The same record cannot be detached twice.
@@ -102,14 +103,21 @@ def test_attach_reads_the_alias_from_the_stack_and_the_api_from_the_context(
     assert json.loads(snapshot["ANY /query/marketing"])["uri"] != lambda_uri(public_api.alias_arn)
 
 
-def test_attach_refuses_an_integration_it_does_not_know(run, make_api, moto, tmp_path) -> None:
-    api = make_api(marketing_type="HTTP_PROXY")
-    before = api.snapshot(moto)
+def test_attach_refuses_an_integration_it_does_not_know(run, public_api, moto, aws, tmp_path) -> None:
+    aws("apigateway").put_integration(
+        restApiId=public_api.api_id,
+        resourceId=public_api.resources["/query/result"],
+        httpMethod="POST",
+        type="HTTP_PROXY",
+        integrationHttpMethod="POST",
+        uri="https://eks.example.com/q",
+    )
+    before = public_api.snapshot(moto)
     record = tmp_path / "r.json"
-    result = run("attach", *_args(api, record))
+    result = run("attach", *_args(public_api, record))
     assert result.exit_code == 1
     assert "integration type HTTP_PROXY" in result.stderr
-    assert api.snapshot(moto) == before
+    assert public_api.snapshot(moto) == before
     assert not record.exists()
 
 
