@@ -55,7 +55,11 @@ def test_attach_then_detach_restores_every_integration_and_the_deployment(
     # Only the URI changed: timeout, parameters, content handling are kept.
     assert {**original, "uri": alias_uri} == integration
     # /query/marketing is retire-marketing's step; CORS preflight is API Gateway's.
-    for method in ("ANY /query/marketing", "ANY /query/marketing/{proxy+}", "OPTIONS /query/result"):
+    for method in (
+        "ANY /query/marketing",
+        "ANY /query/marketing/{proxy+}",
+        "OPTIONS /query/result",
+    ):
         assert after_attach[method] == before[method]
     attach_deployment = public_api.deployment(moto)
     assert attach_deployment != first_deployment
@@ -103,7 +107,9 @@ def test_attach_reads_the_alias_from_the_stack_and_the_api_from_the_context(
     assert json.loads(snapshot["ANY /query/marketing"])["uri"] != lambda_uri(public_api.alias_arn)
 
 
-def test_attach_refuses_an_integration_it_does_not_know(run, public_api, moto, aws, tmp_path) -> None:
+def test_attach_refuses_an_integration_it_does_not_know(
+    run, public_api, moto, aws, tmp_path
+) -> None:
     aws("apigateway").put_integration(
         restApiId=public_api.api_id,
         resourceId=public_api.resources["/query/result"],

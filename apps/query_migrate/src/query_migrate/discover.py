@@ -84,16 +84,15 @@ def discover(aws: Aws, api_id: str, stage: str) -> Discovered:
     port = _eks_handler(env, name, found)
     _table(aws, env, name, found)
     vpc = config.get("VpcConfig", {})
-    if not vpc.get("VpcId"):
+    subnet_ids = list(vpc.get("SubnetIds", []))
+    if not subnet_ids:
         found.lack("vpcId", f"Lambda {name} runs in no VPC: give the VPC the EKS cluster uses")
         return found
-    found.found("vpcId", vpc["VpcId"], f"Lambda {name} VpcConfig")
-    _cidrs(aws, vpc["VpcId"], found)
-    _subnets(aws, vpc["VpcId"], list(vpc.get("SubnetIds", [])), name, found)
-    _endpoints(aws, vpc["VpcId"], found)
-    _peer(
-        aws, vpc["VpcId"], list(vpc.get("SecurityGroupIds", [])), port=port, name=name, found=found
-    )
+    vpc_id = _subnets(aws, subnet_ids, name, found)
+    _cidrs(aws, vpc_id, found)
+    _endpoints(aws, vpc_id, found)
+    groups = list(vpc.get("SecurityGroupIds", []))
+    _peer(aws, vpc_id, groups, port=port, name=name, found=found)
     return found
 
 
@@ -182,32 +181,33 @@ def _cidrs(aws: Aws, vpc_id: str, found: Discovered) -> None:
     )
 
 
-def _subnets(aws: Aws, vpc_id: str, subnet_ids: list[str], name: str, found: Discovered) -> None:
-    if not subnet_ids:
-        found.lack("privateSubnetIds", f"Lambda {name} has no subnets: the VPC's private subnets")
-        return
+def _subnets(aws: Aws, subnet_ids: list[str], name: str, found: Discovered) -> str:
+    """The Lambda's subnets (the private ones), their zones and route tables; the VPC's id."""
     with aws_errors("DescribeSubnets"):
         subnets = aws.ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
     subnets.sort(key=lambda s: (s.get("AvailabilityZone", ""), s["SubnetId"]))
+    vpc_id = subnets[0]["VpcId"]
+    found.found("vpcId", vpc_id, f"DescribeSubnets of Lambda {name}'s VpcConfig subnets")
     found.found("privateSubnetIds", [s["SubnetId"] for s in subnets], f"Lambda {name} VpcConfig")
     found.found(
         "availabilityZones",
         [s.get("AvailabilityZone", "") for s in subnets],
         "DescribeSubnets: the zone of each subnet",
     )
-    tables, how = [], set()
+    tables, how = [], []
     for subnet in subnets:
         table, kind = _route_table(aws, vpc_id, subnet["SubnetId"])
         if table is None:
             found.lack("privateRouteTableIds", f"{subnet['SubnetId']} has no route table")
-            return
+            return vpc_id
         tables.append(table)
-        how.add(kind)
+        how.append(f"{subnet['SubnetId']}: {kind}")
     found.found(
         "privateRouteTableIds",
         tables,
-        "DescribeRouteTables: each subnet's " + " or ".join(sorted(how)),
+        "DescribeRouteTables: " + ", ".join(how),
     )
+    return vpc_id
 
 
 def _route_table(aws: Aws, vpc_id: str, subnet_id: str) -> tuple[str | None, str]:
@@ -309,6 +309,8 @@ TO_CHOOSE = {
 def merged(existing: dict[str, Any], found: Discovered) -> dict[str, Any]:
     """The existing context with every key found written over, and the choices still absent."""
     context = {**existing, **found.context}
+    for key in existing.keys() - found.context.keys():
+        found.sources[key] = "kept: already in the file"
     for key, (value, why) in CHOICES.items():
         if key not in context:
             context[key] = value
