@@ -65,7 +65,8 @@ class ApiOptions(ContextOptions):
         metadata=option(
             "--force",
             is_flag=True,
-            help="change the API even when it changed since the plan or has undeployed changes",
+            help="change the API even when it changed since the plan or has undeployed changes "
+            "(retire-marketing: or the path is still used)",
         )
     )
 
