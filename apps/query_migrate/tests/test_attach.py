@@ -335,7 +335,8 @@ def test_every_command_takes_the_region_from_the_context(run, public_api, tmp_pa
     """The context's region, not the shell's (AWS_REGION=us-east-1 here)."""
     result = run("attach", *_args(public_api, tmp_path / "r.json"), "-c", "region=eu-west-1")
     assert result.exit_code == 2
-    assert "GetStage" in result.stderr and "NotFoundException" in result.stderr
+    assert "GetStage" in result.stderr
+    assert "NotFoundException" in result.stderr
     both = run(
         "attach",
         *_args(public_api, tmp_path / "r.json"),

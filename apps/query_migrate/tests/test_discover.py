@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from apps.query_migrate.tests.fixtures.account import _table
-from apps.query_migrate.tests.fixtures.aws import REGION, lambda_zip
+from apps.query_migrate.tests.fixtures.aws import REGION
+from apps.query_migrate.tests.fixtures.running import Running
 
 INFRA_CONTEXT = Path(__file__).parents[3] / "infra" / "src" / "query_infra" / "context.py"
 
@@ -27,70 +24,6 @@ def infra_keys() -> set[str]:
         ):
             return set(ast.literal_eval(node.value))
     raise AssertionError(f"no KEYS in {INFRA_CONTEXT}")
-
-
-@dataclass
-class Running:
-    api_id: str
-    vpc: str
-    subnets: list[str]
-    zones: list[str]
-    route_tables: list[str]
-    eks_sg: str
-
-
-@pytest.fixture
-def running(aws, make_api) -> Running:
-    ec2 = aws("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock="100.64.0.0/16")
-    a = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{REGION}a")
-    b = ec2.create_subnet(VpcId=vpc, CidrBlock="100.64.1.0/24", AvailabilityZone=f"{REGION}b")
-    subnets = [a["Subnet"]["SubnetId"], b["Subnet"]["SubnetId"]]
-    own = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.associate_route_table(RouteTableId=own, SubnetId=subnets[0])
-    main = ec2.describe_route_tables(
-        Filters=[
-            {"Name": "vpc-id", "Values": [vpc]},
-            {"Name": "association.main", "Values": ["true"]},
-        ]
-    )["RouteTables"][0]["RouteTableId"]
-    for service in ("ecr.api", "logs", "sqs"):
-        ec2.create_vpc_endpoint(
-            VpcId=vpc,
-            ServiceName=f"com.amazonaws.{REGION}.{service}",
-            VpcEndpointType="Interface",
-            SubnetIds=subnets,
-        )
-    lambda_sg = ec2.create_security_group(GroupName="old-q", Description="x", VpcId=vpc)["GroupId"]
-    eks_sg = ec2.create_security_group(GroupName="eks", Description="x", VpcId=vpc)["GroupId"]
-    other = ec2.create_security_group(GroupName="db", Description="x", VpcId=vpc)["GroupId"]
-    for group, port in ((eks_sg, 8080), (other, 5432)):
-        ec2.authorize_security_group_ingress(
-            GroupId=group,
-            IpPermissions=[
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": port,
-                    "ToPort": port,
-                    "UserIdGroupPairs": [{"GroupId": lambda_sg}],
-                }
-            ],
-        )
-    _table(aws, "query-results")
-    api = make_api()
-    aws("lambda").update_function_configuration(
-        FunctionName="old-query-lambda",
-        VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [lambda_sg]},
-        Environment={
-            "Variables": {
-                "EKS_HANDLER_URL": "http://query-handler.eks.internal:8080/",
-                "RESULTS_TABLE": "query-results",
-                "LOG_LEVEL": "INFO",
-            }
-        },
-    )
-    return Running(api.api_id, vpc, subnets, [f"{REGION}a", f"{REGION}b"], [own, main], eks_sg)
 
 
 def _discover(run: Any, running: Running, output: Path, *extra: str) -> Any:
@@ -180,7 +113,8 @@ def test_discover_reads_the_region_from_the_context_file(run, running, tmp_path)
     output.write_text(json.dumps({"region": "eu-west-1"}))
     result = _discover(run, running, output, "--force")
     assert result.exit_code == 2
-    assert "GetStage" in result.stderr and "NotFoundException" in result.stderr
+    assert "GetStage" in result.stderr
+    assert "NotFoundException" in result.stderr
     contradiction = _discover(run, running, output, "--region", REGION)
     assert contradiction.exit_code == 2
     assert "but the context's region is eu-west-1" in contradiction.stderr

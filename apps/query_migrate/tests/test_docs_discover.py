@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apps.query_migrate.tests.test_discover import Running, running  # noqa: F401 (fixture)
+from apps.query_migrate.tests.fixtures.running import Running
 from apps.query_migrate.tests.test_docs_examples import Stable, _run, check_snippet
 
 

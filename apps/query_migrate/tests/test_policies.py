@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
-from apps.query_migrate.tests.test_discover import Running, running  # noqa: F401 (fixture)
+from apps.query_migrate.tests.fixtures.running import Running
 from apps.query_migrate.tests.test_docs_examples import check_snippet
 
 #: botocore's service name -> IAM's action prefix, where they differ.

@@ -265,7 +265,8 @@ def test_undeployed_integrations_and_methods_are_named() -> None:
     assert problems[0] == "GET /other: not deployed"
     assert problems[1] == "OPTIONS /query/result: deleted, not deployed"
     assert problems[2].startswith("POST /query/result: integration uri arn:aws:apigateway")
-    assert "function:edited" in problems[2] and "function:old" in problems[2]
+    assert "function:edited" in problems[2]
+    assert "function:old" in problems[2]
     assert len(problems) == 3
 
 

@@ -211,20 +211,21 @@ def _subnets(aws: Aws, subnet_ids: list[str], name: str, found: Discovered) -> s
 
 
 def _route_table(aws: Aws, vpc_id: str, subnet_id: str) -> tuple[str | None, str]:
-    for kind, filters in (
-        ("explicit association", [{"Name": "association.subnet-id", "Values": [subnet_id]}]),
-        (
-            "VPC's main table",
-            [
+    """The subnet's route table: its explicit association, else the VPC's main table."""
+    with aws_errors(f"DescribeRouteTables {subnet_id}"):
+        tables = aws.ec2.describe_route_tables(
+            Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]
+        )["RouteTables"]
+        if tables:
+            return tables[0]["RouteTableId"], "explicit association"
+        tables = aws.ec2.describe_route_tables(
+            Filters=[
                 {"Name": "vpc-id", "Values": [vpc_id]},
                 {"Name": "association.main", "Values": ["true"]},
-            ],
-        ),
-    ):
-        with aws_errors(f"DescribeRouteTables {subnet_id}"):
-            tables = aws.ec2.describe_route_tables(Filters=filters)["RouteTables"]
-        if tables:
-            return tables[0]["RouteTableId"], kind
+            ]
+        )["RouteTables"]
+    if tables:
+        return tables[0]["RouteTableId"], "VPC's main table"
     return None, ""
 
 

@@ -170,7 +170,8 @@ def command[O: AwsOptions](
 
         def callback(**values: Any) -> int:
             given = {name: values.pop(f"output_{name}") for name in outputs}
-            return run(options(**values, **dict.fromkeys(without), given_outputs=given))
+            values.update(dict.fromkeys(without))
+            return run(options(**values, given_outputs=given))
 
         return click.Command(
             run.__name__.replace("_", "-"),
