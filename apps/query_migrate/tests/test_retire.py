@@ -67,8 +67,11 @@ def test_retire_counts_the_metrics_and_refuses_a_used_path_unless_forced(
     assert "ANY /query/marketing/{proxy+}: 7" in refused.stdout
     assert public_api.snapshot(moto) == before
 
-    dry = run.json("retire-marketing", *_args(public_api, record), "--days", "60", "--dry-run")
+    dry = run.json(
+        "retire-marketing", *_args(public_api, record), "--days", "60", "--dry-run", code=1
+    )
     assert dry["usage"]["requests"] == 12
+    assert dry["ok"] is False
     assert public_api.snapshot(moto) == before
 
     forced = run.json("retire-marketing", *_args(public_api, record), "--force")

@@ -83,10 +83,13 @@ def attach_paths(
     options: ApiOptions,
     inputs: Inputs,
     api: ExistingApi,
+    *,
     extra: dict[str, Any] | None = None,
+    refusal: str = "",
 ) -> int:
     """Plan, show, and (unless --dry-run) apply ``attach`` of ``api``'s paths; the exit code.
-    ``extra`` goes into the JSON result."""
+    ``extra`` goes into the JSON result; ``refusal`` is why the caller would refuse (a dry run
+    then exits 1, as the change would)."""
     extra = extra or {}
     alias_arn = inputs.outputs.require("QueryLambdaAliasArn")
     plan = plan_attach(inputs.aws, api, alias_arn=alias_arn)
@@ -110,12 +113,14 @@ def attach_paths(
     for line in plan.undeployed:
         report.say(f"[red]✗[/] not deployed yet: {line}")
     if options.dry_run:
+        refused = not options.force and bool(refusal or plan.undeployed)
+        verdict = f"{name} would refuse without --force; " if refused else ""
         report.result(
-            {"command": name, **extra, "ok": True, "dryRun": True, **plan.as_json()},
-            f"dry run: nothing changed; API hash {plan.api_hash} "
+            {"command": name, **extra, "ok": not refused, "dryRun": True, **plan.as_json()},
+            f"dry run: nothing changed; {verdict}API hash {plan.api_hash} "
             f"(apply with --plan-hash {plan.api_hash})",
         )
-        return 0
+        return 1 if refused else 0
     written = apply_attach(
         inputs.aws, plan, record, force=options.force, expected_hash=options.plan_hash
     )

@@ -60,11 +60,20 @@ def retire_marketing(options: RetireOptions) -> int:
     report.say(f"use of /query/marketing over the last {options.days} days: {used}")
     for label, count in usage.by_method.items():
         report.say(f"  {label}: {count}")
+    refusal = ""
     try:
         refuse_used(usage, force=options.force)
-    except MigrateError:
+    except MigrateError as exc:
         if not options.dry_run:
             raise
-        report.say("[red]✗[/] retire-marketing would refuse (see above) without --force")
+        refusal = exc.format_message()
+        report.say(f"[red]✗[/] {refusal}")
     marketing = ExistingApi(api.api_id, api.stage, paths)
-    return attach_paths("retire-marketing", options, inputs, marketing, {"usage": usage.as_json()})
+    return attach_paths(
+        "retire-marketing",
+        options,
+        inputs,
+        marketing,
+        extra={"usage": usage.as_json()},
+        refusal=refusal,
+    )
