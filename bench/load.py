@@ -1,6 +1,7 @@
 """``nox -s load``: the local chain under load, through the external front, with wrk.
 
-Starts ``python -m local_stack`` (dynalite as the emulator, free ports), measures where the
+Starts ``python -m local_stack`` (DynamoDB Local as the emulator, or dynalite with
+``nox -s load -- --dynalite``; free ports), measures where the
 time goes (each hop alone for a few seconds at concurrency 16: the internal front, the
 service, the external front), then drives the external front for ``--seconds`` at
 ``--connections`` and checks the targets of docs/performance.md#the-local-chain-under-load:
@@ -66,20 +67,29 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--min-rps", type=float, default=150.0)
-    parser.add_argument("--dynalite", nargs=2, metavar=("NODE", "SCRIPT"), default=[])
+    emulators = parser.add_mutually_exclusive_group()
+    emulators.add_argument("--dynamodb-local", metavar="DIR")
+    emulators.add_argument("--dynalite", nargs=2, metavar=("NODE", "SCRIPT"), default=[])
     parser.add_argument("--skip-hops", action="store_true", help="only the main run")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
     RESULTS.parent.mkdir(exist_ok=True)
-    dynalite = ["--dynalite", *args.dynalite] if args.dynalite else []
+    if args.dynamodb_local:
+        emulator, chosen = "DynamoDB Local", ["--dynamodb-local", args.dynamodb_local]
+    else:
+        emulator = "dynalite" if args.dynalite else "moto"
+        chosen = ["--dynalite", *args.dynalite] if args.dynalite else []
     chain = BackgroundChain(
-        args=["--log-format", "json", *dynalite], log=ROOT / ".bench" / "load-chain.log"
+        args=["--log-format", "json", *chosen], log=ROOT / ".bench" / "load-chain.log"
     )
-    results: dict[str, Any] = {"cores": os.cpu_count(), "loadavg_before": load_before}
+    results: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "loadavg_before": load_before,
+        "emulator": emulator,
+    }
     try:
         chain.wait_ready(120)
-        emulator = "dynalite" if args.dynalite else "moto"
         print(f"the chain is up (emulator: {emulator}); load average {load_before[0]:.1f}")
         front = chain.url("external", "/query/result")
         wrk(front, 16, 3)  # warm-up: connections, caches, first imports

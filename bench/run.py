@@ -13,6 +13,9 @@ Measures
   3. Page latency through the handler at 1,000 and at 100,000 items (1,000 users),
      on dynalite (moto's Query sorts the whole table per call, so it cannot show
      this).  Target ratio 100k/1k <= 1.3.
+  4. The service under load (bench/service.py).
+  5. What a page costs on DynamoDB Local: read units and round trips without and with
+     ap_id, at 1,000 and 100,000 items per user (bench/capacity.py).
 """
 
 from __future__ import annotations
@@ -280,6 +283,13 @@ def main() -> None:
 
         for path in charts.draw(results["service"]):
             print(f"   chart: {path.relative_to(ROOT)}")
+
+    print("5. what a page costs (DynamoDB Local: read units, round trips)", flush=True)
+    sys.path.insert(0, str(Path(__file__).parent))
+    import capacity
+
+    results["page_cost"] = capacity.run(capacity.home_from_environ())
+    print("\n".join(capacity.report(results["page_cost"])))
 
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

@@ -4,12 +4,14 @@ Load comes from wrk (a separate process: Debian's ``wrk``, which ``nox -s bench`
 127.0.0.1; the upstream is a canned internal API (``subjects.py upstream``), fast (0 ms) or
 slow (50 ms). Every subject runs under uvicorn with one worker:
 
-    service        ecs_service.asgi:app (the real app: validation, request ids, JSON logs at INFO,
-                   deadline, retries, retry budget, circuit breaker)
-    service_plain  the same app with UPSTREAM_RESILIENCE=false (one attempt, no budget/breaker)
-    (a) floor      a minimal FastAPI endpoint calling the upstream with aiohttp directly
-    (b) straight   a sync requests.post per request in a threadpool endpoint
-    httpx2         the floor endpoint on httpx2, for the HTTP-stack decision
+    service          ecs_service.asgi:app (the real app: validation, request ids, JSON logs at
+                     INFO, deadline, retries, retry budget, circuit breaker)
+    service_plain    the same app with UPSTREAM_RESILIENCE=false (one attempt, no budget/breaker)
+    service_fastapi  the same app with HOT_PATH=false (POST /query/result through FastAPI)
+    (a) floor        a minimal FastAPI endpoint calling the upstream with aiohttp directly
+    raw_asgi_floor   the same call from a bare ASGI callable (no framework), for reference
+    (b) straight     a sync requests.post per request in a threadpool endpoint
+    httpx2           the floor endpoint on httpx2, for the HTTP-stack decision
 
 Targets: service >= 0.85x (a) in req/s at concurrency 64 with the fast upstream;
 service >= 2x (b) at concurrency 256 with the 50 ms upstream; service RSS after 20,000
@@ -31,6 +33,12 @@ from query_devstack import free_port, wait_listening
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = (1, 16, 64, 256)
+#: The service's subjects: ecs_service.asgi:app under these settings.
+SERVICES: dict[str, dict[str, str]] = {
+    "service": {},
+    "service_plain": {"UPSTREAM_RESILIENCE": "false"},
+    "service_fastapi": {"HOT_PATH": "false"},
+}
 
 
 def _start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -56,7 +64,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    if name in ("service", "service_plain"):
+    if name in SERVICES:
         args = [
             sys.executable,
             "-m",
@@ -74,7 +82,7 @@ def start_subject(name: str, upstream_url: str) -> tuple[subprocess.Popen[bytes]
             "ENVIRONMENT": "local",
             "INTERNAL_API_URL": upstream_url,
             "LOG_LEVEL": "INFO",
-            "UPSTREAM_RESILIENCE": "false" if name == "service_plain" else "true",
+            **SERVICES[name],
         }
     else:
         args = [sys.executable, str(HERE / "subjects.py"), name, str(port)]
@@ -195,6 +203,12 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
         results["paired_hardening"] = paired(
             "service", "service_plain", upstreams["fast"], 64, seconds
         )
+        results["paired_raw_asgi"] = paired(
+            "service", "raw_asgi_floor", upstreams["fast"], 64, seconds
+        )
+        results["paired_hot_path"] = paired(
+            "service", "service_fastapi", upstreams["fast"], 64, seconds
+        )
         process, url = start_subject("service", upstreams["fast"])
         try:
             samples = []
@@ -234,6 +248,7 @@ def report(results: dict[str, Any]) -> list[str]:
     straight = runs["slow50ms/service/c256"]["rps"] / runs["slow50ms/requests_sync/c256"]["rps"]
     httpx2 = runs["fast/httpx2_floor/c64"]["rps"] / runs["fast/aiohttp_floor/c64"]["rps"]
     hardened = results["paired_hardening"]["ratio"]
+    raw, hot = results["paired_raw_asgi"], results["paired_hot_path"]
     rss = results["rss"]
     half = rss[len(rss) // 2][1]
     last = rss[-1][1]
@@ -248,6 +263,10 @@ def report(results: dict[str, Any]) -> list[str]:
         f"   httpx2 floor vs aiohttp floor at c64:    {httpx2:.2f}x  (HTTP-stack choice)",
         f"   retries+budget+breaker on vs off, c64:   {hardened:.2f}x  (target >= 0.95x: "
         f"{'met' if hardened >= 0.95 else 'MISSED'})",
+        f"   service vs raw ASGI + aiohttp, c64:      {raw['ratio']:.2f}x  (no framework at all; "
+        f"for reference); CPU per request {raw['cpu_ratio']:.2f}x",
+        f"   hot path on vs HOT_PATH=false, c64:      {hot['ratio']:.2f}x  (for reference); CPU "
+        f"per request {hot['cpu_ratio']:.2f}x",
         f"   service RSS: {half:.0f} MB at {rss[len(rss) // 2][0]:,} requests, {last:.0f} MB at "
         f"{rss[-1][0]:,} (target < 150 MB and flat: "
         f"{'met' if last < 150 and last - half < 5 else 'MISSED'})",

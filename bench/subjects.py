@@ -2,6 +2,7 @@
 
     upstream       a canned internal API: one page of results, optional delay (UPSTREAM_DELAY_MS)
     aiohttp_floor  baseline (a): a minimal FastAPI endpoint calling the upstream with aiohttp
+    raw_asgi_floor the same call from a bare ASGI callable (no framework): the lowest floor
     httpx2_floor   the same endpoint on httpx2, for the client-stack comparison
     requests_sync  baseline (b): the straightforward design, requests.post in a threadpool endpoint
 
@@ -50,6 +51,46 @@ def upstream(port: int) -> None:
     app = web.Application()
     app.router.add_post("/prod/query/result", handle)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def _raw_asgi_app() -> Any:
+    """POST /query/result relayed with aiohttp by a plain ASGI callable, the lifespan by hand."""
+    import aiohttp
+
+    target = os.environ["UPSTREAM_URL"] + "/query/result"
+    state: dict[str, Any] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    connector = aiohttp.TCPConnector(limit=100)
+                    state["client"] = aiohttp.ClientSession(connector=connector)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await state["client"].close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["method"] != "POST" or scope["path"] != "/query/result":
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        async with state["client"].post(
+            target, data=b"".join(chunks), headers={"content-type": "application/json"}
+        ) as r:
+            page, status = await r.read(), r.status
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(page))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": page})
+
+    return app
 
 
 def _fastapi_app(kind: str) -> Any:
@@ -112,9 +153,8 @@ def main() -> None:
         return
     import uvicorn
 
-    uvicorn.run(
-        _fastapi_app(name), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    app = _raw_asgi_app() if name == "raw_asgi_floor" else _fastapi_app(name)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

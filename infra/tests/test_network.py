@@ -183,3 +183,38 @@ def test_s3_prefix_list_is_looked_up_at_deploy(fresh):
     assert "DescribeManagedPrefixLists" in call
     assert ".s3" in call
     assert lookup["Properties"]["InstallLatestAwsSdk"] is False  # no download at deploy
+
+
+def _retained(template: Template, kind: str) -> dict[str, bool]:
+    """Logical id -> whether `cdk destroy` leaves the resource (both policies Retain)."""
+    return {
+        logical_id: resource.get("DeletionPolicy") == "Retain"
+        and resource.get("UpdateReplacePolicy") == "Retain"
+        for logical_id, resource in template.find_resources(kind).items()
+    }
+
+
+def test_what_other_workloads_use_outlives_the_stack_in_an_existing_vpc(synth, imported):
+    template = synth(imported())  # the VPC has no endpoint yet: the stack creates them all
+    endpoints = _retained(template, "AWS::EC2::VPCEndpoint")
+    shared = {k: v for k, v in endpoints.items() if "ExecuteApi" not in k}
+    # ECR API and Docker, Logs (private DNS: the whole VPC resolves to them), S3 (its routes).
+    assert len(shared) == 4
+    assert all(shared.values()), shared
+    # The execute-api endpoint is the stack's own (private DNS off): it goes with the stack.
+    assert [v for k, v in endpoints.items() if "ExecuteApi" in k] == [False]
+    groups = _retained(template, "AWS::EC2::SecurityGroup")
+    assert {k for k, v in groups.items() if v} == {
+        k for k in groups if k.startswith("NetworkSharedEndpointsSg")
+    }
+    (s3,) = [
+        e["Properties"]
+        for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+        if e["Properties"].get("VpcEndpointType") == "Gateway"
+    ]
+    assert s3["RouteTableIds"] == list(imported().private_route_table_ids)
+
+
+def test_a_fresh_vpc_goes_with_the_stack_whole(fresh):
+    for kind in ("AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroup"):
+        assert not any(_retained(fresh, kind).values()), kind

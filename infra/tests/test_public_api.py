@@ -126,3 +126,15 @@ def test_existing_api_creates_nothing_and_may_invoke_the_alias_on_its_paths(synt
         props = permission["Properties"]
         assert props["Principal"] == "apigateway.amazonaws.com"
         assert props["FunctionName"]["Ref"].startswith("Live")  # alias live, not the function
+
+
+def test_the_accounts_api_gateway_logging_role_outlives_the_stack(bare_stack):
+    # AWS::ApiGateway::Account is the region's setting for every API: `cdk destroy` must not
+    # leave it naming a deleted role.
+    stack = bare_stack()
+    ApiGatewayAccount(stack, "Account")
+    template = Template.from_stack(stack)
+    for kind in ("AWS::ApiGateway::Account", "AWS::IAM::Role"):
+        (resource,) = template.find_resources(kind).values()
+        assert resource["DeletionPolicy"] == "Retain", kind
+        assert resource["UpdateReplacePolicy"] == "Retain", kind

@@ -259,7 +259,23 @@ CERTIFICATE = (
 
 
 def test_listener_is_https_on_443_with_a_certificate(synth, make_config):
-    template = synth(make_config(alb_certificate_arn=CERTIFICATE))
+    template = synth(
+        make_config(
+            alb_certificate_arn=CERTIFICATE,
+            alb_host_name="query.internal.example.com",
+            alb_hosted_zone_id="Z0123456789ABCDEFGHIJ",
+        )
+    )
+    # The Query Lambda calls a name the certificate covers, an alias of the ALB in the zone.
+    template.has_resource_properties(
+        "AWS::Route53::RecordSet",
+        {
+            "Name": "query.internal.example.com.",
+            "Type": "A",
+            "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+            "AliasTarget": Match.object_like({"DNSName": Match.any_value()}),
+        },
+    )
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::Listener",
         {

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import urllib3
 import uvicorn
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import ServiceSettings
 from query_core.testing import JsonLogs, capture_json_logs
 from query_devstack import MisbehavingServer, Reply, free_port
+from query_http_client import AsyncQueryClient, TransportRequest
 
 PAGE = {
     "user_id": "u-1",
@@ -101,7 +102,7 @@ def settings(upstream: MisbehavingServer) -> ServiceSettings:
 
 @pytest.fixture
 def service(settings: ServiceSettings) -> Iterator[RunningService]:
-    with RunningService(create_app(settings)) as running:
+    with RunningService(create_service(settings)) as running:
         yield running
 
 
@@ -122,3 +123,37 @@ def page() -> dict[str, Any]:
 def serve() -> Any:
     """Run another app under uvicorn: ``with serve(app) as running: ...``."""
     return RunningService
+
+
+class _LambdaContext:
+    """The Lambda context the Mangum entry is invoked with."""
+
+    aws_request_id = "mangum-ctx"
+    function_name = "query-service"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:query-service"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@pytest.fixture
+def lambda_context() -> _LambdaContext:
+    return _LambdaContext()
+
+
+class _BrokenTransport:
+    """A transport with a bug: it raises what no translation table knows."""
+
+    async def open(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def handle_async_request(self, request: TransportRequest, body: object) -> None:
+        raise RuntimeError("arn:aws:lambda:ap-northeast-1:123:function:x exploded")
+
+
+@pytest.fixture
+def broken_client() -> Callable[[], AsyncQueryClient]:
+    """Makes a results client whose transport has that bug."""
+    return lambda: AsyncQueryClient(_BrokenTransport())

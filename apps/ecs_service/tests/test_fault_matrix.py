@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import ServiceSettings
 from query_devstack import MisbehavingServer, Reply
 
@@ -228,7 +228,7 @@ def test_fault(row, serve, json_logs):
         url = upstream.url
         if row.reply is None:
             upstream.__exit__(None, None, None)  # nothing listens any more
-        with serve(create_app(_settings(url))) as service:
+        with serve(create_service(_settings(url))) as service:
             started = time.monotonic()
             response = service.request(
                 "POST",
@@ -263,7 +263,7 @@ def test_open_circuit_answers_at_once_without_calling(serve):
     )
     with MisbehavingServer(Reply(status=502, body=b"{}")) as upstream:
         settings = settings.model_copy(update={"internal_api_url": upstream.url + "/prod"})
-        with serve(create_app(settings)) as service:
+        with serve(create_service(settings)) as service:
             for _ in range(2):
                 assert service.request("POST", "/query/result", {"user_id": "u"}).status == 502
             response = service.request("POST", "/query/result", {"user_id": "u"})

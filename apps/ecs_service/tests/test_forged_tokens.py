@@ -16,7 +16,7 @@ import random
 from collections import Counter
 
 import pytest
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import ServiceSettings
 from query_devstack import MisbehavingServer, RecordedRequest, Reply
 
@@ -58,7 +58,7 @@ def test_forged_tokens_never_open_the_circuit(serve, answer, expected):
             breaker_failure_threshold=5,  # the default: five counted failures would open it
             retry_budget_capacity=500,
         )
-        with serve(create_app(settings)) as service:
+        with serve(create_service(settings)) as service:
             for number in range(FORGED):
                 body = {"user_id": "attacker", "next_token": forged_token(rng)}
                 attacker[service.request("POST", "/query/result", body).status] += 1

@@ -1,20 +1,24 @@
-"""``POST /query/result`` served the short way answers exactly as through FastAPI's layers."""
+"""``POST /query/result`` answers and logs alike through the dispatcher and through FastAPI,
+over raw ASGI, real HTTP (uvicorn) and the Mangum entry; everything else goes to FastAPI."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from ecs_service.app import create_app
-from ecs_service.hot_route import HotRoute, QueryServiceApp
+from ecs_service.app import create_service
+from ecs_service.hot_route import HotRouteDispatcher
+from ecs_service.middleware import RequestIdMiddleware
+from ecs_service.settings import ServiceSettings
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse
-from opentelemetry import trace
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan
-from query_core import BadRequestError
+from mangum import Mangum
+from query_core import RESULT_PATH, BadRequestError, HTTPError
+from query_core.testing import JsonLogs
 from query_devstack import Reply
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,31 +43,9 @@ CASES: list[tuple[Reply, bytes, dict[str, str]]] = [
 ]
 
 
-class _Wrapper:
-    """Wraps FastAPI's middleware stack, as an instrumentation does (OpenTelemetry's
-    ``instrument_app``), counting the requests through it and stamping their answers."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.calls = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        self.calls += 1
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message["headers"], (b"x-wrapped", b"1")]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
-
-
 @pytest.fixture
-def long_way_calls(monkeypatch) -> dict[int, int]:
-    """How many requests each app handed to FastAPI's long way, by ``id(app)``."""
+def long_way_calls(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """How many HTTP requests each FastAPI app received, by ``id(app)``."""
     calls: dict[int, int] = {}
     long_way = FastAPI.__call__
 
@@ -76,178 +58,240 @@ def long_way_calls(monkeypatch) -> dict[int, int]:
     return calls
 
 
-@pytest.fixture
-def both_ways(serve, settings) -> Iterator[tuple[Any, Any, _Wrapper]]:
-    """The service as built (short way), and the same service whose FastAPI stack something
-    wrapped (which sends every request the long way), with the wrapper."""
-    short, long = create_app(settings), create_app(settings)
-    wrapper = _Wrapper(long.build_middleware_stack())
-    long.middleware_stack = wrapper
-    with serve(short) as fast, serve(long) as slow:
-        yield fast, slow, wrapper
-
-
-def _exchange(running: Any, json_logs: Any, payload: bytes, headers: dict[str, str]) -> Any:
-    """The answer (status, body, headers) and the log lines of one request."""
-    seen = len(json_logs.lines)
-    response = running.request("POST", "/query/result", body=payload, headers=headers)
-    for _ in range(200):  # the access line follows the answer: wait for it
+def _logged(json_logs: JsonLogs, seen: int) -> list[dict[str, Any]]:
+    """The log lines since ``seen``, up to the access line (which follows the answer)."""
+    for _ in range(200):
         lines = json_logs.lines[seen:]
         if any(line["message"] == "request handled" for line in lines):
             break
         time.sleep(0.01)
-    logged = [{k: v for k, v in x.items() if k not in ("time", "duration_ms")} for x in lines]
-    answer = {k.lower(): v for k, v in response.headers.items() if k.lower() != "date"}
-    answer.pop("x-wrapped", None)
-    return response.status, response.data, answer, logged
+    return [{k: v for k, v in x.items() if k not in ("time", "duration_ms")} for x in lines]
 
 
+@asynccontextmanager
+async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """The app started and stopped through the ASGI lifespan protocol, as a server does."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await task
+
+
+async def _asgi_request(
+    app: ASGIApp, method: str, path: str, payload: bytes, headers: dict[str, str]
+) -> list[Message]:
+    """The messages the app sends for one request: start, then body."""
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*raw, (b"content-length", str(len(payload)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    incoming = [{"type": "http.request", "body": payload, "more_body": False}]
+    answered = asyncio.Event()
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        await answered.wait()  # the client stays until it has its answer
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
+
+    await app(scope, receive, send)
+    return sent
+
+
+def _over_asgi(
+    app: ASGIApp, payload: bytes, headers: dict[str, str], logs: JsonLogs, **_: Any
+) -> Any:
+    async def run() -> list[Message]:
+        async with _lifespan(app):
+            return await _asgi_request(app, "POST", RESULT_PATH, payload, headers)
+
+    seen = len(logs.lines)
+    return asyncio.run(run()), _logged(logs, seen)
+
+
+def _over_http(
+    app: ASGIApp, payload: bytes, headers: dict[str, str], logs: JsonLogs, *, serve: Any, **_: Any
+) -> Any:
+    with serve(app) as running:
+        seen = len(logs.lines)
+        response = running.request("POST", RESULT_PATH, body=payload, headers=headers)
+        answer = [(k.lower(), v) for k, v in response.headers.items() if k.lower() != "date"]
+        return response.status, response.data, answer, _logged(logs, seen)
+
+
+def _over_mangum(
+    app: ASGIApp,
+    payload: bytes,
+    headers: dict[str, str],
+    logs: JsonLogs,
+    *,
+    lambda_context: Any,
+    **_: Any,
+) -> Any:
+    """The Lambda entry's way (``ecs_service.lambda_handler``): a REST API (v1) event."""
+    event = {
+        "resource": "/{proxy+}",
+        "path": RESULT_PATH,
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": RESULT_PATH.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": "POST",
+            "stage": "prod",
+            "path": "/prod" + RESULT_PATH,
+            "requestId": "gw-rest-1",
+            "identity": {"sourceIp": "10.0.0.1"},
+        },
+        "body": payload.decode(),
+        "isBase64Encoded": False,
+    }
+    handler = Mangum(app, lifespan="auto", api_gateway_base_path="/")
+    seen = len(logs.lines)
+    try:
+        response = handler(event, lambda_context)
+    finally:  # Mangum makes an event loop for the process (as on Lambda) and never closes it.
+        asyncio.get_event_loop_policy().get_event_loop().close()
+        asyncio.set_event_loop(None)
+    return response, _logged(logs, seen)
+
+
+TRANSPORTS: dict[str, Callable[..., Any]] = {
+    "asgi": _over_asgi,
+    "http": _over_http,
+    "mangum": _over_mangum,
+}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize(("reply", "payload", "headers"), CASES)
-def test_both_ways_answer_and_log_the_same(both_ways, upstream, json_logs, reply, payload, headers):
-    fast, slow, wrapper = both_ways
+def test_both_ways_answer_and_log_the_same(
+    serve,
+    lambda_context,
+    settings,
+    upstream,
+    json_logs,
+    long_way_calls,
+    transport,
+    reply,
+    payload,
+    headers,
+):
     upstream.reply = reply
     headers = {**headers, "X-Request-Id": "same-1"}
-    short = _exchange(fast, json_logs, payload, headers)
-    long = _exchange(slow, json_logs, payload, headers)
-    assert wrapper.calls == 1  # the second went the long way
+    straight = create_service(settings)
+    through_fastapi = create_service(settings.model_copy(update={"hot_path": False}))
+    exchange = TRANSPORTS[transport]
+    fixtures = {"serve": serve, "lambda_context": lambda_context}
+    short = exchange(straight, payload, headers, json_logs, **fixtures)
+    long = exchange(through_fastapi, payload, headers, json_logs, **fixtures)
+    assert long_way_calls == {id(through_fastapi): 1}  # only HOT_PATH=false went through FastAPI
     assert short == long
-    assert short[3][-1]["message"] == "request handled"
+    assert "request handled" in [line["message"] for line in short[-1]]
 
 
-def test_only_the_hot_route_skips_fastapis_layers(service, long_way_calls):
-    assert service.request("POST", "/query/result", {"user_id": "u-1"}).status == 200
-    assert long_way_calls == {}
-    assert service.request("GET", "/query/result").status == 405  # the router's answer
-    assert service.request("POST", "/query/result/", {"user_id": "u-1"}).status == 404
-    assert service.request("GET", "/health").status == 200
-    assert list(long_way_calls.values()) == [3]
-
-
-def test_a_wrapped_stack_takes_the_long_way(both_ways):
-    _, slow, wrapper = both_ways
-    response = slow.request("POST", "/query/result", {"user_id": "u-1"})
-    assert (response.status, response.headers.get("x-wrapped"), wrapper.calls) == (200, "1", 1)
-
-
-def test_added_middleware_wraps_the_hot_route_too(serve, settings, long_way_calls):
-    app = create_app(settings)
-    app.add_middleware(_Wrapper)
-    with serve(app) as running:
-        response = running.request("POST", "/query/result", {"user_id": "u-1"})
-    assert (response.status, response.headers.get("x-wrapped")) == (200, "1")
-    assert long_way_calls == {}
-
-
-def test_an_added_handler_answers_the_short_way_as_the_long_way_would(
-    serve, settings, long_way_calls
+def test_both_ways_answer_an_unexpected_failure_alike(
+    settings, json_logs, long_way_calls, broken_client
 ):
-    app = create_app(settings)
-
-    def teapot(request: Request, exc: Exception) -> Response:  # a sync handler, as allowed
-        return PlainTextResponse(f"bad: {exc}", status_code=418)
-
-    app.add_exception_handler(BadRequestError, teapot)
-    with serve(app) as running:
-        response = running.request("POST", "/query/result", b'{"user_id": ', headers=_JSON)
-    assert (response.status, response.data[:5]) == (418, b"bad: ")
-    assert long_way_calls == {}
-
-
-def _last_resort(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("the app's own 500", status_code=500)
-
-
-@pytest.mark.parametrize("setting", ["max_body_size", "root_path", "500 handler"])
-def test_a_setting_the_short_way_cannot_honour_sends_it_the_long_way(
-    serve, settings, long_way_calls, json_logs, setting
-):
-    app = create_app(settings)
-    if setting == "500 handler":
-        app.add_exception_handler(Exception, _last_resort)
-    else:
-        setattr(app, setting, 100 if setting == "max_body_size" else "/api")
-    with serve(app) as running:
-        response = running.request("POST", "/query/result", {"user_id": "u-1"})
-    assert response.status in (200, 404)  # a root_path the client does not send: not found
-    assert list(long_way_calls.values()) == [1]
-    (warning,) = [x for x in json_logs.lines if x["level"] == "WARNING"]
-    assert warning["message"].startswith("hot routes take FastAPI's long way: the app")
-
-
-class _Recording(trace.TracerProvider):
-    """A tracer provider that records the names of the spans started."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
-        return _Tracer(self.names)
-
-
-class _Tracer(trace.Tracer):
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-
-    def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
-        self.names.append(name)
-        return NonRecordingSpan(INVALID_SPAN_CONTEXT)
-
-    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return trace.use_span(self.start_span(name), end_on_exit=True)
-
-
-def test_with_tracing_on_the_hot_route_is_traced_through_fastapi(serve):
-    tracing = _Recording()
-    app = QueryServiceApp(telemetry={"tracer_provider": tracing, "metrics": False, "logs": False})
-
-    async def endpoint(request: Request) -> Response:
-        return Response(b"short or long")
-
-    app.router.add_api_route("/hot", endpoint, methods=["POST"], route_class_override=HotRoute)
-    with serve(app) as running:
-        response = running.request("POST", "/hot", {})
-    assert (response.status, response.data) == (200, b"short or long")
-    assert tracing.names == ["POST"]  # FastAPI's server span: the long way
-
-
-def test_the_endpoint_sees_the_scope_the_router_would_give_it(serve, long_way_calls):
-    app = QueryServiceApp()
-
-    async def endpoint(request: Request) -> Response:
-        seen = {
-            "app": request.app is app,
-            "router": request.scope["router"] is app.router,
-            "route": request.scope["route"].path,
-            "endpoint": request.scope["endpoint"] is endpoint,
-            "path_params": request.path_params,
-        }
-        return Response(json.dumps(seen))
-
-    app.router.add_api_route("/hot", endpoint, methods=["POST"], route_class_override=HotRoute)
-    with serve(app) as running:
-        response = running.request("POST", "/hot", {})
-    assert json.loads(response.data) == {
-        "app": True,
-        "router": True,
-        "route": "/hot",
-        "endpoint": True,
-        "path_params": {},
-    }
-    assert long_way_calls == {}
-
-
-def test_a_hot_route_with_path_parameters_takes_the_long_way(serve, long_way_calls, json_logs):
-    app = QueryServiceApp()
-
-    async def endpoint(request: Request) -> Response:
-        return Response(request.path_params["name"].encode())
-
-    app.router.add_api_route(
-        "/hot/{name}", endpoint, methods=["POST"], route_class_override=HotRoute
+    answers = []
+    for hot_path in (True, False):
+        app = create_service(settings.model_copy(update={"hot_path": hot_path}), broken_client())
+        headers = {**_JSON, "X-Request-Id": "b-1"}
+        messages, logged = _over_asgi(app, b'{"user_id": "u-1"}', headers, json_logs)
+        for line in logged:  # the traceback's frames differ; what was raised may not
+            if "exception" in line:
+                line["exception"] = line["exception"].splitlines()[-1]
+        answers.append((messages, logged))
+    assert answers[0] == answers[1]
+    messages, logged = answers[0]
+    assert (messages[0]["status"], json.loads(messages[1]["body"])) == (
+        500,
+        {"detail": "internal error"},
     )
-    with serve(app) as running:
-        response = running.request("POST", "/hot/x", {})
-    assert (response.status, response.data, list(long_way_calls.values())) == (200, b"x", [1])
-    assert [x["message"] for x in json_logs.lines if x["level"] == "WARNING"] == [
-        "POST /hot/{name} takes FastAPI's long way: the route has path parameters"
-    ]
+    assert [x["message"] for x in logged] == ["unexpected failure", "request handled"]
+    assert logged[0]["exception"].startswith("RuntimeError: ")
+    assert list(long_way_calls.values()) == [1]  # only HOT_PATH=false went through FastAPI
+
+
+def test_only_the_hot_route_goes_straight(service, long_way_calls):
+    assert service.request("POST", RESULT_PATH, {"user_id": "u-1"}).status == 200
+    assert long_way_calls == {}
+    assert service.request("GET", RESULT_PATH).status == 405  # the router's answer
+    assert service.request("POST", RESULT_PATH + "/", {"user_id": "u-1"}).status == 404
+    assert service.request("GET", "/health").status == 200
+    document = json.loads(service.request("GET", "/openapi.json").data)
+    assert document["paths"][RESULT_PATH]["post"]["responses"]["200"]  # still documented
+    assert service.request("GET", "/docs").status == 200
+    assert list(long_way_calls.values()) == [5]
+
+
+def test_the_dispatcher_serves_only_a_registered_route():
+    app = FastAPI(title="bare")
+    with pytest.raises(ValueError, match="bare has no route for POST /hot"):
+        HotRouteDispatcher(app, "POST", "/hot", handlers={})
+
+    async def endpoint(request: Request) -> Response:
+        return Response(request.path_params["name"])
+
+    app.router.add_api_route("/hot/{name}", endpoint, methods=["POST"])
+    with pytest.raises(ValueError, match="has path parameters"):
+        HotRouteDispatcher(app, "POST", "/hot/{name}", handlers={})
+
+
+def test_what_the_endpoint_raises_is_answered_by_the_nearest_handler(json_logs):
+    app = FastAPI()
+
+    async def endpoint(request: Request) -> Response:
+        raise BadRequestError("no")
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        return Response(f"{type(exc).__name__}: {exc}", status_code=418)
+
+    async def anything(request: Request, exc: Exception) -> Response:
+        return Response(b"not the nearest", status_code=500)
+
+    app.router.add_api_route("/hot", endpoint, methods=["POST"])
+    handlers = {Exception: anything, HTTPError: answer}
+    dispatcher = HotRouteDispatcher(
+        app, "POST", "/hot", handlers=handlers, middleware=[RequestIdMiddleware]
+    )
+    messages = asyncio.run(_asgi_request(dispatcher, "POST", "/hot", b"", {}))
+    assert (messages[0]["status"], messages[1]["body"]) == (418, b"BadRequestError: no")
+    assert messages[0]["headers"][-1][0] == b"x-request-id"  # the middleware wrapped it
+
+
+def test_hot_path_false_in_the_environment_serves_fastapi_alone(monkeypatch, settings):
+    monkeypatch.setenv("HOT_PATH", "false")
+    read = ServiceSettings(internal_api_url=settings.internal_api_url)
+    assert read.hot_path is False
+    assert isinstance(create_service(read), FastAPI)

@@ -9,16 +9,6 @@ from typing import Any
 import pytest
 
 
-class Context:
-    aws_request_id = "mangum-ctx"
-    function_name = "query-service"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:query-service"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
 def rest_event(method: str, path: str, body: str | None) -> dict[str, Any]:
     return {
         "resource": "/{proxy+}",
@@ -95,8 +85,12 @@ def lambda_handler(monkeypatch, upstream):
     [(rest_event, "gw-rest-1"), (http_event, "gw-http-1")],
     ids=["rest_v1", "http_v2"],
 )
-def test_page_through_mangum(lambda_handler, upstream, page, make_event, gateway_request_id):
-    response = lambda_handler(make_event("POST", "/query/result", '{"user_id": "u-1"}'), Context())
+def test_page_through_mangum(
+    lambda_handler, lambda_context, upstream, page, make_event, gateway_request_id
+):
+    response = lambda_handler(
+        make_event("POST", "/query/result", '{"user_id": "u-1"}'), lambda_context
+    )
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == page
     # Without a caller's X-Request-Id, the event's own API Gateway request id is the one.
@@ -105,10 +99,10 @@ def test_page_through_mangum(lambda_handler, upstream, page, make_event, gateway
 
 
 @pytest.mark.parametrize("make_event", [rest_event, http_event], ids=["rest_v1", "http_v2"])
-def test_contract_answers_through_mangum(lambda_handler, make_event):
-    gone = lambda_handler(make_event("GET", "/query/marketing", None), Context())
+def test_contract_answers_through_mangum(lambda_handler, lambda_context, make_event):
+    gone = lambda_handler(make_event("GET", "/query/marketing", None), lambda_context)
     assert gone["statusCode"] == 410
-    bad = lambda_handler(make_event("POST", "/query/result", "{nope"), Context())
+    bad = lambda_handler(make_event("POST", "/query/result", "{nope"), lambda_context)
     assert (bad["statusCode"], json.loads(bad["body"])) == (
         400,
         {"detail": "request body is not valid JSON"},

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import ServiceSettings
 from query_devstack import LambdaInvokeFront, MisbehavingServer, Reply
 
@@ -40,7 +40,7 @@ def envelope_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def test_invoke_returns_the_page_and_carries_the_request_id(serve):
     front = LambdaInvokeFront({"query_result_lambda": envelope_handler})
-    with serve(front) as lambda_api, serve(create_app(legacy_settings(lambda_api.url))) as svc:
+    with serve(front) as lambda_api, serve(create_service(legacy_settings(lambda_api.url))) as svc:
         response = svc.request(
             "POST", "/query/result", {"user_id": "u-9"}, headers={"X-Request-Id": "legacy-req"}
         )
@@ -53,7 +53,7 @@ def test_function_error_is_502(serve):
         raise KeyError("user_id")
 
     front = LambdaInvokeFront({"query_result_lambda": broken})
-    with serve(front) as lambda_api, serve(create_app(legacy_settings(lambda_api.url))) as svc:
+    with serve(front) as lambda_api, serve(create_service(legacy_settings(lambda_api.url))) as svc:
         response = svc.request("POST", "/query/result", {"user_id": "u-9"})
     assert (response.status, json.loads(response.data)) == (
         502,
@@ -66,7 +66,7 @@ def test_lambda_4xx_in_the_envelope_passes_through(serve):
         return {"statusCode": 400, "body": json.dumps({"detail": "next_token is malformed"})}
 
     front = LambdaInvokeFront({"query_result_lambda": rejecting})
-    with serve(front) as lambda_api, serve(create_app(legacy_settings(lambda_api.url))) as svc:
+    with serve(front) as lambda_api, serve(create_service(legacy_settings(lambda_api.url))) as svc:
         response = svc.request("POST", "/query/result", {"user_id": "u", "next_token": "x"})
     assert (response.status, json.loads(response.data)) == (
         400,
@@ -76,7 +76,7 @@ def test_lambda_4xx_in_the_envelope_passes_through(serve):
 
 def test_unknown_function_is_a_misconfiguration(serve):
     front = LambdaInvokeFront({"another_function": envelope_handler})
-    with serve(front) as lambda_api, serve(create_app(legacy_settings(lambda_api.url))) as svc:
+    with serve(front) as lambda_api, serve(create_service(legacy_settings(lambda_api.url))) as svc:
         response = svc.request("POST", "/query/result", {"user_id": "u"})
     assert (response.status, json.loads(response.data)) == (
         502,
@@ -94,7 +94,7 @@ def test_throttled_invoke_is_503(serve):
         },
     )
     with MisbehavingServer(reply) as lambda_api:
-        with serve(create_app(legacy_settings(lambda_api.url))) as svc:
+        with serve(create_service(legacy_settings(lambda_api.url))) as svc:
             response = svc.request("POST", "/query/result", {"user_id": "u"})
     assert response.status == 503
     assert response.headers["retry-after"] == "1"
@@ -118,7 +118,7 @@ def test_the_rollback_path_has_the_same_retries_and_breaker(serve):
     )
     with MisbehavingServer(reply) as lambda_api:
         settings = settings.model_copy(update={"aws_endpoint_url": lambda_api.url})
-        with serve(create_app(settings)) as svc:
+        with serve(create_service(settings)) as svc:
             statuses = [svc.request("POST", "/query/result", {"user_id": "u"}) for _ in range(3)]
         calls = len(lambda_api.requests)
     assert [r.status for r in statuses] == [503, 503, 503]
@@ -127,14 +127,14 @@ def test_the_rollback_path_has_the_same_retries_and_breaker(serve):
 
 
 def test_unreachable_lambda_is_503(serve):
-    with serve(create_app(legacy_settings("http://127.0.0.1:9"))) as svc:
+    with serve(create_service(legacy_settings("http://127.0.0.1:9"))) as svc:
         response = svc.request("POST", "/query/result", {"user_id": "u"})
     assert response.status == 503
 
 
 def test_slow_lambda_is_504_within_the_deadline(serve):
     with MisbehavingServer(Reply(delay=5)) as lambda_api:
-        with serve(create_app(legacy_settings(lambda_api.url))) as svc:
+        with serve(create_service(legacy_settings(lambda_api.url))) as svc:
             started = time.monotonic()
             response = svc.request("POST", "/query/result", {"user_id": "u"})
             elapsed = time.monotonic() - started

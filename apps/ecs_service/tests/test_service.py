@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from openapi_spec_validator import validate
 from query_core import (
     MAX_BODY_BYTES,
@@ -20,7 +20,6 @@ from query_core import (
     PayloadTooLargeError,
 )
 from query_devstack import Reply
-from query_http_client import AsyncQueryClient, TransportRequest
 
 
 def body(response: Any) -> Any:
@@ -206,26 +205,14 @@ def test_unreachable_upstream_is_503(serve, settings):
     from ecs_service.settings import ServiceSettings
 
     dead = ServiceSettings(internal_api_url="http://127.0.0.1:9/prod", environment="local")
-    with serve(create_app(dead)) as running:
+    with serve(create_service(dead)) as running:
         response = running.request("POST", "/query/result", {"user_id": "u-1"})
     assert response.status == 503
     assert response.headers["retry-after"] == "1"
 
 
-class _BrokenTransport:
-    """A transport with a bug: it raises what no translation table knows."""
-
-    async def open(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-    async def handle_async_request(self, request: TransportRequest, body: object) -> None:
-        raise RuntimeError("arn:aws:lambda:ap-northeast-1:123:function:x exploded")
-
-
-def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs):
-    client = AsyncQueryClient(_BrokenTransport())
-    with serve(create_app(settings, client=client)) as running:
+def test_unexpected_failure_is_a_plain_500(serve, settings, json_logs, broken_client):
+    with serve(create_service(settings, client=broken_client())) as running:
         response = running.request(
             "POST", "/query/result", {"user_id": "u-1"}, headers={"X-Request-Id": "boom-1"}
         )
@@ -322,19 +309,19 @@ def test_openapi_lists_every_retired_operation_as_deprecated_and_gone(service, p
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
 def test_docs_are_served_outside_production_only(serve, settings, path):
-    with serve(create_app(settings)) as local:
+    with serve(create_service(settings)) as local:
         assert local.request("GET", path).status == 200
     production = settings.model_copy(
         update={"environment": "production", "internal_api_url": "https://api.example/prod"}
     )
-    with serve(create_app(production)) as running:
+    with serve(create_service(production)) as running:
         response = running.request("GET", path)
     assert (response.status, body(response)) == (404, {"detail": "Not Found"})
 
 
 @pytest.fixture
 def owner_checked(serve, settings):
-    with serve(create_app(settings.model_copy(update={"owner_check": True}))) as running:
+    with serve(create_service(settings.model_copy(update={"owner_check": True}))) as running:
         yield running
 
 

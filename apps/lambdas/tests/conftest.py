@@ -1,8 +1,14 @@
-"""Fixtures: moto's DynamoDB server over HTTP, seeded with demo data; the handler's settings."""
+"""Fixtures: DynamoDB over HTTP, seeded with demo data; the handler's settings.
+
+The handler's tests run twice: on moto's server and on AWS's DynamoDB Local
+(docs/decisions/0001-dynamodb-emulators.md); each emulator starts once per test session.
+Secrets Manager is moto's only (DynamoDB Local serves DynamoDB alone).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,13 +19,16 @@ import pytest
 from query_core.testing import JsonLogs, capture_json_logs
 from query_devstack import (
     DynamoDBEmulator,
+    DynamoDBLocal,
     create_results_table,
     demo_items,
     dynamodb_client,
+    dynamodb_local_home,
     put_items,
 )
 
 EVENTS = Path(__file__).parent / "events"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _load_event(name: str) -> dict[str, Any]:
@@ -43,19 +52,32 @@ class FakeContext:
 
 
 @pytest.fixture(scope="session")
-def dynamodb_endpoint() -> Iterator[str]:
+def moto_endpoint() -> Iterator[str]:
+    """moto's server: DynamoDB and every other service (Secrets Manager here)."""
     with DynamoDBEmulator() as emulator:
         yield emulator.endpoint_url
 
 
+@pytest.fixture(scope="session", params=["moto", "dynamodb-local"])
+def dynamodb_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The DynamoDB emulator a test runs on; override with indirect parametrization."""
+    if request.param == "moto":
+        yield request.getfixturevalue("moto_endpoint")
+        return
+    # `nox -s tests` installs the jar from apps/local_stack/package-lock.json and says where.
+    node_modules = os.environ.get("QUERY_TEST_NODE_MODULES", ROOT / "apps/local_stack/node_modules")
+    with DynamoDBLocal(dynamodb_local_home(Path(node_modules))) as local:
+        yield local.endpoint_url
+
+
 @pytest.fixture(scope="session")
-def secrets(dynamodb_endpoint: str) -> Any:
-    """A Secrets Manager client of the same emulator (moto serves every service)."""
+def secrets(moto_endpoint: str) -> Any:
+    """A Secrets Manager client of moto's server."""
     import boto3
 
     return boto3.client(
         "secretsmanager",
-        endpoint_url=dynamodb_endpoint,
+        endpoint_url=moto_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -75,12 +75,12 @@ def test_a_wrong_value_is_named(monkeypatch):
         ),
     ],
 )
-def test_a_malformed_secret_does_not_start(secrets, dynamodb_endpoint, secret, reason):
+def test_a_malformed_secret_does_not_start(secrets, moto_endpoint, secret, reason):
     arn = secrets.create_secret(Name=f"bad-{abs(hash(secret))}", SecretString=secret)["ARN"]
     code, lines = start(
         "lambdas.query_result.handler",
         ENVIRONMENT="local",
-        AWS_ENDPOINT_URL=dynamodb_endpoint,
+        AWS_ENDPOINT_URL=moto_endpoint,
         NEXT_TOKEN_SECRET_ARN=arn,
     )
     assert code == 1
@@ -89,12 +89,12 @@ def test_a_malformed_secret_does_not_start(secrets, dynamodb_endpoint, secret, r
     assert "too-short" not in message
 
 
-def test_an_unreadable_secret_does_not_start(dynamodb_endpoint):
+def test_an_unreadable_secret_does_not_start(moto_endpoint):
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-AbCdEf"
     code, lines = start(
         "lambdas.query_result.handler",
         ENVIRONMENT="local",
-        AWS_ENDPOINT_URL=dynamodb_endpoint,
+        AWS_ENDPOINT_URL=moto_endpoint,
         NEXT_TOKEN_SECRET_ARN=arn,
     )
     assert code == 1
@@ -103,13 +103,13 @@ def test_an_unreadable_secret_does_not_start(dynamodb_endpoint):
     )
 
 
-def test_a_good_secret_starts(secrets, dynamodb_endpoint):
+def test_a_good_secret_starts(secrets, moto_endpoint):
     document = {"current": {"id": "k1", "key": "k" * 40}}
     arn = secrets.create_secret(Name="good-start", SecretString=json.dumps(document))["ARN"]
     code, lines = start(
         "lambdas.query_result.handler",
         ENVIRONMENT="local",
-        AWS_ENDPOINT_URL=dynamodb_endpoint,
+        AWS_ENDPOINT_URL=moto_endpoint,
         NEXT_TOKEN_SECRET_ARN=arn,
     )
     assert code == 0

@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from query_core import DEFAULT_TOKEN_KEYS, InvalidNextTokenError, PageTokenCodec
 
+# The handler reads its keys and its table through one endpoint: moto's, which serves both.
+pytestmark = pytest.mark.parametrize("dynamodb_endpoint", ["moto"], indirect=True)
+
 
 def keys(current: str, previous: str | None = None) -> str:
     document: dict[str, Any] = {"current": {"id": current, "key": f"{current}-" + "s" * 40}}

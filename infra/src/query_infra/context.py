@@ -17,47 +17,9 @@ from constructs import Construct
 from query_infra import rules
 from query_infra.config import DEFAULT_PUBLIC_API_PATHS, DeploymentConfig
 
-__all__ = ["KEYS", "ContextError", "read_context"]
+__all__ = ["ContextError", "read_context"]
 
 T = TypeVar("T")
-
-#: Every key the app reads (docs/migration.md#context-keys).
-KEYS = (
-    "environment",
-    "account",
-    "region",
-    "vpcId",
-    "vpcCidr",
-    "privateSubnetIds",
-    "privateRouteTableIds",
-    "availabilityZones",
-    "existingTableName",
-    "trafficTarget",
-    "oldEksHandlerUrl",
-    "imageTag",
-    "taskCpu",
-    "taskMemoryMiB",
-    "desiredCount",
-    "maxCount",
-    "enableLambdaRollbackSource",
-    "existingVpcEndpoints",
-    "executeApiPrivateDns",
-    "endpointIngressCidrs",
-    "oldEksHandlerPeer",
-    "oldEksHandlerPort",
-    "existingPublicApiId",
-    "existingPublicApiStage",
-    "existingPublicApiPaths",
-    "publicAuth",
-    "cognitoUserPoolArn",
-    "authorizerFunctionArn",
-    "ownerClaim",
-    "throttleRateLimit",
-    "throttleBurstLimit",
-    "reservedConcurrency",
-    "albCertificateArn",
-    "resultSource",
-)
 
 
 class ContextError(ValueError):
@@ -76,12 +38,16 @@ class _Reader:
         self.problems: list[str] = []
         #: Keys whose value was wrong: rules between keys stay silent about them.
         self.invalid: set[str] = set()
+        #: Every key read: the app's keys (docs/migration.md#context-keys), all in one place.
+        self.keys: list[str] = []
 
     def wrong(self, key: str, problem: str) -> None:
         self.invalid.add(key)
         self.problems.append(problem)
 
     def given(self, key: str) -> bool:
+        if key not in self.keys:
+            self.keys.append(key)
         return self.raw.get(key) not in (None, "", [])
 
     def _parse(self, key: str, default: T, parse: Callable[[Any], T], expected: str) -> T:
@@ -99,6 +65,17 @@ class _Reader:
             self.wrong(key, f"{key} must be {expected}, not {value!r}")
             return default
         return value
+
+    def choice[C: str](self, key: str, default: C, choices: tuple[C, ...]) -> C:
+        value = self.text(key)
+        for choice in choices:
+            if value == choice:
+                return choice
+        if value:
+            quoted = [f"'{c}'" for c in choices]
+            listed = ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+            self.wrong(key, f"{key} must be {listed}, not {value!r}")
+        return default
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         value = self._parse(key, default, _int, "a whole number")
@@ -164,12 +141,12 @@ def _list(value: Any) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value)
 
 
-def _unknown_keys(raw: dict[str, Any]) -> list[str]:
+def _unknown_keys(raw: dict[str, Any], keys: list[str]) -> list[str]:
     """A camelCase key the app does not read is most likely a typo of one it does."""
     problems = []
     for key in raw:
-        if re.fullmatch(r"[a-z][A-Za-z0-9]*", key) and key not in KEYS:
-            close = difflib.get_close_matches(key, KEYS, n=1)
+        if re.fullmatch(r"[a-z][A-Za-z0-9]*", key) and key not in keys:
+            close = difflib.get_close_matches(key, keys, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             problems.append(f"{key} is not a context key of this app{hint}")
     return problems
@@ -203,9 +180,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         existing_table_name=read.text(
             "existingTableName", pattern=p["table"], expected="a DynamoDB table name"
         ),
-        traffic_target=read.text(  # type: ignore[arg-type]
-            "trafficTarget", "ecs", r"ecs|eks", "'ecs' or 'eks'"
-        ),
+        traffic_target=read.choice("trafficTarget", "ecs", ("ecs", "eks")),
         old_eks_handler_url=read.text(
             "oldEksHandlerUrl", pattern=p["url"], expected="an http(s):// URL without a path"
         ),
@@ -219,9 +194,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
             "existingPublicApiPaths", p["path"], "a resource path, e.g. /query/result"
         )
         or DEFAULT_PUBLIC_API_PATHS,
-        public_auth=read.text(  # type: ignore[arg-type]
-            "publicAuth", "iam", r"iam|cognito|lambda|none", "iam, cognito, lambda or none"
-        ),
+        public_auth=read.choice("publicAuth", "iam", ("iam", "cognito", "lambda", "none")),
         cognito_user_pool_arn=read.text(
             "cognitoUserPoolArn", pattern=p["user_pool"], expected="a Cognito user pool ARN"
         ),
@@ -235,15 +208,17 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         alb_certificate_arn=read.text(
             "albCertificateArn", pattern=p["certificate"], expected="an ACM certificate ARN"
         ),
+        alb_host_name=read.text("albHostName", pattern=p["host"], expected=rules.HOST),
+        alb_hosted_zone_id=read.text(
+            "albHostedZoneId", pattern=p["zone"], expected="a hosted zone id (Z…)"
+        ),
         image_tag=read.text("imageTag", pattern=p["tag"], expected="an image tag"),
         task_cpu=read.integer("taskCpu", 512, 256, 16384),
         task_memory_mib=read.integer("taskMemoryMiB", 1024, 512, 122880),
         desired_count=read.integer("desiredCount", 2, 1, 100),
         max_count=read.integer("maxCount", 6, 1, 100),
         enable_lambda_rollback_source=read.flag("enableLambdaRollbackSource", False),
-        result_source=read.text(  # type: ignore[arg-type]
-            "resultSource", "internal_api", r"internal_api|lambda", "'internal_api' or 'lambda'"
-        ),
+        result_source=read.choice("resultSource", "internal_api", ("internal_api", "lambda")),
         **paths,
     )
     # A rule between keys about a key already reported wrong would only repeat the mistake.
@@ -252,7 +227,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         for line in rules.consistency(config, read.given)
         if not any(re.search(rf"\b{key}\b", line) for key in read.invalid)
     ]
-    problems = read.problems + _unknown_keys(raw) + between
+    problems = read.problems + _unknown_keys(raw, read.keys) + between
     if problems:
         raise ContextError(problems)
     return config

@@ -4,18 +4,15 @@ the public API in front of it."""
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cw
-from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from query_infra import nag, rules
+from query_infra import rules
+from query_infra.canary import Canary
 from query_infra.common import ApiGatewayAccount
 from query_infra.config import DeploymentConfig
 from query_infra.functions import PythonFunction
-from query_infra.monitoring import Watch, alarm
 from query_infra.network import Network
 from query_infra.public_api import PublicApi
 from query_infra.service import Service
@@ -39,10 +36,10 @@ class Edge(Construct):
     the EKS version (and a canary's rollback to it) can answer; the clean-up removes the key.
 
     Each deploy publishes a version; CodeDeploy moves alias ``live`` to it, 10 % for
-    5 minutes, then all of it, and rolls back when the alias's errors, the Lambda's forwarded
-    5xx answers or (created API) the public API's 5XX alarm. Attributes: ``function``,
-    ``alias``, ``security_group``, ``public``, ``deployment_group``, ``alarms`` (the canary's),
-    ``watches``.
+    5 minutes, then all of it, and rolls back when one of the canary's alarms fires: error
+    rates of that version and of the ALB, the same in both public API modes
+    (``query_infra.canary``). Attributes: ``function``, ``alias``, ``security_group``,
+    ``public``, ``canary``, ``deployment_group``, ``alarms`` (the canary's), ``watches``.
     """
 
     def __init__(
@@ -92,40 +89,17 @@ class Edge(Construct):
             self, "Live", alias_name="live", version=self.function.function.current_version
         )
         self.public = PublicApi(self, "Public", config=config, alias=self.alias, account=account)
-        minute = Duration.minutes(1)
-        forwarded_5xx = logs.MetricFilter(
+        self.canary = Canary(
             self,
-            "Forwarded5xxFilter",
+            "Rollback",
+            function=self.function.function,
             log_group=self.function.log_group,
-            filter_pattern=logs.FilterPattern.all(
-                logs.FilterPattern.string_value("$.message", "=", "request forwarded"),
-                logs.FilterPattern.number_value("$.status", ">=", 500),
-            ),
-            metric_namespace=f"QueryService/{config.environment}",
-            metric_name="QueryLambda5xx",
-            metric_value="1",
-            default_value=0,
-        ).metric(statistic=cw.Stats.SUM, period=minute)
-        watches = [
-            Watch(
-                "LiveAliasErrors",
-                self.alias.metric_errors(period=minute),
-                1,
-                "errors on the Query Lambda alias live",
-            ),
-            Watch("Forwarded5xx", forwarded_5xx, 5, "the Query Lambda answered 5xx"),
-            *self.public.watches,
-        ]
-        self.alarms = [alarm(self, watch) for watch in watches]
-        self.deployment_group = codedeploy.LambdaDeploymentGroup(
-            self,
-            "Canary",
             alias=self.alias,
-            deployment_config=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
-            alarms=self.alarms,
-            auto_rollback=codedeploy.AutoRollbackConfig(
-                failed_deployment=True, deployment_in_alarm=True, stopped_deployment=True
-            ),
+            namespace=f"QueryService/{config.environment}",
+            alb=service.alb,
+            target_group=service.target_group,
+            public_api=(self.public.requests, self.public.server_errors),
         )
-        nag.canary(self.deployment_group)
+        self.alarms = self.canary.alarms
+        self.deployment_group = self.canary.deployment_group
         self.watches = self.function.watches("Query")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Resource, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import custom_resources as cr
 from constructs import Construct
@@ -32,6 +32,9 @@ class Network(Construct):
       (``existingVpcEndpoints``), with private DNS, open on 443 to ``endpointIngressCidrs``
       (default: the VPC's CIDR), since every workload of the VPC then resolves to them.
     - S3 (image layers): a gateway endpoint unless the VPC has one.
+
+    In an existing VPC the shared endpoints, their security group and the S3 gateway endpoint
+    (with its routes) are retained by ``cdk destroy``: other workloads use them by then.
 
     Attributes: ``vpc``, ``subnets``, ``execute_api_endpoint``, ``s3_prefix_list_id``;
     ``admit(group)`` opens the endpoints to a security group and limits its egress to them.
@@ -80,23 +83,34 @@ class Network(Construct):
             )
             for cidr in config.ingress_cidrs:
                 shared.add_ingress_rule(ec2.Peer.ipv4(cidr), _HTTPS, f"HTTPS from {cidr}")
+            self._shared(shared)
             for name in self.missing:
-                ec2.InterfaceVpcEndpoint(
-                    self,
-                    f"{name.replace('.', '-')}Endpoint",
-                    vpc=self.vpc,
-                    service=_INTERFACES[name],
-                    private_dns_enabled=True,
-                    security_groups=[shared],
-                    subnets=self.subnets,
-                    open=False,
+                self._shared(
+                    ec2.InterfaceVpcEndpoint(
+                        self,
+                        f"{name.replace('.', '-')}Endpoint",
+                        vpc=self.vpc,
+                        service=_INTERFACES[name],
+                        private_dns_enabled=True,
+                        security_groups=[shared],
+                        subnets=self.subnets,
+                        open=False,
+                    )
                 )
             self.shared_security_group = shared
         if "s3" not in config.existing_vpc_endpoints:
-            self.vpc.add_gateway_endpoint(
-                "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+            self._shared(
+                self.vpc.add_gateway_endpoint(
+                    "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+                )
             )
         self.s3_prefix_list_id = self._s3_prefix_list()
+
+    def _shared(self, resource: Resource) -> None:
+        """What every workload of an existing VPC starts using (private DNS of an endpoint, the
+        S3 routes of the gateway endpoint) outlives the stack: ``cdk destroy`` leaves it."""
+        if self.config.imported_vpc:
+            resource.apply_removal_policy(RemovalPolicy.RETAIN)
 
     def admit(self, group: ec2.SecurityGroup) -> None:
         """Let ``group`` (no open egress) use the endpoints on 443, and egress only there."""

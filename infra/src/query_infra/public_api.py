@@ -7,15 +7,16 @@ import re
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from query_infra import nag
 from query_infra.common import ApiGatewayAccount, log_group, stage_options
 from query_infra.config import DeploymentConfig
-from query_infra.monitoring import Watch
 
 __all__ = ["PublicApi", "source_arn_path"]
 
@@ -25,13 +26,29 @@ def source_arn_path(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "*", path)
 
 
+def _metrics(dimensions: dict[str, str]) -> tuple[cw.Metric, cw.Metric]:
+    """The API's requests and 5XX answers a minute (AWS/ApiGateway ``Count``, ``5XXError``)."""
+
+    def metric(name: str) -> cw.Metric:
+        return cw.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=name,
+            dimensions_map=dimensions,
+            statistic=cw.Stats.SUM,
+            period=Duration.minutes(1),
+        )
+
+    return metric("Count"), metric("5XXError")
+
+
 class PublicApi(Construct):
     """``create`` mode (no ``existingPublicApiId``): a REST API proxying every path to the
     alias (the Query Lambda answers 404 off the contract's paths), callers authenticated by
     ``publicAuth``, the stage throttled. ``existing`` mode: no API is created; the existing
     one, whose auth and routes stay as they are, may invoke the alias on its proxied paths.
 
-    Attributes: ``api`` and ``url`` (None in existing mode), ``watches`` (its 5XX).
+    Attributes: ``api`` and ``url`` (None in existing mode); ``requests`` and
+    ``server_errors``, the API's metrics in either mode (the canary's public 5XX rate).
     """
 
     def __init__(
@@ -46,7 +63,6 @@ class PublicApi(Construct):
         super().__init__(scope, construct_id)
         self.api: apigw.RestApi | None = None
         self.url: str | None = None
-        self.watches: list[Watch] = []
         if config.creates_public_api:
             self._create(config, alias, account)
         else:
@@ -78,14 +94,7 @@ class PublicApi(Construct):
                 "publicAuth=none: the public API lets ANYONE read any user's results",
             )
         self.api, self.url = api, api.url
-        self.watches = [
-            Watch(
-                "PublicApi5xx",
-                api.metric_server_error(period=Duration.minutes(1)),
-                5,
-                "public API 5XX",
-            )
-        ]
+        self.requests, self.server_errors = _metrics({"ApiName": api.rest_api_name})
 
     def _authorization(self, config: DeploymentConfig) -> apigw.MethodOptions:
         auth = config.public_auth
@@ -113,6 +122,37 @@ class PublicApi(Construct):
 
     def _grant_existing(self, config: DeploymentConfig, alias: lambda_.Alias) -> None:
         stack = Stack.of(self)
+        # API Gateway's metrics name a REST API by its name, which the context does not hold:
+        # read at deploy (GET of that one API only).
+        api_id = config.existing_public_api_id
+        lookup = cr.AwsCustomResource(
+            self,
+            "ExistingApiName",
+            on_update=cr.AwsSdkCall(
+                service="APIGateway",
+                action="getRestApi",
+                parameters={"restApiId": api_id},
+                physical_resource_id=cr.PhysicalResourceId.of(f"rest-api-name-{api_id}"),
+                output_paths=["name"],
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["apigateway:GET"],
+                        resources=[
+                            f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/{api_id}"
+                        ],
+                    )
+                ]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        self.requests, self.server_errors = _metrics(
+            {
+                "ApiName": lookup.get_response_field("name"),
+                "Stage": config.existing_public_api_stage,
+            }
+        )
         for number, path in enumerate(config.existing_public_api_paths, start=1):
             alias.add_permission(
                 f"ExistingPublicApi{number}",

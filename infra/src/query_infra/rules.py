@@ -12,6 +12,7 @@ __all__ = [
     "API_ID",
     "CLAIM",
     "ENVIRONMENT",
+    "HOST",
     "PATTERNS",
     "PEER",
     "cidr_problem",
@@ -39,11 +40,14 @@ PATTERNS = {
     "certificate": _ARN + r"acm:" + _REGION + r":\d{12}:certificate/[0-9a-f-]{36}",
     "claim": r"[A-Za-z0-9_:.-]{1,128}",
     "tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+    "host": r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    "zone": r"Z[A-Z0-9]{1,32}",
 }
 API_ID = "a REST API id (10 lowercase letters and digits, e.g. a1b2c3d4e5)"
 ENVIRONMENT = "lowercase letters, digits and '-' (up to 20), starting with a letter"
 PEER = "a security group id (sg-…), a prefix list id (pl-…) or an IPv4 CIDR"
 CLAIM = "a claim name ([A-Za-z0-9_:.-])"
+HOST = "a lowercase DNS name, e.g. query.internal.example.com"
 
 #: Fargate's task sizes: CPU units -> (lowest, highest, step) memory in MiB.
 _FARGATE = {
@@ -81,7 +85,7 @@ def eks_port(config: DeploymentConfig) -> int:
 def consistency(config: DeploymentConfig, given: Callable[[str], bool]) -> list[str]:
     """Mistakes between keys, one line each; ``given(key)`` says whether the context set it."""
     problems: list[str] = []
-    for check in (_vpc, _old_handler, _public_api, _sizes_and_assets):
+    for check in (_vpc, _old_handler, _public_api, _alb_https, _sizes_and_assets):
         check(config, given, problems.append)
     return problems
 
@@ -182,6 +186,19 @@ def _public_api(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) ->
             add("ownerClaim needs an authorizer: publicAuth=none has no caller identity")
     if c.throttle_burst_limit < c.throttle_rate_limit:
         add("throttleBurstLimit must be at least throttleRateLimit")
+
+
+def _alb_https(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
+    """HTTPS at the ALB: only to a name the certificate covers (the ALB's own is in none)."""
+    if c.alb_certificate_arn and not (c.alb_host_name and c.alb_hosted_zone_id):
+        add(
+            "albCertificateArn needs albHostName (a name the certificate covers) and "
+            "albHostedZoneId (the VPC's private zone the stack adds it to): no certificate "
+            "covers the ALB's own DNS name, so every forwarded request would fail TLS"
+        )
+    for key in ("albHostName", "albHostedZoneId"):
+        if given(key) and not c.alb_certificate_arn:
+            add(f"{key} is only read with albCertificateArn")
 
 
 def _sizes_and_assets(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:

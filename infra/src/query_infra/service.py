@@ -8,6 +8,8 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -130,8 +132,9 @@ class Service(Construct):
         scaling.scale_on_request_count(
             "Requests", requests_per_target=500, target_group=self.target_group
         )
-        scheme = "https" if config.alb_certificate_arn else "http"
-        self.url = f"{scheme}://{self.alb.load_balancer_dns_name}"
+        self.url = f"http://{self.alb.load_balancer_dns_name}"
+        if config.alb_certificate_arn:
+            self.url = f"https://{self._host_name(config)}"
         self.watches = self._watches()
 
     def admit(self, peer: ec2.SecurityGroup) -> None:
@@ -154,6 +157,19 @@ class Service(Construct):
             )
         self.listener_port = 80
         return self.alb.add_listener("Http", port=80, open=False)
+
+    def _host_name(self, config: DeploymentConfig) -> str:
+        """``albHostName`` as an alias of the ALB in the VPC's private zone (the certificate
+        covers that name, not the ALB's own)."""
+        zone = route53.HostedZone.from_hosted_zone_id(self, "Zone", config.alb_hosted_zone_id)
+        route53.ARecord(
+            self,
+            "AlbName",
+            zone=zone,
+            record_name=f"{config.alb_host_name}.",
+            target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.alb)),
+        )
+        return config.alb_host_name
 
     def _access_logs(self) -> None:
         """ALB access logs in a private bucket, when the region is known at synth time."""

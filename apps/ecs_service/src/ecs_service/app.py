@@ -1,4 +1,6 @@
-"""``create_app()``: the FastAPI application of the query service (docs/contract.md#public-api).
+"""The query service (docs/contract.md#public-api): ``create_app()`` builds its FastAPI
+application, ``create_service()`` what uvicorn and Mangum serve (the app, with the hot route's
+dispatcher in front unless ``HOT_PATH=false``: ``ecs_service.hot_route``).
 
 Glue only: the rules (request ids, the error table and its answers, the retired path's
 410, body limits, the models) live in ``query_core``, the upstream call in
@@ -36,13 +38,16 @@ from query_core import (
 )
 from query_http_client import AsyncQueryClient
 
-from ecs_service.errors import register_error_handlers
-from ecs_service.hot_route import HotRoute, QueryServiceApp
+from ecs_service.errors import ERROR_HANDLERS, register_error_handlers
+from ecs_service.hot_route import HotRouteDispatcher
 from ecs_service.middleware import RequestIdMiddleware
 from ecs_service.settings import ServiceSettings, get_settings
 from ecs_service.upstream import create_client
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_service"]
+
+#: The app's middleware, outermost first: also around the hot route's straight way.
+_MIDDLEWARE = (RequestIdMiddleware,)
 
 _ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 #: What ``POST /query/result`` may answer besides its page.
@@ -82,7 +87,7 @@ async def _read_body(request: Request) -> bytes:
 
 def create_app(
     settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
-) -> QueryServiceApp:
+) -> FastAPI:
     """The application; ``settings`` and the results ``client`` default to the environment's."""
     settings = settings or get_settings()
     upstream = client or create_client(settings)
@@ -96,7 +101,7 @@ def create_app(
         finally:
             await upstream.aclose()
 
-    app = QueryServiceApp(
+    app = FastAPI(
         title="Query service",
         version="0.1.0",
         summary="One page of a user's stored results, newest first.",
@@ -108,7 +113,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(RequestIdMiddleware)
+    for middleware in reversed(_MIDDLEWARE):  # each one added becomes the outermost
+        app.add_middleware(middleware)
     register_error_handlers(app)
 
     async def query_result(request: Request) -> Response:
@@ -124,6 +130,7 @@ def create_app(
         page = await upstream.query_json(query, request_id=request.state.request_id)
         return Response(page, media_type="application/json")
 
+    # Documented here; served straight by create_service()'s dispatcher unless HOT_PATH=false.
     app.router.add_api_route(
         RESULT_PATH,
         query_result,
@@ -131,7 +138,6 @@ def create_app(
         response_model=QueryResponse,
         openapi_extra={"requestBody": {"required": True, "content": _REQUEST_CONTENT}},
         responses=openapi_responses(error.status_code for error in _RESULT_ERRORS),
-        route_class_override=HotRoute,  # served the short way (ecs_service.hot_route)
     )
 
     for path, extra in ((RETIRED_PATH, None), (RETIRED_PATH + "/{rest:path}", _BELOW)):
@@ -173,6 +179,20 @@ def create_app(
         app.openapi_url, app.docs_url, app.redoc_url = "/openapi.json", "/docs", "/redoc"
     app.setup()
     return app
+
+
+def create_service(
+    settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
+) -> FastAPI | HotRouteDispatcher:
+    """The application as served: ``POST /query/result`` dispatched straight to its endpoint,
+    the rest to FastAPI; only FastAPI with ``HOT_PATH=false``."""
+    settings = settings or get_settings()
+    app = create_app(settings, client)
+    if not settings.hot_path:
+        return app
+    return HotRouteDispatcher(
+        app, "POST", RESULT_PATH, handlers=ERROR_HANDLERS, middleware=_MIDDLEWARE
+    )
 
 
 async def _retired_endpoint() -> None:

@@ -4,11 +4,11 @@ import gc
 
 from query_core import configure_json_logging
 
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import get_settings
 
 configure_json_logging(get_settings().log_level)
-app = create_app()
+app = create_service()
 
 # What is alive now (modules, the app, its routes and models: most of the heap) lives as long
 # as the process: leave it out of every garbage collection, which would otherwise walk it

@@ -5,12 +5,16 @@ client's errors included (an ``UpstreamTimeoutError`` is a ``GatewayTimeoutError
 ``query_core.error_answer`` gives each its status, ``{"detail": ...}`` and headers. The
 router's own 404 and 405 are answered as the tree's ``NotFoundError`` and
 ``MethodNotAllowedError``. This module adds only the log line of an upstream failure.
-Anything else is answered 500 by ``RequestIdMiddleware``.
+Anything else is answered 500 by ``RequestIdMiddleware``. ``ERROR_HANDLERS`` is the one table:
+FastAPI's exception handlers and the hot route's dispatcher (``ecs_service.hot_route``) use it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -26,7 +30,9 @@ from query_core import (
 from query_http_client import UpstreamError, UpstreamMisconfiguredError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["register_error_handlers"]
+__all__ = ["ERROR_HANDLERS", "ErrorHandler", "register_error_handlers"]
+
+type ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 _log = logging.getLogger("ecs_service.errors")
 
@@ -71,7 +77,14 @@ async def _router_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+#: The answer to each exception, by class (the nearest in its MRO): one handler for the whole
+#: error tree, and the router's own answers.
+ERROR_HANDLERS: Final[Mapping[type[Exception], ErrorHandler]] = MappingProxyType(
+    {HTTPError: _http_error, StarletteHTTPException: _router_error}
+)
+
+
 def register_error_handlers(app: FastAPI) -> None:
-    """One handler for the whole error tree, and the router's own answers."""
-    app.add_exception_handler(HTTPError, _http_error)
-    app.add_exception_handler(StarletteHTTPException, _router_error)
+    """``ERROR_HANDLERS`` as the app's exception handlers."""
+    for exception, handler in ERROR_HANDLERS.items():
+        app.add_exception_handler(exception, handler)

@@ -8,8 +8,8 @@ and closed per call; ECS keeps it open for the life of the process.
 from mangum import Mangum
 from query_core import configure_json_logging
 
-from ecs_service.app import create_app
+from ecs_service.app import create_service
 from ecs_service.settings import get_settings
 
 configure_json_logging(get_settings().log_level)
-handler = Mangum(create_app(), lifespan="auto", api_gateway_base_path="/")
+handler = Mangum(create_service(), lifespan="auto", api_gateway_base_path="/")

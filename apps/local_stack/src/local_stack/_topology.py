@@ -1,6 +1,6 @@
 """The chain as data: which processes, on which ports, with which environment, in which order.
 
-    DynamoDB emulator (moto server, or dynalite when given; demo data)
+    DynamoDB emulator (DynamoDB Local or dynalite when given, else moto's server; demo data)
       <- internal API   (local API Gateway, stage /prod, Query Result Lambda's handler)
       <- ECS service    (uvicorn, INTERNAL_API_URL -> internal API)
       <- external API   (local API Gateway, Query Lambda's handler, EKS_HANDLER_URL -> service)
@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from query_devstack import DEFAULT_TABLE_NAME, dynalite_command, moto_command
+from query_devstack import (
+    DEFAULT_TABLE_NAME,
+    dynalite_command,
+    dynamodb_local_command,
+    moto_command,
+)
 
 __all__ = [
     "FRONT_GRACE_SECONDS",
@@ -99,9 +105,17 @@ def _gateway(handler: str, port: int, *extra: str) -> tuple[str, ...]:
     )
 
 
-def emulator(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> Part:
-    """The DynamoDB emulator: dynalite when ``(node, script)`` is given, else moto's server."""
-    if dynalite is not None:
+def emulator(
+    ports: Ports,
+    *,
+    dynalite: tuple[str, str] | None = None,
+    dynamodb_local: Path | None = None,
+) -> Part:
+    """The DynamoDB emulator: DynamoDB Local when the folder of its jar is given, dynalite
+    when ``(node, script)`` is, else moto's server."""
+    if dynamodb_local is not None:
+        command = dynamodb_local_command(dynamodb_local, ports.dynamodb)
+    elif dynalite is not None:
         command = dynalite_command(*dynalite, ports.dynamodb)
     else:
         command = moto_command(ports.dynamodb)
@@ -110,13 +124,18 @@ def emulator(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> Part:
     return Part("dynamodb", tuple(command), ports.dynamodb, env, shown=False)
 
 
-def chain(ports: Ports, *, dynalite: tuple[str, str] | None = None) -> list[Part]:
+def chain(
+    ports: Ports,
+    *,
+    dynalite: tuple[str, str] | None = None,
+    dynamodb_local: Path | None = None,
+) -> list[Part]:
     """Every part in start order: the emulator first, each caller after what it calls."""
     emulator_url = f"http://127.0.0.1:{ports.dynamodb}"
     table = {"AWS_ENDPOINT_URL": emulator_url, "RESULTS_TABLE_NAME": DEFAULT_TABLE_NAME}
     query_result = "lambdas.query_result.handler:handler"
     return [
-        emulator(ports, dynalite=dynalite),
+        emulator(ports, dynalite=dynalite, dynamodb_local=dynamodb_local),
         Part(
             "query-result-lambda",
             _gateway(query_result, ports.internal, "--stage", "prod"),

@@ -23,6 +23,7 @@ legacy ``marketing_id`` never leaves the table.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -93,14 +94,21 @@ class ResultsRepository:
         token_keys: TokenKeys | bytes = DEFAULT_TOKEN_KEYS,
         max_round_trips: int = DEFAULT_MAX_ROUND_TRIPS,
         filter_read_size: int = DEFAULT_FILTER_READ_SIZE,
+        filter_time_budget: float | None = None,
     ) -> None:
+        """``filter_time_budget``: seconds after which a filtered page starts no further
+        round trip (it ends early with a ``next_token``, as at the round-trip cap);
+        ``None``: only the cap ends it."""
         if max_round_trips < 1 or filter_read_size < 1:
             raise ValueError("max_round_trips and filter_read_size must be at least 1")
+        if filter_time_budget is not None and filter_time_budget <= 0:
+            raise ValueError("filter_time_budget must be positive")
         self._client = client
         self._table_name = table_name
         self._tokens = PageTokenCodec(token_keys)
         self._max_round_trips = max_round_trips
         self._filter_read_size = filter_read_size
+        self._filter_time_budget = filter_time_budget
 
     def query(self, request: QueryRequest) -> QueryResponse:
         """One page of ``request.user_id``'s results, newest first.
@@ -137,12 +145,16 @@ class ResultsRepository:
 
         raw_items: list[Mapping[str, Any]] = []
         last_key: Mapping[str, Any] | None = None
+        budget = self._filter_time_budget
+        stop_at = None if budget is None else time.monotonic() + budget
         for _ in range(self._max_round_trips if request.ap_id is not None else 1):
             response = self._call_query(params)
             raw_items.extend(response.get("Items", []))
             last_key = response.get("LastEvaluatedKey")
             if len(raw_items) >= wanted or last_key is None:
                 break
+            if stop_at is not None and time.monotonic() >= stop_at:
+                break  # out of time: a partial page that resumes (docs/contract.md#timeouts)
             params["ExclusiveStartKey"] = last_key
 
         items = [_to_result_item(raw) for raw in raw_items[: request.limit]]
@@ -150,7 +162,7 @@ class ResultsRepository:
         if len(raw_items) > request.limit:
             next_token = self._token_after(request, items[-1].result_id)
         elif last_key is not None:
-            # The read stopped early (round-trip cap or DynamoDB's 1 MB page): resume
+            # The read stopped early (round-trip cap, time budget or DynamoDB's 1 MB page): resume
             # after the last key DynamoDB examined, which may be past the last item.
             resume_after = from_attribute_value(last_key["result_id"])
             next_token = self._token_after(request, str(resume_after))

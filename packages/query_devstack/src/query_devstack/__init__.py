@@ -1,6 +1,14 @@
-"""The local stack's shared parts: DynamoDB emulators, the results table, demo data, processes."""
+"""The local stack's shared parts: DynamoDB emulators, the results table, demo data, processes.
+
+The emulators: AWS's DynamoDB Local (of record), moto's server and dynalite.
+"""
 
 from query_devstack._demo import DEMO_AP_IDS, DEMO_USERS, demo_items, ulid
+from query_devstack._dynamodb_local import (
+    DynamoDBLocal,
+    dynamodb_local_command,
+    dynamodb_local_home,
+)
 from query_devstack._emulator import (
     LOCAL_REGION,
     DynamoDBEmulator,
@@ -27,6 +35,7 @@ __all__ = [
     "ApiGatewayFront",
     "ClientContext",
     "DynamoDBEmulator",
+    "DynamoDBLocal",
     "EmulatorProcess",
     "LambdaInvokeFront",
     "LocalLambdaContext",
@@ -37,6 +46,8 @@ __all__ = [
     "demo_items",
     "dynalite_command",
     "dynamodb_client",
+    "dynamodb_local_command",
+    "dynamodb_local_home",
     "free_port",
     "moto_command",
     "orphan_safe",

@@ -40,17 +40,26 @@ class QueryResultSettings(EnvSettings):
         description="A literal `next_token` key for `local` (ignored in `production`); "
         "unset, `local` uses a public key: tokens are tamper-evident, not secret.",
     )
+    # One DynamoDB call, retries included, must end inside one attempt of the service
+    # (UPSTREAM_ATTEMPT_TIMEOUT_SECONDS): docs/contract.md#timeouts gives every hop's budget.
     dynamodb_connect_timeout_seconds: float = Field(
-        default=2.0, gt=0, le=10, description="Connect timeout of each DynamoDB call."
+        default=0.5, gt=0, le=10, description="Connect timeout of each DynamoDB call."
     )
     dynamodb_read_timeout_seconds: float = Field(
-        default=5.0, gt=0, le=25, description="Read timeout of each DynamoDB call."
+        default=1.0, gt=0, le=25, description="Read timeout of each DynamoDB call."
     )
     dynamodb_max_attempts: int = Field(
-        default=3, ge=1, le=10, description="botocore standard-mode attempts per DynamoDB call."
+        default=2, ge=1, le=10, description="botocore standard-mode attempts per DynamoDB call."
     )
     filter_max_round_trips: int = Field(
         default=5, ge=1, le=50, description="Queries per page at most when `ap_id` filters."
+    )
+    filter_time_budget_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=25,
+        description="When `ap_id` filters: no further `Query` once the page has taken this "
+        "long; the page ends early with a `next_token`.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Level of the JSON log lines."

@@ -63,6 +63,7 @@ def _create_repository(settings: QueryResultSettings) -> ResultsRepository:
         settings.results_table_name,
         token_keys=get_token_keys(),
         max_round_trips=settings.filter_max_round_trips,
+        filter_time_budget=settings.filter_time_budget_seconds,
     )
 
 

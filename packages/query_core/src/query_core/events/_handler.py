@@ -104,6 +104,8 @@ class LambdaHandler:
                     "path": request.path if request else None,
                     "status": response["statusCode"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    # Which version answered: the canary's alarms count per version.
+                    "function_version": getattr(context, "function_version", None),
                 },
             )
             return response

@@ -1,0 +1,191 @@
+"""The runbook's context files through the real AWS CDK CLI, as the operator runs it.
+
+``npx aws-cdk@2 synth`` in a folder laid out like ``infra/`` (this ``cdk.json`` as it is, the
+app, the CLI from ``infra/package-lock.json``, which ``nox -s infra`` installs) with
+``cdk.context.json`` being the runbook's example (``infra/examples/cdk.context.json``), then
+with each edit the docs tell the operator to make (``infra/examples/*.diff``, applied with
+``git apply`` to the file the step before left). npm runs offline: a CLI not in the lock
+fails the test instead of being downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+INFRA = Path(__file__).resolve().parents[1]
+DOCS = INFRA.parent / "docs"
+EXAMPLES = INFRA / "examples"
+STACK = "QueryService-prod"
+#: Each edit the docs show, and the file it is made to (the phase before it).
+EDITS = {
+    "switch-to-ecs.diff": "cdk.context.json",
+    "internal-hop-rollback.diff": "switch-to-ecs.diff",
+    "close-eks-egress.diff": "switch-to-ecs.diff",
+}
+EKS_PEER = "sg-0e4b5c0de0000a1b2"
+
+
+def _app_folder(root: Path, context: str) -> Path:
+    """``infra/`` as the operator has it, with ``context`` as its cdk.context.json."""
+    root.mkdir()
+    for name in ("cdk.json", "app.py", "package.json", "package-lock.json", "node_modules"):
+        (root / name).symlink_to(INFRA / name)
+    (root / "cdk.context.json").write_text(context)
+    return root
+
+
+def _apply(diff: str, context: str, where: Path) -> str:
+    """``context`` with ``diff`` applied by git, as ``git apply`` would to the operator's file."""
+    (where / "infra").mkdir(parents=True)
+    (where / "infra" / "cdk.context.json").write_text(context)
+    subprocess.run(
+        ["git", "apply", "--whitespace=error", "-"],
+        input=diff,
+        cwd=where,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    return (where / "infra" / "cdk.context.json").read_text()
+
+
+def cdk_synth(folder: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    env = {
+        **os.environ,
+        # cdk.json's `python app.py`: this interpreter, as the runbook's PATH makes it.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "npm_config_offline": "true",  # the lock's CLI, or a failure
+        "npm_config_update_notifier": "false",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "AWS_EC2_METADATA_DISABLED": "true",  # no credentials to look for
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        ["npx", "aws-cdk@2", "synth", "--no-notices", "--quiet"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    template_path = folder / "cdk.out" / f"{STACK}.template.json"
+    template = json.loads(template_path.read_text()) if template_path.exists() else {}
+    return result, template
+
+
+@pytest.fixture(scope="module")
+def contexts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The example file, and the file after each edit the docs show."""
+    files = {"cdk.context.json": (EXAMPLES / "cdk.context.json").read_text()}
+    for edit, base in EDITS.items():
+        where = tmp_path_factory.mktemp(edit.removesuffix(".diff"))
+        files[edit] = _apply((EXAMPLES / edit).read_text(), files[base], where)
+    return files
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory, contexts: dict[str, str]) -> Any:
+    if not (INFRA / "node_modules" / "aws-cdk").is_dir() or not shutil.which("npx"):
+        pytest.fail("the CDK CLI of infra/package-lock.json and npx: run `./nox -s infra`")
+    cache: dict[str, dict[str, Any]] = {}
+
+    def synth(name: str) -> Template:
+        if name not in cache:
+            folder = _app_folder(tmp_path_factory.mktemp("cli") / "infra", contexts[name])
+            result, template = cdk_synth(folder)
+            assert result.returncode == 0, result.stdout + result.stderr
+            cache[name] = template
+        return Template.from_json(cache[name])
+
+    return synth
+
+
+def _query_lambda_environment(template: Template) -> dict[str, Any]:
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Handler": "lambdas.query.handler.handler"}},
+    )
+    (function,) = functions.values()
+    return dict(function["Properties"]["Environment"]["Variables"])
+
+
+def _eks_egress(template: Template) -> list[Any]:
+    """The Query Lambda security group's egress rules to the EKS handler's peer."""
+    groups = template.find_resources(
+        "AWS::EC2::SecurityGroup",
+        {"Properties": {"GroupDescription": Match.string_like_regexp("^Query Lambda")}},
+    )
+    (group,) = groups.values()
+    rules = group["Properties"].get("SecurityGroupEgress", [])
+    return [rule for rule in rules if rule.get("DestinationSecurityGroupId") == EKS_PEER]
+
+
+def test_the_runbook_example_synthesizes_as_written(synthesized):
+    template = synthesized("cdk.context.json")
+    example = json.loads((EXAMPLES / "cdk.context.json").read_text())
+    # The file decided, not cdk.json: the existing VPC, table, API and the EKS phase.
+    environment = _query_lambda_environment(template)
+    assert environment["EKS_HANDLER_URL"] == example["oldEksHandlerUrl"]
+    assert len(_eks_egress(template)) == 1
+    template.resource_count_is("AWS::EC2::VPC", 0)
+    template.resource_count_is("AWS::DynamoDB::Table", 0)
+    permissions = json.dumps(template.find_resources("AWS::Lambda::Permission"))
+    assert permissions.count("a1b2c3d4e5/prod/*/query/") == 3  # the existing API's paths
+    endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
+    services = json.dumps([e["Properties"]["ServiceName"] for e in endpoints.values()])
+    assert "ecr" not in services
+    assert "logs" not in services
+    assert "execute-api" in services
+    assert "s3" in services
+
+
+def test_the_switch_is_an_edit_of_the_file(synthesized):
+    template = synthesized("switch-to-ecs.diff")
+    url = json.dumps(_query_lambda_environment(template)["EKS_HANDLER_URL"])
+    assert "InternalAlb" in url  # the ALB's DNS name
+    assert len(_eks_egress(template)) == 1  # the canary's rollback still reaches EKS
+
+
+def test_the_internal_hop_rollback_is_an_edit_of_the_file(synthesized):
+    template = synthesized("internal-hop-rollback.diff")
+    (task,) = template.find_resources("AWS::ECS::TaskDefinition").values()
+    variables = task["Properties"]["ContainerDefinitions"][0]["Environment"]
+    assert {"Name": "RESULT_SOURCE", "Value": "lambda"} in variables
+
+
+def test_closing_the_eks_egress_drops_every_eks_key(synthesized, contexts):
+    template = synthesized("close-eks-egress.diff")
+    assert _eks_egress(template) == []
+    assert "oldEksHandler" not in contexts["close-eks-egress.diff"]
+
+
+FENCE = re.compile(r"^( *)(`{3,})(\w*)\n(.*?)^\1\2$", re.MULTILINE | re.DOTALL)
+
+
+def test_every_context_in_the_docs_is_an_example_file_this_test_synthesizes():
+    pages = [DOCS.parent / "README.md"]
+    pages += [p for p in DOCS.rglob("*.md") if "node_modules" not in p.parts]
+    included: set[str] = set()
+    for page in pages:
+        text = page.read_text()
+        for _, _, _, body in FENCE.findall(text):
+            snippet = re.fullmatch(r'\s*--8<-- "infra/examples/([^"]+)"\s*', body)
+            if snippet:
+                included.add(snippet[1])
+            else:  # a pasted context or edit would not be tested: include the file instead
+                assert '"trafficTarget"' not in body, page
+                assert "cdk.context.json" not in body or "+++" not in body, page
+        # A one-off -c is undone by the next deploy: phases are edits of the file.
+        assert not re.search(r"aws-cdk@2 deploy[^\n`]*(-c|--context) ", text), page
+    assert included == {"cdk.context.json", *EDITS}
