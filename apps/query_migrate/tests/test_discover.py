@@ -16,14 +16,22 @@ INFRA_CONTEXT = Path(__file__).parents[3] / "infra" / "src" / "query_infra" / "c
 
 
 def infra_keys() -> set[str]:
-    """``KEYS`` of the CDK app's context reader, read as data (apps never import infra)."""
+    """The keys the CDK app's context reader reads: the first argument of each ``read.<kind>(...)``
+    call in ``read_context`` (read as data: apps never import infra)."""
     tree = ast.parse(INFRA_CONTEXT.read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "KEYS" for t in node.targets
-        ):
-            return set(ast.literal_eval(node.value))
-    raise AssertionError(f"no KEYS in {INFRA_CONTEXT}")
+    keys = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "read"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+    assert {"vpcId", "vpcCidr", "endpointIngressCidrs", "oldEksHandlerPeer"} <= keys, keys
+    return keys
 
 
 def _discover(run: Any, running: Running, output: Path, *extra: str) -> Any:

@@ -8,7 +8,7 @@ VPC's endpoints, and the security group that admits the old Query Lambda at the 
 port. Every value names where it came from; what it could not find names how to find it.
 Read-only: every call is a Get/Describe/List (the IAM policy in docs/reference).
 
-Only keys the CDK app reads are written (``infra/src/query_infra/context.py``'s ``KEYS``, a
+Only keys the CDK app reads are written (those ``infra/src/query_infra/context.py`` reads; a
 test pins it). ``vpcCidr`` takes one CIDR today: the VPC's primary block goes there, and every
 associated block to ``endpointIngressCidrs``, which admits them to the shared endpoints.
 """
