@@ -22,7 +22,7 @@ def test_discover_and_retire_examples(run, running: Running, aws, monkeypatch, t
         stable=stable,
     )
     assert "not found" in discover
-    context = stable(Path("infra/cdk.context.json").read_text())
+    assert Path("infra/cdk.context.json").exists()
 
     lam = aws("lambda")
     alias_arn = lam.get_alias(FunctionName="query-lambda", Name="live")["AliasArn"]
@@ -46,5 +46,4 @@ def test_discover_and_retire_examples(run, running: Running, aws, monkeypatch, t
     result = stable(result)
     assert "0 requests" in result
     check_snippet("examples/discover.txt", discover, exact=False)
-    check_snippet("examples/discover-context.json", context, exact=False)
     check_snippet("examples/retire-marketing.txt", result, exact=False)
