@@ -111,8 +111,13 @@ def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
         if c.region and any(not az.startswith(c.region) for az in c.availability_zones):
             add(f"availabilityZones must be zones of region {c.region}")
         if not given("vpcCidr"):
-            add("vpcId needs vpcCidr: the existing VPC's CIDR (endpoint ingress and egress)")
+            add(
+                "vpcId needs vpcCidr: every CIDR block of the existing VPC, primary first "
+                "(who may use the endpoints the stack creates)"
+            )
     else:
+        if c.vpc_secondary_cidrs:
+            add("vpcCidr takes one CIDR for the VPC the stack creates (a list needs vpcId)")
         for key in (
             "privateSubnetIds",
             "privateRouteTableIds",
