@@ -9,7 +9,7 @@ port. Every value names where it came from; what it could not find names how to 
 Read-only: every call is a Get/Describe/List (the IAM policy in docs/reference).
 
 Only keys the CDK app reads are written (those ``infra/src/query_infra/context.py`` reads; a
-test pins it). ``vpcCidr`` takes one CIDR today: the VPC's primary block goes there, and every
+test pins it). The VPC's primary block goes to ``vpcCidr`` and every
 associated block to ``endpointIngressCidrs``, which admits them to the shared endpoints.
 """
 
