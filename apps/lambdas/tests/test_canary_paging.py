@@ -13,15 +13,14 @@ import base64
 import json
 import random
 import re
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from lambdas.query._settings import QueryLambdaSettings
 from query_core import InvalidNextTokenError, PageTokenCodec, TokenKey, TokenKeys
 from query_devstack import MisbehavingServer, RecordedRequest, Reply, ulid
-
-from lambdas.query._settings import QueryLambdaSettings
 
 PAGE = 3
 _RNG, _AT = random.Random(20), datetime(2026, 12, 1, tzinfo=UTC)
@@ -80,8 +79,12 @@ def service_side(codec: PageTokenCodec) -> Callable[[RecordedRequest], Reply]:
             start = USERS[user_id].index(after) + 1
         items, end = _page(user_id, start)
         last = items[-1]["result_id"] if end is not None else None
-        next_token = None if last is None else codec.encode(user_id=user_id, ap_id=None, result_id=last)
-        return _answer(200, {"user_id": user_id, "items": items, "count": len(items), "next_token": next_token})
+        next_token = (
+            None if last is None else codec.encode(user_id=user_id, ap_id=None, result_id=last)
+        )
+        return _answer(
+            200, {"user_id": user_id, "items": items, "count": len(items), "next_token": next_token}
+        )
 
     return answer
 
@@ -104,8 +107,12 @@ def eks_side(request: RecordedRequest) -> Reply:
     items, end = _page(user_id, start)
     next_token = None
     if end is not None:
-        next_token = base64.urlsafe_b64encode(json.dumps({"user_id": user_id, "offset": end}).encode()).decode()
-    return _answer(200, {"user_id": user_id, "items": items, "count": len(items), "next_token": next_token})
+        next_token = base64.urlsafe_b64encode(
+            json.dumps({"user_id": user_id, "offset": end}).encode()
+        ).decode()
+    return _answer(
+        200, {"user_id": user_id, "items": items, "count": len(items), "next_token": next_token}
+    )
 
 
 @pytest.fixture
@@ -131,7 +138,9 @@ def query_module(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def versions(service: str, eks: str, *, follow_tokens: bool) -> tuple[QueryLambdaSettings, ...]:
     """The alias's two versions: the old one targets EKS, the new one the service."""
-    both: dict[str, Any] = {"service_url": service, "old_eks_handler_url": eks} if follow_tokens else {}
+    both: dict[str, Any] = (
+        {"service_url": service, "old_eks_handler_url": eks} if follow_tokens else {}
+    )
     return (
         QueryLambdaSettings(eks_handler_url=eks, **both),
         QueryLambdaSettings(eks_handler_url=service, **both),
@@ -178,7 +187,10 @@ def test_a_client_paging_while_traffic_moves_sees_every_item_once(
     query_module, monkeypatch, load_event, sides
 ):
     statuses, seen = page_while_traffic_moves(
-        query_module, monkeypatch, load_event("rest_v1_external_query.json"), versions(*sides, follow_tokens=True)
+        query_module,
+        monkeypatch,
+        load_event("rest_v1_external_query.json"),
+        versions(*sides, follow_tokens=True),
     )
     assert len(statuses) > STEP * len(WEIGHTS)  # every step of the weight was seen
     assert [s for s in statuses if s != 200] == []
@@ -190,7 +202,10 @@ def test_without_following_the_token_pages_cross_sides_and_are_refused(
 ):
     """Lambda's per-invocation routing alone: the failure the clients saw."""
     statuses, seen = page_while_traffic_moves(
-        query_module, monkeypatch, load_event("rest_v1_external_query.json"), versions(*sides, follow_tokens=False)
+        query_module,
+        monkeypatch,
+        load_event("rest_v1_external_query.json"),
+        versions(*sides, follow_tokens=False),
     )
     assert statuses.count(400) > 0
     assert seen != USERS

@@ -71,7 +71,10 @@ class Edge(Construct):
         environment = {"EKS_HANDLER_URL": url, "FORWARD_TIMEOUT_SECONDS": "25"}
         if config.old_eks_handler_url and config.old_eks_handler_peer:
             # Both sides serve: a page follows the side that issued its next_token (decision 11).
-            environment |= {"SERVICE_URL": service.url, "OLD_EKS_HANDLER_URL": config.old_eks_handler_url}
+            environment |= {
+                "SERVICE_URL": service.url,
+                "OLD_EKS_HANDLER_URL": config.old_eks_handler_url,
+            }
         if config.owner_claim:
             environment["OWNER_CLAIM"] = config.owner_claim
         self.function = PythonFunction(

@@ -199,7 +199,9 @@ def test_every_issued_token_has_the_shape(user_id, ap_id, rid):
         "",
         "opaque-or-null",
         # another system's tokens: a DynamoDB key as base64 JSON, a bare offset
-        base64.urlsafe_b64encode(json.dumps({"user_id": "u-1", "result_id": RID}).encode()).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"user_id": "u-1", "result_id": RID}).encode()
+        ).decode(),
         "42",
         # this codec's spelling broken in each part
         f"k-a.{base64.urlsafe_b64encode(b'not-a-ulid').decode().rstrip('=')}.{'A' * 22}",

@@ -116,7 +116,9 @@ class QueryLambdaSettings:
         url = _url(env, "EKS_HANDLER_URL", url)
         service, old = _url(env, "SERVICE_URL"), _url(env, "OLD_EKS_HANDLER_URL")
         if (service is None) != (old is None):
-            raise SettingsError("SERVICE_URL and OLD_EKS_HANDLER_URL are set together or not at all")
+            raise SettingsError(
+                "SERVICE_URL and OLD_EKS_HANDLER_URL are set together or not at all"
+            )
         level = (env.get("LOG_LEVEL") or "INFO").upper()
         if level not in _LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
