@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Final
 
@@ -21,16 +21,30 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_:.@\-]{1,128}")
 class CanaryCheckSettings:
     """Environment variables of the hook."""
 
-    #: The Query Lambda version being deployed, by its qualified ARN (``…:function:name:7``).
-    target_version_arn: str
-    #: The test identity: a user whose results exist, sent as the authorizer's claim too.
-    test_user_id: str
-    #: The authorizer claim the Query Lambda reads the caller from (its ``OWNER_CLAIM``).
-    owner_claim: str = "sub"
-    #: Whether the version must answer 410 on ``/query/marketing`` (it targets the service).
-    expect_marketing_gone: bool = False
-    #: The public API's id, put in the test event's ``requestContext.apiId``.
-    public_api_id: str = "canary-check"
+    target_version_arn: str = field(
+        metadata={"description": "The Query Lambda version being deployed (its qualified ARN)."}
+    )
+    test_user_id: str = field(
+        metadata={
+            "description": "The test identity: a user_id whose results exist, sent as the "
+            "authorizer's claim too (context `canaryTestUserId`)."
+        }
+    )
+    owner_claim: str = field(
+        default="sub",
+        metadata={"description": "The claim the Query Lambda reads the caller from (its own)."},
+    )
+    expect_marketing_gone: bool = field(
+        default=False,
+        metadata={
+            "description": "`true` when the version targets the service: `/query/marketing` "
+            "must answer the contract's 410."
+        },
+    )
+    public_api_id: str = field(
+        default="canary-check",
+        metadata={"description": "The public API's id, in the test event's `apiId`."},
+    )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> CanaryCheckSettings:
