@@ -78,6 +78,9 @@ class DeploymentConfig:
     #: The authorizer field that carries the caller's user id (OWNER_CLAIM); empty: the Query
     #: Lambda's default for the authorizer type (Cognito "sub", Lambda "principalId", IAM "caller").
     owner_claim: str = ""
+    #: The test identity of the canary's check (a user_id whose results exist, sent as the
+    #: caller too): CodeDeploy's hooks check each new version with it before traffic moves.
+    canary_test_user_id: str = ""
     #: Stage throttling of the public API, and reserved concurrency of each Lambda.
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100

@@ -203,6 +203,9 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
             "authorizerFunctionArn", pattern=p["function"], expected="a Lambda function ARN"
         ),
         owner_claim=read.text("ownerClaim", pattern=p["claim"], expected=rules.CLAIM),
+        canary_test_user_id=read.text(
+            "canaryTestUserId", pattern=p["user"], expected="a user_id whose results exist"
+        ),
         throttle_rate_limit=read.number("throttleRateLimit", 50.0, 0, 10_000),
         throttle_burst_limit=read.integer("throttleBurstLimit", 100, 1, 5_000),
         reserved_concurrency=read.integer("reservedConcurrency", 50, 1, 1_000),

@@ -39,6 +39,7 @@ PATTERNS = {
     "function": _ARN + r"lambda:" + _REGION + r":\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?",
     "certificate": _ARN + r"acm:" + _REGION + r":\d{12}:certificate/[0-9a-f-]{36}",
     "claim": r"[A-Za-z0-9_:.-]{1,128}",
+    "user": r"[A-Za-z0-9_:.@-]{1,128}",
     "tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
     "host": r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
     "zone": r"Z[A-Z0-9]{1,32}",
