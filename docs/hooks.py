@@ -18,6 +18,7 @@ REFERENCE = DOCS / "reference"
 def configuration_rows() -> dict[str, list[tuple[str, str, str]]]:
     """Component -> [(VARIABLE, default, meaning)], read from the settings classes."""
     from ecs_service.settings import ServiceSettings
+    from lambdas.canary_check._settings import CanaryCheckSettings
     from lambdas.query._settings import QueryLambdaSettings
     from lambdas.query_result._settings import QueryResultSettings
 
@@ -28,14 +29,21 @@ def configuration_rows() -> dict[str, list[tuple[str, str, str]]]:
             rows.append((name.upper(), default, (info.description or "").replace("\n", " ")))
         return rows
 
-    lambda_rows = [
-        (f.name.upper(), str(f.default), f.metadata.get("description", ""))
-        for f in dataclasses.fields(QueryLambdaSettings)
-    ]
+    def dataclass_rows(settings: Any) -> list[tuple[str, str, str]]:
+        return [
+            (
+                f.name.upper(),
+                "required" if f.default is dataclasses.MISSING else str(f.default),
+                f.metadata.get("description", ""),
+            )
+            for f in dataclasses.fields(settings)
+        ]
+
     return {
         "ECS service (`apps/ecs_service`)": pydantic_rows(ServiceSettings),
         "Query Result Lambda (`lambdas.query_result`)": pydantic_rows(QueryResultSettings),
-        "Query Lambda (`lambdas.query`)": lambda_rows,
+        "Query Lambda (`lambdas.query`)": dataclass_rows(QueryLambdaSettings),
+        "Canary check hook (`lambdas.canary_check`)": dataclass_rows(CanaryCheckSettings),
     }
 
 

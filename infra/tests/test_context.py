@@ -51,6 +51,18 @@ def test_the_running_account_context_reads_as_written(read, context):
     assert config.ingress_cidrs == (context["vpcCidr"],)
 
 
+def test_a_vpc_with_a_secondary_block_has_its_endpoints_admit_every_block(read, context):
+    # Not the 10.40.0.0/16 default: pods on the secondary block keep image pulls and logs.
+    config = read({**context, "vpcCidr": ["10.20.0.0/16", "100.64.0.0/16"]})
+    assert config.vpc_cidr == "10.20.0.0/16"
+    assert config.ingress_cidrs == ("10.20.0.0/16", "100.64.0.0/16")
+
+
+def test_a_new_vpc_takes_one_block(read):
+    with pytest.raises(ContextError, match="vpcCidr takes one CIDR for the VPC the stack creates"):
+        read({"vpcCidr": "10.40.0.0/16,10.41.0.0/16"})
+
+
 def test_lists_bools_and_numbers_also_come_as_cli_strings(read, context):
     config = read(
         {

@@ -76,6 +76,17 @@ def test_query_lambda_points_at_the_old_eks_url_in_eks_mode(eks, context):
     assert "OWNER_CLAIM" not in variables  # the Query Lambda's default for the authorizer
 
 
+def test_while_both_sides_serve_a_page_can_follow_its_token_to_either(eks, ecs, context):
+    """Decision 11: both versions know both sides while the old handler is reachable."""
+    variables = _query_function(eks)["Environment"]["Variables"]
+    assert variables["OLD_EKS_HANDLER_URL"] == context["oldEksHandlerUrl"]
+    assert "ServiceInternalAlb" in str(variables["SERVICE_URL"])
+    # after the clean-up (no old handler): one target, nothing to follow
+    assert {"SERVICE_URL", "OLD_EKS_HANDLER_URL"}.isdisjoint(
+        _query_function(ecs)["Environment"]["Variables"]
+    )
+
+
 def _egress(template: Template) -> set[tuple[str, int, int]]:
     """(target, from, to) of every egress rule of the Query Lambda's group, inline or not;
     a target in the stack is named by its logical id's first 12 characters."""

@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from query_migrate.attach import _PUT_PARAMETERS, lambda_uri
+from query_migrate._restapi import PUT_PARAMETERS, lambda_uri
+
+
+def _add_method(apigateway, api_id: str) -> None:
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    other = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="other")["id"]
+    apigateway.put_method(
+        restApiId=api_id, resourceId=other, httpMethod="GET", authorizationType="NONE"
+    )
 
 
 def _args(api, record: Path) -> list[str]:
@@ -22,7 +30,7 @@ def test_put_parameters_are_botocores_model(aws) -> None:
         "httpMethod",
         "integrationHttpMethod",
     }
-    assert members == _PUT_PARAMETERS
+    assert members == PUT_PARAMETERS
 
 
 def test_dry_run_changes_nothing(run, public_api, moto, tmp_path) -> None:
@@ -38,7 +46,7 @@ def test_dry_run_changes_nothing(run, public_api, moto, tmp_path) -> None:
     assert not record.exists()
 
 
-def test_attach_then_detach_restores_every_integration_byte_for_byte(
+def test_attach_then_detach_restores_every_integration_and_the_deployment(
     run, public_api, moto, tmp_path
 ) -> None:
     before = public_api.snapshot(moto)
@@ -50,13 +58,17 @@ def test_attach_then_detach_restores_every_integration_byte_for_byte(
     assert attached["previousDeploymentId"] == first_deployment
     after_attach = public_api.snapshot(moto)
     alias_uri = lambda_uri(public_api.alias_arn)
-    for method in ("POST /query/result", "ANY /query/marketing", "ANY /query/marketing/{proxy+}"):
-        integration = json.loads(after_attach[method])
-        original = json.loads(before[method])
-        assert integration["uri"] == alias_uri
-        # Only the URI changed: timeout, parameters, content handling are kept.
-        assert {**original, "uri": alias_uri} == integration
-    assert after_attach["OPTIONS /query/result"] == before["OPTIONS /query/result"]
+    integration = json.loads(after_attach["POST /query/result"])
+    original = json.loads(before["POST /query/result"])
+    # Only the URI changed: timeout, parameters, content handling are kept.
+    assert {**original, "uri": alias_uri} == integration
+    # /query/marketing is retire-marketing's step; CORS preflight is API Gateway's.
+    for method in (
+        "ANY /query/marketing",
+        "ANY /query/marketing/{proxy+}",
+        "OPTIONS /query/result",
+    ):
+        assert after_attach[method] == before[method]
     attach_deployment = public_api.deployment(moto)
     assert attach_deployment != first_deployment
     assert json.loads(record.read_text())["methods"][0]["integration"]["uri"] != alias_uri
@@ -70,7 +82,8 @@ def test_attach_then_detach_restores_every_integration_byte_for_byte(
     assert detached.exit_code == 0, detached.output + detached.stderr
     assert "byte for byte" in detached.stdout
     assert public_api.snapshot(moto) == before
-    assert public_api.deployment(moto) not in {first_deployment, attach_deployment}
+    # The stage is back on the deployment it was on, not on a new one.
+    assert public_api.deployment(moto) == first_deployment
     assert json.loads(record.read_text())["detachedAt"]
 
     # The same record cannot be detached twice.
@@ -102,14 +115,23 @@ def test_attach_reads_the_alias_from_the_stack_and_the_api_from_the_context(
     assert json.loads(snapshot["ANY /query/marketing"])["uri"] != lambda_uri(public_api.alias_arn)
 
 
-def test_attach_refuses_an_integration_it_does_not_know(run, make_api, moto, tmp_path) -> None:
-    api = make_api(marketing_type="HTTP_PROXY")
-    before = api.snapshot(moto)
+def test_attach_refuses_an_integration_it_does_not_know(
+    run, public_api, moto, aws, tmp_path
+) -> None:
+    aws("apigateway").put_integration(
+        restApiId=public_api.api_id,
+        resourceId=public_api.resources["/query/result"],
+        httpMethod="POST",
+        type="HTTP_PROXY",
+        integrationHttpMethod="POST",
+        uri="https://eks.example.com/q",
+    )
+    before = public_api.snapshot(moto)
     record = tmp_path / "r.json"
-    result = run("attach", *_args(api, record))
+    result = run("attach", *_args(public_api, record))
     assert result.exit_code == 1
     assert "integration type HTTP_PROXY" in result.stderr
-    assert api.snapshot(moto) == before
+    assert public_api.snapshot(moto) == before
     assert not record.exists()
 
 
@@ -231,3 +253,97 @@ def test_detach_refuses_a_damaged_record_or_another_region(run, public_api, tmp_
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
     assert run("detach", str(not_json)).exit_code == 2
+
+
+def test_attach_refuses_an_api_changed_since_the_reviewed_plan(
+    run, public_api, moto, aws, tmp_path
+) -> None:
+    record = tmp_path / "r.json"
+    plan = run.json("attach", *_args(public_api, record), "--dry-run")
+    assert plan["undeployedChanges"] == []
+    # Somebody adds a method elsewhere in the API after the review.
+    _add_method(aws("apigateway"), public_api.api_id)
+    before = public_api.snapshot(moto)
+    refused = run("attach", *_args(public_api, record), "--plan-hash", plan["planHash"])
+    assert refused.exit_code == 1
+    assert "changed since the plan you reviewed" in refused.stderr
+    assert public_api.snapshot(moto) == before
+    assert not record.exists()
+    forced = run("attach", *_args(public_api, record), "--plan-hash", plan["planHash"], "--force")
+    assert forced.exit_code == 0, forced.stderr
+
+
+def test_attach_grants_the_other_stages_and_detach_removes_the_grants(
+    run, make_api, aws, tmp_path
+) -> None:
+    api = make_api(grant=False)
+    lam, apigateway = aws("lambda"), aws("apigateway")
+    apigateway.create_deployment(restApiId=api.api_id, stageName="staging")
+    # What the stack grants: the configured stage only, per path.
+    lam.add_permission(
+        FunctionName="query-lambda",
+        Qualifier="live",
+        StatementId="stack",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api.api_id}/prod/*/query/result",
+    )
+    record = tmp_path / "r.json"
+    attached = run.json("attach", *_args(api, record))
+    staging = f"arn:aws:execute-api:us-east-1:123456789012:{api.api_id}/staging/*/query/result"
+    assert attached["grantedPermissions"] == [f"query-migrate-{api.api_id}-staging-0"]
+
+    def sources() -> list[str]:
+        policy = json.loads(lam.get_policy(FunctionName="query-lambda", Qualifier="live")["Policy"])
+        return [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]]
+
+    assert staging in sources()
+    assert run("detach", str(record)).exit_code == 0
+    assert staging not in sources()
+    assert len(sources()) == 1
+
+
+def test_detach_after_a_later_deployment_deploys_the_restored_api(
+    run, public_api, moto, aws, tmp_path
+) -> None:
+    before = public_api.snapshot(moto)
+    first = public_api.deployment(moto)
+    record = tmp_path / "r.json"
+    assert run("attach", *_args(public_api, record)).exit_code == 0
+    attached = public_api.deployment(moto)
+    aws("apigateway").create_deployment(restApiId=public_api.api_id, stageName="prod")
+    later = public_api.deployment(moto)
+    detached = run.json("detach", str(record))
+    assert detached["stageRestored"] == "redeployed"
+    assert public_api.deployment(moto) not in {first, attached, later}
+    assert public_api.snapshot(moto) == before
+
+
+def test_detach_refuses_an_api_changed_since_attach_unless_forced(
+    run, public_api, moto, aws, tmp_path
+) -> None:
+    record = tmp_path / "r.json"
+    assert run("attach", *_args(public_api, record)).exit_code == 0
+    _add_method(aws("apigateway"), public_api.api_id)
+    refused = run("detach", str(record))
+    assert refused.exit_code == 1
+    assert "changed since attach (hash" in refused.stderr
+    assert run("detach", str(record), "--force").exit_code == 0
+
+
+def test_every_command_takes_the_region_from_the_context(run, public_api, tmp_path) -> None:
+    """The context's region, not the shell's (AWS_REGION=us-east-1 here)."""
+    result = run("attach", *_args(public_api, tmp_path / "r.json"), "-c", "region=eu-west-1")
+    assert result.exit_code == 2
+    assert "GetStage" in result.stderr
+    assert "NotFoundException" in result.stderr
+    both = run(
+        "attach",
+        *_args(public_api, tmp_path / "r.json"),
+        "-c",
+        "region=eu-west-1",
+        "--region",
+        "us-east-1",
+    )
+    assert both.exit_code == 2
+    assert "--region us-east-1, but the context's region is eu-west-1" in both.stderr

@@ -57,8 +57,9 @@ class Stable:
     """Replaces volatile ids by stable ones of the same length (tables keep their layout)."""
 
     PATTERNS = (
-        r"\b(?:sg|vpc|subnet|vpce)-[0-9a-f]{8,17}\b",
+        r"\b(?:sg|vpc|subnet|vpce|rtb)-[0-9a-f]{8,17}\b",
         r"\bd-[A-Z0-9]{9}\b",
+        r"\b[0-9a-f]{16}\b",  # attach's hashes of the API
         r"\bsmoke-[0-9a-f]{12}\b",
         r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
     )
@@ -72,7 +73,7 @@ class Stable:
 
     def _make(self, value: str) -> str:
         """Same length and punctuation; a kept prefix (``sg-``); then zeros and a counter."""
-        match = re.match(r"^(?:sg|vpc|subnet|vpce|smoke|d)-", value)
+        match = re.match(r"^(?:sg|vpc|subnet|vpce|rtb|smoke|d)-", value)
         keep = match.end() if match else 0
         counter = f"{len(self.known) + 1:x}"
         slots = [i for i, c in enumerate(value) if c.isalnum() and i >= keep]

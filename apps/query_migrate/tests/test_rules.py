@@ -14,7 +14,9 @@ import pytest
 from query_migrate._aws import Aws
 from query_migrate._errors import MigrateError, RefusedError
 from query_migrate._inputs import Context, Outputs
-from query_migrate.attach import RECORD_FORMAT, refuse_undetached
+from query_migrate._restapi import export_differences
+from query_migrate.attach import RECORD_FORMAT, AttachPlan, refuse_undetached
+from query_migrate.retire import Usage, metrics_enabled, refuse_used
 from query_migrate.shadow import Answer, HttpTarget, InvokeTarget, parse_target, request_bodies
 from query_migrate.smoke import public_auth, smoke_targets
 from query_migrate.status import Status, watch
@@ -207,3 +209,103 @@ def test_reading_an_output_the_table_does_not_name_is_a_bug() -> None:
     assert outputs.get("ServiceUrl") == "http://alb"
     with pytest.raises(KeyError, match="Renamed is not a stack output"):
         outputs.get("Renamed")
+
+
+#: A stage's export as API Gateway writes it (GetExport oas30, extensions=integrations).
+_EXPORT = {
+    "openapi": "3.0.1",
+    "paths": {
+        "/query/result": {
+            "post": {
+                "x-amazon-apigateway-integration": {
+                    "type": "aws_proxy",
+                    "httpMethod": "POST",
+                    "uri": "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+                    "arn:aws:lambda:eu-west-1:123456789012:function:old/invocations",
+                    "passthroughBehavior": "when_no_match",
+                }
+            },
+            "options": {"x-amazon-apigateway-integration": {"type": "mock"}},
+        },
+        "/query/marketing/{proxy+}": {
+            "parameters": [{"name": "proxy", "in": "path", "required": True}],
+            "x-amazon-apigateway-any-method": {
+                "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST"}
+            },
+        },
+    },
+}
+
+
+def _working(uri_function: str = "old") -> dict[str, dict[str, object]]:
+    uri = (
+        "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+        f"arn:aws:lambda:eu-west-1:123456789012:function:{uri_function}/invocations"
+    )
+    return {
+        "POST /query/result": {
+            "methodIntegration": {"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri}
+        },
+        "OPTIONS /query/result": {"methodIntegration": {"type": "MOCK"}},
+        "ANY /query/marketing/{proxy+}": {
+            "methodIntegration": {"type": "AWS_PROXY", "httpMethod": "POST"}
+        },
+    }
+
+
+def test_the_working_copy_the_stage_serves_has_no_undeployed_changes() -> None:
+    assert export_differences(_EXPORT, _working()) == []
+
+
+def test_undeployed_integrations_and_methods_are_named() -> None:
+    working = _working("edited")
+    working["GET /other"] = {"methodIntegration": {"type": "MOCK"}}
+    del working["OPTIONS /query/result"]
+    problems = export_differences(_EXPORT, working)
+    assert problems[0] == "GET /other: not deployed"
+    assert problems[1] == "OPTIONS /query/result: deleted, not deployed"
+    assert problems[2].startswith("POST /query/result: integration uri arn:aws:apigateway")
+    assert "function:edited" in problems[2]
+    assert "function:old" in problems[2]
+    assert len(problems) == 3
+
+
+def test_an_export_without_integrations_is_compared_by_its_methods() -> None:
+    """moto's export, or one without the integrations extension: methods only."""
+    bare = {"paths": {"/query/result": {"POST": {"responses": {}}}}}
+    working = {"POST /query/result": _working()["POST /query/result"]}
+    assert export_differences(bare, working) == []
+
+
+def test_plan_refuses_undeployed_changes_and_a_changed_hash_unless_forced() -> None:
+    plan = AttachPlan("a1", "prod", None, "d1", api_hash="h1", undeployed=["GET /x: not deployed"])
+    with pytest.raises(RefusedError, match="does not serve yet"):
+        plan.refuse(force=False, expected_hash=None, now_hash="h1")
+    with pytest.raises(RefusedError, match="changed since the plan you reviewed"):
+        plan.refuse(force=False, expected_hash="h0", now_hash="h1")
+    with pytest.raises(RefusedError, match="changed while attach was reading it"):
+        plan.refuse(force=False, expected_hash=None, now_hash="h2")
+    plan.refuse(force=True, expected_hash="h0", now_hash="h2")
+
+
+def test_retiring_refuses_a_used_or_unknown_path_unless_forced() -> None:
+    with pytest.raises(RefusedError, match="answered 3 requests in the last 30 days"):
+        refuse_used(Usage(30, "metrics", 3), force=False)
+    with pytest.raises(RefusedError, match="is unknown"):
+        refuse_used(Usage(30, "", None, detail="no access log"), force=False)
+    refuse_used(Usage(30, "metrics", 0), force=False)
+    refuse_used(Usage(30, "metrics", 3), force=True)
+
+
+@pytest.mark.parametrize(
+    ("settings", "enabled"),
+    [
+        ({"*/*": {"metricsEnabled": True}}, True),
+        ({"*/*": {"metricsEnabled": False}}, False),
+        ({"~1query~1marketing/ANY": {"metricsEnabled": True}}, True),
+        ({}, False),
+    ],
+)
+def test_detailed_metrics_of_a_method(settings: dict[str, object], enabled: bool) -> None:
+    stage = {"methodSettings": settings}
+    assert metrics_enabled(stage, "/query/marketing", "ANY") is enabled

@@ -66,7 +66,9 @@ class Canary(Construct):
     """CodeDeploy's canary for alias ``live`` (10 % for 5 minutes, then all), rolled back by
     any of ``alarms``: the new version's 5xx-or-crash rate, its extra 4xx rate, the ALB's
     5xx rate (the service behind it) and the public API's 5XX rate (``public_api``: its
-    requests and 5XX metrics, the created API's or the existing one's).
+    requests and 5XX metrics, the created API's or the existing one's). With ``check``
+    (``query_infra.canary_check``), CodeDeploy runs it before any traffic moves and after all
+    of it has; its ``Failed`` stops the deployment.
 
     Attributes: ``alarms``, ``deployment_group``.
     """
@@ -83,6 +85,7 @@ class Canary(Construct):
         alb: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
         public_api: tuple[cw.IMetric, cw.IMetric],
+        check: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         counts: dict[str, cw.IMetric] = {}
@@ -188,6 +191,8 @@ class Canary(Construct):
             alias=alias,
             deployment_config=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
             alarms=self.alarms,
+            pre_hook=check,
+            post_hook=check,
             auto_rollback=codedeploy.AutoRollbackConfig(
                 failed_deployment=True, deployment_in_alarm=True, stopped_deployment=True
             ),

@@ -48,8 +48,10 @@ class DeploymentConfig:
     private_subnet_ids: tuple[str, ...] = ()
     private_route_table_ids: tuple[str, ...] = ()
     availability_zones: tuple[str, ...] = ()
-    #: The CIDR of the VPC: of the new one, or the existing VPC's own (endpoint ingress).
+    #: The CIDR of the VPC: of the new one, or the existing VPC's primary block.
     vpc_cidr: str = "10.40.0.0/16"
+    #: The existing VPC's other CIDR blocks (secondary associations): its endpoints admit them too.
+    vpc_secondary_cidrs: tuple[str, ...] = ()
     #: Endpoints the existing VPC already has: the stack creates only the others.
     existing_vpc_endpoints: frozenset[str] = frozenset()
     #: Private DNS on the stack's execute-api endpoint (default: on in a new VPC only).
@@ -76,6 +78,9 @@ class DeploymentConfig:
     #: The authorizer field that carries the caller's user id (OWNER_CLAIM); empty: the Query
     #: Lambda's default for the authorizer type (Cognito "sub", Lambda "principalId", IAM "caller").
     owner_claim: str = ""
+    #: The test identity of the canary's check (a user_id whose results exist, sent as the
+    #: caller too): CodeDeploy's hooks check each new version with it before traffic moves.
+    canary_test_user_id: str = ""
     #: Stage throttling of the public API, and reserved concurrency of each Lambda.
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100
@@ -109,8 +114,8 @@ class DeploymentConfig:
 
     @property
     def ingress_cidrs(self) -> tuple[str, ...]:
-        """Who may use the shared endpoints: the context's CIDRs, else the VPC's."""
-        return self.endpoint_ingress_cidrs or (self.vpc_cidr,)
+        """Who may use the shared endpoints: the context's CIDRs, else every block of the VPC."""
+        return self.endpoint_ingress_cidrs or (self.vpc_cidr, *self.vpc_secondary_cidrs)
 
     @property
     def owner_check(self) -> bool:

@@ -173,7 +173,8 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
             "privateRouteTableIds", p["route_table"], "a route table id (rtb-…)"
         ),
         availability_zones=read.items("availabilityZones", p["az"], "a zone, e.g. eu-west-1a"),
-        vpc_cidr=vpc_cidr[0] if len(vpc_cidr) == 1 else "10.40.0.0/16",
+        vpc_cidr=vpc_cidr[0] if vpc_cidr else "10.40.0.0/16",
+        vpc_secondary_cidrs=vpc_cidr[1:],
         existing_vpc_endpoints=frozenset(read.items("existingVpcEndpoints")),
         execute_api_private_dns=read.flag("executeApiPrivateDns", not vpc_id),
         endpoint_ingress_cidrs=read.cidrs("endpointIngressCidrs"),
@@ -202,6 +203,9 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
             "authorizerFunctionArn", pattern=p["function"], expected="a Lambda function ARN"
         ),
         owner_claim=read.text("ownerClaim", pattern=p["claim"], expected=rules.CLAIM),
+        canary_test_user_id=read.text(
+            "canaryTestUserId", pattern=p["user"], expected="a user_id whose results exist"
+        ),
         throttle_rate_limit=read.number("throttleRateLimit", 50.0, 0, 10_000),
         throttle_burst_limit=read.integer("throttleBurstLimit", 100, 1, 5_000),
         reserved_concurrency=read.integer("reservedConcurrency", 50, 1, 1_000),

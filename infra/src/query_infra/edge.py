@@ -3,13 +3,14 @@ the public API in front of it."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from query_infra import rules
 from query_infra.canary import Canary
+from query_infra.canary_check import CanaryCheck
 from query_infra.common import ApiGatewayAccount
 from query_infra.config import DeploymentConfig
 from query_infra.functions import PythonFunction
@@ -34,12 +35,16 @@ class Edge(Construct):
     service's ALB (``trafficTarget=ecs``) or the old EKS handler (``eks``). While
     ``oldEksHandlerPeer`` is set, its security group may also reach the old handler, so that
     the EKS version (and a canary's rollback to it) can answer; the clean-up removes the key.
+    Meanwhile every version knows both sides, and a page goes to the side that issued its
+    ``next_token`` (``SERVICE_URL``, ``OLD_EKS_HANDLER_URL``; decision 11).
 
     Each deploy publishes a version; CodeDeploy moves alias ``live`` to it, 10 % for
     5 minutes, then all of it, and rolls back when one of the canary's alarms fires: error
     rates of that version and of the ALB, the same in both public API modes
-    (``query_infra.canary``). Attributes: ``function``, ``alias``, ``security_group``,
-    ``public``, ``canary``, ``deployment_group``, ``alarms`` (the canary's), ``watches``.
+    (``query_infra.canary``). With ``canaryTestUserId``, CodeDeploy's hooks check each new
+    version with that test identity before any traffic moves (``query_infra.canary_check``).
+    Attributes: ``function``, ``alias``, ``security_group``, ``public``, ``check`` (or None),
+    ``canary``, ``deployment_group``, ``alarms`` (the canary's), ``watches``.
     """
 
     def __init__(
@@ -69,6 +74,12 @@ class Edge(Construct):
             )
         url = config.old_eks_handler_url if config.traffic_target == "eks" else service.url
         environment = {"EKS_HANDLER_URL": url, "FORWARD_TIMEOUT_SECONDS": "25"}
+        if config.old_eks_handler_url and config.old_eks_handler_peer:
+            # Both sides serve: a page follows the side that issued its next_token (decision 11).
+            environment |= {
+                "SERVICE_URL": service.url,
+                "OLD_EKS_HANDLER_URL": config.old_eks_handler_url,
+            }
         if config.owner_claim:
             environment["OWNER_CLAIM"] = config.owner_claim
         self.function = PythonFunction(
@@ -88,6 +99,17 @@ class Edge(Construct):
         self.alias = lambda_.Alias(
             self, "Live", alias_name="live", version=self.function.function.current_version
         )
+        self.check: CanaryCheck | None = None
+        if config.canary_test_user_id:
+            self.check = CanaryCheck(self, "Check", config=config, version=self.alias.version)
+            # the check, its role and its policy are in place before the alias moves
+            self.alias.node.add_dependency(self.check)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "query:canary-unchecked",
+                "canaryTestUserId is not set: CodeDeploy moves traffic to each new Query Lambda "
+                "version without checking it first (docs/runbook.md#the-test-identity)",
+            )
         self.public = PublicApi(self, "Public", config=config, alias=self.alias, account=account)
         self.canary = Canary(
             self,
@@ -99,6 +121,7 @@ class Edge(Construct):
             alb=service.alb,
             target_group=service.target_group,
             public_api=(self.public.requests, self.public.server_errors),
+            check=None if self.check is None else self.check.function,
         )
         self.alarms = self.canary.alarms
         self.deployment_group = self.canary.deployment_group

@@ -17,6 +17,7 @@ from constructs import IConstruct
 
 __all__ = [
     "ACCEPTED",
+    "CANARY_CHECK_FUNCTION",
     "Accepted",
     "access_log_bucket",
     "alb_without_access_logs",
@@ -50,6 +51,9 @@ class Accepted:
         """The id ``Validations.acknowledge`` takes."""
         return f"AwsSolutions::AwsSolutions-{self.rule_id}"
 
+
+#: The logical id of the canary check's function (construct path Edge/Check/Hook/Function).
+CANARY_CHECK_FUNCTION: Final = "EdgeCheckHookFunctionE8C01C40"
 
 #: The id of the singleton function CDK's AwsCustomResource puts at the stack's root.
 _CUSTOM_RESOURCE_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -197,6 +201,13 @@ ACCEPTED: Final[Mapping[str, tuple[Accepted, ...]]] = MappingProxyType(
                 "CodeDeploy's Lambda deployments use AWS's documented "
                 "AWSCodeDeployRoleForLambdaLimited policy",
                 _managed_policy("AWSCodeDeployRoleForLambdaLimited"),
+            ),
+            Accepted(
+                "IAM5",
+                "LambdaDeploymentGroup lets CodeDeploy's role invoke its hook, the canary check "
+                "(Edge/Check/Hook), and that function's versions and aliases (<arn>:*); the hook "
+                "publishes none, so it is that one function",
+                f"Resource::<{CANARY_CHECK_FUNCTION}.Arn>:*",
             ),
         ),
     }

@@ -39,6 +39,7 @@ PATTERNS = {
     "function": _ARN + r"lambda:" + _REGION + r":\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?",
     "certificate": _ARN + r"acm:" + _REGION + r":\d{12}:certificate/[0-9a-f-]{36}",
     "claim": r"[A-Za-z0-9_:.-]{1,128}",
+    "user": r"[A-Za-z0-9_:.@-]{1,128}",
     "tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
     "host": r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
     "zone": r"Z[A-Z0-9]{1,32}",
@@ -111,8 +112,13 @@ def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
         if c.region and any(not az.startswith(c.region) for az in c.availability_zones):
             add(f"availabilityZones must be zones of region {c.region}")
         if not given("vpcCidr"):
-            add("vpcId needs vpcCidr: the existing VPC's CIDR (endpoint ingress and egress)")
+            add(
+                "vpcId needs vpcCidr: every CIDR block of the existing VPC, primary first "
+                "(who may use the endpoints the stack creates)"
+            )
     else:
+        if c.vpc_secondary_cidrs:
+            add("vpcCidr takes one CIDR for the VPC the stack creates (a list needs vpcId)")
         for key in (
             "privateSubnetIds",
             "privateRouteTableIds",

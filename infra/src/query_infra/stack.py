@@ -114,6 +114,8 @@ class QueryServiceStack(Stack):
             "VpcId": self.network.vpc.vpc_id,
             "TokenSecretArn": self.data.token_keys.secret_arn,
         }
+        if edge.check is not None:  # the canary check's verdicts (docs/runbook.md)
+            outputs["CanaryCheckLogGroupName"] = edge.check.log_group.log_group_name
         if edge.public.url is not None:  # create mode only: the existing API keeps its URL
             outputs["PublicApiUrl"] = edge.public.url
             outputs["PublicApiAuth"] = self.config.public_auth

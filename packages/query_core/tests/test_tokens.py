@@ -186,3 +186,29 @@ def test_bad_secrets_are_refused_in_one_line_without_the_key(text, message):
     assert "\n" not in str(info.value)
     assert "kkkkkkkk" not in str(info.value)
     assert "short" not in str(info.value)
+
+
+@given(user_id=st.text(min_size=1), ap_id=st.none() | st.text(min_size=1), rid=ulids)
+def test_every_issued_token_has_the_shape(user_id, ap_id, rid):
+    assert PageTokenCodec.has_shape(codec.encode(user_id=user_id, ap_id=ap_id, result_id=rid))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "opaque-or-null",
+        # another system's tokens: a DynamoDB key as base64 JSON, a bare offset
+        base64.urlsafe_b64encode(
+            json.dumps({"user_id": "u-1", "result_id": RID}).encode()
+        ).decode(),
+        "42",
+        # this codec's spelling broken in each part
+        f"k-a.{base64.urlsafe_b64encode(b'not-a-ulid').decode().rstrip('=')}.{'A' * 22}",
+        "k a." + codec.encode(user_id="u", ap_id=None, result_id=RID).split(".", 1)[1],
+        codec.encode(user_id="u", ap_id=None, result_id=RID) + "AA",
+        codec.encode(user_id="u", ap_id=None, result_id=RID) + ".x",
+    ],
+)
+def test_other_spellings_do_not_have_the_shape(token):
+    assert not PageTokenCodec.has_shape(token)

@@ -28,12 +28,14 @@ def cli() -> None:
     """The cutover from EKS to ECS Fargate, one command per step of the runbook.
 
     \b
+      discover    before all: the CDK context file, read from the running account
       preflight   before each deploy: what the account must satisfy, with a fix per ✗
       smoke       after a deploy: every hop reachable from here, and the logs that prove it
       shadow      before the switch: old path and new path side by side, compared
       attach      the switch: the existing public API's integrations -> the alias live
       status      while it moves: alias weights, CodeDeploy, alarms, per-version metrics
-      detach      the rollback of attach: the recorded integrations, restored exactly
+      retire-marketing  its own step: /query/marketing's use, then its 410 (detach undoes it)
+      detach      the rollback of attach: the recorded integrations and deployment, restored
 
     Every URL/ARN comes from the stack's outputs (--stack NAME) or its own option; every
     option can also be set as QUERY_MIGRATE_<COMMAND>_<OPTION> (e.g.

@@ -156,6 +156,27 @@ class PageTokenCodec:
         self._keys = keys if isinstance(keys, TokenKeys) else TokenKeys(TokenKey("local", keys))
 
     @staticmethod
+    def has_shape(token: str) -> bool:
+        """Whether ``token`` is spelled as this codec's tokens are (a key id, a ULID
+        position, a 16-byte MAC), checked without any key: it tells this service's tokens
+        from another system's (the Query Lambda routes a page to the side that issued it,
+        docs/decisions/0011-canary-pages-follow-their-token.md)."""
+        parts = token.split(".")
+        if len(parts) != 3 or not _KEY_ID.fullmatch(parts[0]):
+            return False
+        _, payload, mac_text = parts
+        try:
+            mac, position = _b64decode(mac_text), _b64decode(payload).decode()
+        except (binascii.Error, ValueError):
+            return False
+        return (
+            len(mac) == _MAC_BYTES
+            and _b64encode(mac) == mac_text
+            and _b64encode(position.encode()) == payload
+            and _is_valid_position(position)
+        )
+
+    @staticmethod
     def _mac(key: TokenKey, user_id: str, ap_id: str | None, payload: str) -> bytes:
         message = json.dumps(["v2", key.id, user_id, ap_id, payload], separators=(",", ":"))
         return hmac.new(key.secret, message.encode(), hashlib.sha256).digest()[:_MAC_BYTES]

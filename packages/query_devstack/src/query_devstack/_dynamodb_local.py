@@ -7,10 +7,9 @@ docs/decisions/0001-dynamodb-emulators.md.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from query_devstack._process import Background, free_port, orphan_safe, wait_listening
+from query_devstack._process import ChildServer
 
 __all__ = ["DynamoDBLocal", "dynamodb_local_command", "dynamodb_local_home"]
 
@@ -58,48 +57,19 @@ def dynamodb_local_command(home: Path, port: int, *, java: str | None = None) ->
     ]
 
 
-class DynamoDBLocal(Background):
+class DynamoDBLocal(ChildServer):
     """DynamoDB Local as a child process; ``endpoint_url`` is its HTTP endpoint.
 
     It dies with this process (``orphan_safe``) and ``stop()`` terminates, then kills.
     """
 
+    name = "DynamoDB Local"
+
     def __init__(
         self, home: Path, port: int | None = None, *, startup_timeout: float = 60.0
     ) -> None:
         self.home = home.resolve()
-        self.port = port or free_port()
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self._startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(port, startup_timeout=startup_timeout, cwd=self.home)
 
-    def start(self) -> None:
-        """Start the JVM and wait until it accepts connections."""
-        self._process = subprocess.Popen(
-            orphan_safe(dynamodb_local_command(self.home, self.port)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=self.home,
-        )
-        try:
-            wait_listening(
-                self.port,
-                name="DynamoDB Local",
-                process=self._process,
-                timeout=self._startup_timeout,
-            )
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+    def command(self) -> list[str]:
+        return dynamodb_local_command(self.home, self.port)

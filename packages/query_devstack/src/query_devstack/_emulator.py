@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-from query_devstack._process import Background, free_port, orphan_safe, wait_listening
+from query_devstack._process import Background, ChildServer
 
 __all__ = [
     "LOCAL_REGION",
@@ -84,42 +83,14 @@ class DynamoDBEmulator(Background):
         self._server.stop()
 
 
-class EmulatorProcess(Background):
+class EmulatorProcess(ChildServer):
     """moto's server as a child process (``python -m moto.server``) on 127.0.0.1."""
 
+    name = "moto's server"
+
     def __init__(self, port: int | None = None, *, startup_timeout: float = 20.0) -> None:
-        self.port = port or free_port()
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self._startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(port, startup_timeout=startup_timeout)
+        self._env = {**os.environ, "MOTO_PORT": str(self.port)}
 
-    def start(self) -> None:
-        """Start the process and wait until it accepts connections."""
-        self._process = subprocess.Popen(
-            orphan_safe(moto_command(self.port)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "MOTO_PORT": str(self.port)},
-        )
-        try:
-            wait_listening(
-                self.port,
-                name="moto's server",
-                process=self._process,
-                timeout=self._startup_timeout,
-            )
-        except RuntimeError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        """Stop the process (terminate, then kill after 5 s)."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+    def command(self) -> list[str]:
+        return moto_command(self.port)

@@ -17,9 +17,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Self
 
-__all__ = ["Background", "free_port", "orphan_safe", "port_is_free", "wait_listening"]
+__all__ = [
+    "Background",
+    "ChildServer",
+    "free_port",
+    "orphan_safe",
+    "port_is_free",
+    "wait_listening",
+]
 
 _HOST = "127.0.0.1"
 
@@ -99,3 +107,60 @@ def orphan_safe(command: Sequence[str]) -> list[str]:
     if not sys.platform.startswith("linux"):
         return list(command)
     return [sys.executable, "-m", "query_devstack._guard", str(os.getpid()), *command]
+
+
+class ChildServer(Background):
+    """A server run as a child process on 127.0.0.1 that dies with its starter (``orphan_safe``).
+
+    Subclasses give ``command()``; ``start()`` waits until the port accepts connections and
+    ``stop()`` terminates the process, then kills it after 5 s.
+    """
+
+    name = "a local server"
+
+    def __init__(
+        self,
+        port: int | None,
+        *,
+        startup_timeout: float,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.endpoint_url = f"http://{_HOST}:{self.port}"
+        self._startup_timeout = startup_timeout
+        self._env = env
+        self._cwd = cwd
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the process and wait until it accepts connections."""
+        self._process = subprocess.Popen(
+            orphan_safe(self.command()),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self._env,
+            cwd=self._cwd,
+        )
+        try:
+            wait_listening(
+                self.port, name=self.name, process=self._process, timeout=self._startup_timeout
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None

@@ -2,7 +2,8 @@
 
 Only the contract's paths are forwarded (``is_public_path``); anything else is 404
 here, so the service's ``/health``, ``/docs`` and ``/openapi.json`` are never public.
-Method, path, query string, body and a few headers go to ``EKS_HANDLER_URL``, with
+Method, path, query string, body and a few headers go to ``EKS_HANDLER_URL`` (or, for a
+page whose token the other side issued, to that side: ``_target``), with
 ``X-Caller-Id`` set from the authorizer's context only (``caller_identity``); the
 service's status, body and a few headers come back, except that an error answer's
 ``detail`` is passed on only when it is the contract's own (``public_error_body``).
@@ -30,6 +31,7 @@ from query_core import (
 from query_core.events import LambdaContext, LambdaRequest, caller_identity
 
 from lambdas.query._settings import QueryLambdaSettings
+from lambdas.query._target import target_url
 
 __all__ = ["forward", "get_pool"]
 
@@ -104,7 +106,7 @@ def forward(
     """The service's answer to ``request`` as a proxy response; raises the tree's errors."""
     if not is_public_path(request.path):
         raise NotFoundError
-    url = settings.eks_handler_url + request.path
+    url = target_url(request, settings) + request.path
     if request.query:
         url += "?" + urlencode(request.query)
     headers = {

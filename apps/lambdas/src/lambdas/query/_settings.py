@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Final
+from typing import Final, overload
 
 from lambdas._startup import SettingsError
 
@@ -29,6 +29,19 @@ def _seconds(environ: Mapping[str, str], name: str, default: float, upper: float
     if not 0 < value < upper:
         raise SettingsError(f"{name} must be between 0 and {upper:g} seconds, not {raw}")
     return value
+
+
+@overload
+def _url(environ: Mapping[str, str], name: str) -> str | None: ...
+@overload
+def _url(environ: Mapping[str, str], name: str, default: str) -> str: ...
+def _url(environ: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = environ.get(name) or default
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http(s):// URL, not {raw!r}")
+    return raw.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,29 @@ class QueryLambdaSettings:
         },
     )
 
+    service_url: str | None = field(
+        default=None,
+        metadata={
+            "description": "While both targets serve (with `OLD_EKS_HANDLER_URL`): the internal "
+            "ALB, where a page whose `next_token` this service issued goes."
+        },
+    )
+    old_eks_handler_url: str | None = field(
+        default=None,
+        metadata={
+            "description": "While both targets serve (with `SERVICE_URL`): the old EKS handler, "
+            "where a page whose `next_token` it issued goes "
+            "(docs/decisions/0011-canary-pages-follow-their-token.md)."
+        },
+    )
+
+    @property
+    def both_targets(self) -> tuple[str, str] | None:
+        """``(service, old handler)`` while a page may follow its token to either, else None."""
+        if self.service_url is None or self.old_eks_handler_url is None:
+            return None
+        return self.service_url, self.old_eks_handler_url
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> QueryLambdaSettings:
         """Read and check the variables; ``SettingsError`` names the first bad one."""
@@ -77,8 +113,12 @@ class QueryLambdaSettings:
             if environment == "production":
                 raise SettingsError("EKS_HANDLER_URL must be set when ENVIRONMENT=production")
             url = LOCAL_SERVICE_URL
-        if not url.startswith(("http://", "https://")):
-            raise SettingsError(f"EKS_HANDLER_URL must be an http(s):// URL, not {url!r}")
+        url = _url(env, "EKS_HANDLER_URL", url)
+        service, old = _url(env, "SERVICE_URL"), _url(env, "OLD_EKS_HANDLER_URL")
+        if (service is None) != (old is None):
+            raise SettingsError(
+                "SERVICE_URL and OLD_EKS_HANDLER_URL are set together or not at all"
+            )
         level = (env.get("LOG_LEVEL") or "INFO").upper()
         if level not in _LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
@@ -87,13 +127,15 @@ class QueryLambdaSettings:
             raise SettingsError(f"OWNER_CLAIM must be a claim name such as 'sub', not {claim!r}")
         return cls(
             environment=environment,
-            eks_handler_url=url.rstrip("/"),
+            eks_handler_url=url,
             forward_timeout_seconds=_seconds(env, "FORWARD_TIMEOUT_SECONDS", 25.0, 29.0),
             forward_connect_timeout_seconds=_seconds(
                 env, "FORWARD_CONNECT_TIMEOUT_SECONDS", 2.0, 29.0
             ),
             log_level=level,
             owner_claim=claim,
+            service_url=service,
+            old_eks_handler_url=old,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from query_migrate._aws import Aws
+from query_migrate._errors import MigrateError
 from query_migrate._inputs import OUTPUT_OPTIONS, Context, Outputs, parse_context
 from query_migrate._names import STACK_OUTPUTS
 
@@ -28,6 +29,7 @@ __all__ = [
     "Inputs",
     "argument",
     "command",
+    "context_region",
     "option",
 ]
 
@@ -61,7 +63,11 @@ class AwsOptions:
         metadata=option("--stack", metavar="NAME", help="read URLs/ARNs from this stack's outputs")
     )
     region: str | None = field(
-        metadata=option("--region", metavar="REGION", help="AWS region (default: AWS_REGION)")
+        metadata=option(
+            "--region",
+            metavar="REGION",
+            help="AWS region (default: the context's region, else AWS_REGION)",
+        )
     )
     profile: str | None = field(
         metadata=option("--profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE)")
@@ -110,11 +116,21 @@ class Inputs:
 
     @classmethod
     def load(cls, options: AwsOptions) -> Inputs:
-        aws = Aws(region=options.region, profile=options.profile, endpoint_url=options.endpoint_url)
         context = Context()
         if isinstance(options, ContextOptions):
             context = parse_context(options.context_file, options.context_pairs)
+        region = context_region(options.region, context)
+        aws = Aws(region=region, profile=options.profile, endpoint_url=options.endpoint_url)
         return cls(aws, Outputs.load(aws, options.stack, options.given_outputs), context)
+
+
+def context_region(given: str | None, context: Context) -> str | None:
+    """``--region``, else the context's ``region`` (the account the context describes), else
+    None (then AWS_REGION); refuses a ``--region`` that contradicts the context."""
+    written = context.string("region")
+    if given and written and given != written:
+        raise MigrateError(f"--region {given}, but the context's region is {written}")
+    return given or written
 
 
 #: The options every AWS command shares come first in ``--help``, then the outputs it reads.
@@ -135,22 +151,33 @@ def _param(spec: Field[Any]) -> click.Parameter:
 
 
 def command[O: AwsOptions](
-    options: type[O], *, outputs: tuple[str, ...] = ()
+    options: type[O], *, outputs: tuple[str, ...] = (), without: tuple[str, ...] = ()
 ) -> Callable[[Callable[[O], int]], click.Command]:
-    """A click command of ``run(options) -> exit code``; its help is ``run``'s docstring."""
+    """A click command of ``run(options) -> exit code``; its help is ``run``'s docstring.
+
+    ``without`` names shared options the command does not offer (they arrive as None).
+    """
 
     def decorate(run: Callable[[O], int]) -> click.Command:
-        declared = [spec for spec in fields(options) if "param" in spec.metadata]
+        declared = [
+            spec
+            for spec in fields(options)
+            if "param" in spec.metadata and spec.name not in without
+        ]
         params = [_param(spec) for spec in declared if spec.name in _SHARED]
         params += [_output_option(name) for name in outputs]
         params += [_param(spec) for spec in declared if spec.name not in _SHARED]
 
         def callback(**values: Any) -> int:
             given = {name: values.pop(f"output_{name}") for name in outputs}
+            values.update(dict.fromkeys(without))
             return run(options(**values, given_outputs=given))
 
         return click.Command(
-            run.__name__, callback=callback, params=params, help=inspect.getdoc(run)
+            run.__name__.replace("_", "-"),
+            callback=callback,
+            params=params,
+            help=inspect.getdoc(run),
         )
 
     return decorate
