@@ -8,5 +8,14 @@ from __future__ import annotations
 # pytest's importlib import mode names a test module after its path under the rootdir.
 pytest_plugins = [
     f"{__name__.removesuffix('.conftest')}.fixtures.{job}"
-    for job in ("aws", "public_api", "account", "running", "canary", "chain")
+    for job in (
+        "aws",
+        "public_api",
+        "account",
+        "running",
+        "canary",
+        "chain",
+        "lambda_limits",
+        "cutover",
+    )
 ]

@@ -134,8 +134,11 @@ def _canary(aws, canary) -> dict[str, str]:
     }
 
 
-def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monkeypatch) -> None:
-    """preflight, attach (dry run, then for real), status and detach on one account."""
+def test_aws_examples(
+    run, account, make_api, aws, canary, stack, limits, tmp_path, monkeypatch
+) -> None:
+    """preflight, attach (dry run, then for real), status and detach on one account (preflight
+    and status through the front that answers Lambda's GetAccountSettings)."""
     monkeypatch.chdir(tmp_path)
     api = make_api()
     stack(
@@ -172,10 +175,11 @@ def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monk
     stable.add(api.deployment(run.moto_url))
     base = ["--stack", "QueryService-prod", "--context-file", "cdk.context.json"]
     endpoint = ["--endpoint-url", run.moto_url]
+    front = ["--endpoint-url", limits.url]
     shown = "query-migrate {} --stack QueryService-prod --context-file cdk.context.json"
 
     preflight = _run(
-        ["preflight", *base, *endpoint], shown=shown.format("preflight"), stable=stable, code=1
+        ["preflight", *base, *front], shown=shown.format("preflight"), stable=stable, code=1
     )
     dry = _run(
         ["attach", *base, "--dry-run", *endpoint],
@@ -192,7 +196,7 @@ def test_aws_examples(run, account, make_api, aws, canary, stack, tmp_path, monk
     stable.add(written["deploymentId"])
     attach = stable(f"$ {shown.format('attach')} --record attach-record.json\n{result.stdout}")
     status = _run(
-        ["status", "--stack", "QueryService-prod", *endpoint],
+        ["status", "--stack", "QueryService-prod", *front],
         shown="query-migrate status --stack QueryService-prod",
         stable=stable,
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 CONTEXT = ["-c", 'existingVpcEndpoints=["ecr.api","logs"]', "-c", "executeApiPrivateDns=false"]
+
+
+@pytest.fixture
+def run(run_limits):
+    """preflight against moto through the front that answers Lambda's GetAccountSettings."""
+    return run_limits
 
 
 def _verdicts(report) -> dict[str, str]:
@@ -24,8 +32,10 @@ def test_a_ready_account_passes_every_check(run, account, make_api) -> None:
     )
     assert report["ok"] is True
     verdicts = _verdicts(report)
+    assert verdicts.pop("EKS admits the Query Lambda") == "skipped"  # EKS is no longer reached
     assert set(verdicts.values()) == {"ok"}, report
     assert list(verdicts) == [
+        "phase",
         "results table",
         "marketing_id-index",
         "endpoint ecr.api",
@@ -38,8 +48,11 @@ def test_a_ready_account_passes_every_check(run, account, make_api) -> None:
         "ALB targets healthy",
         "alarms in OK",
         "existing public API",
+        "Lambda concurrency free",
     ]
     detail = {check["name"]: check["detail"] for check in report["checks"]}
+    # alias live calls the ALB, and the Query Lambda's group reaches nothing else.
+    assert detail["phase"].startswith("eks gone: ")
     assert detail["endpoint execute-api"] == "the stack creates its own, private DNS off"
     assert detail["endpoint logs"] == "the VPC's own (private DNS on), reused"
     assert detail["endpoint ecr.dkr"] == "missing; the stack creates it"
@@ -155,8 +168,23 @@ def test_eks_mode_needs_egress_to_the_eks_peer(run, account, aws) -> None:
     assert check["verdict"] == "fail"
     assert account.eks_sg in check["detail"]
     _allow_egress(aws, account.lambda_sg, 8080, UserIdGroupPairs=[{"GroupId": account.eks_sg}])
-    report = run.json("preflight", "--query-lambda", "query-lambda", *eks)
-    assert {c["name"]: c["verdict"] for c in report["checks"]}["Query Lambda -> target"] == "ok"
+    report = run.json("preflight", "--query-lambda", "query-lambda", *eks, code=1)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["Query Lambda -> target"]["verdict"] == "ok"
+    # The EKS side must admit the Query Lambda too: preflight says how.
+    assert "authorize-security-group-ingress" in checks["EKS admits the Query Lambda"]["fix"]
+    aws("ec2").authorize_security_group_ingress(
+        GroupId=account.eks_sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "UserIdGroupPairs": [{"GroupId": account.lambda_sg}],
+            }
+        ],
+    )
+    assert run.json("preflight", "--query-lambda", "query-lambda", *eks)["ok"] is True
     # A CIDR peer is matched against the group's CIDR rules.
     cidr = [
         "-c",
@@ -189,10 +217,13 @@ def test_an_ecs_rollout_in_progress_fails(run, account, aws, monkeypatch) -> Non
     assert check["detail"] == "1/2 tasks running, 1 deployment(s), rollout IN_PROGRESS"
 
 
-def test_nothing_given_is_all_skipped_and_passes(run) -> None:
+def test_nothing_given_is_the_phase_no_stack_and_passes(run) -> None:
     report = run.json("preflight")
     assert report["ok"] is True
-    assert {check["verdict"] for check in report["checks"]} == {"skipped"}
+    assert report["phase"] == "no stack"
+    ok = {check["name"] for check in report["checks"] if check["verdict"] == "ok"}
+    assert ok == {"phase", "Lambda concurrency free"}
+    assert {check["verdict"] for check in report["checks"]} == {"ok", "skipped"}
 
 
 def test_the_context_file_is_read_like_cdk_json(run, account, tmp_path) -> None:

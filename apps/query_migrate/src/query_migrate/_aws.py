@@ -44,7 +44,7 @@ def aws_errors(what: str) -> Iterator[None]:
         error = exc.response.get("Error", {})
         code = error.get("Code", "?")
         message = error.get("Message", "") or str(exc)
-        raise AwsError(f"{what} failed: {code}: {message}") from exc
+        raise AwsError(f"{what} failed: {code}: {message}", code=code) from exc
     except BotoCoreError as exc:
         raise AwsError(f"{what} failed: {exc}") from exc
 

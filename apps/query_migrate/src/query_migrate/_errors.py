@@ -35,7 +35,11 @@ class MissingInputError(MigrateError):
 
 
 class AwsError(MigrateError):
-    """An AWS call failed; the message names the call and AWS's own error code."""
+    """An AWS call failed; the message names the call and AWS's own error code (``code``)."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RefusedError(MigrateError):

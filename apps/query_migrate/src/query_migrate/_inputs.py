@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from query_migrate._aws import Aws, aws_errors
-from query_migrate._errors import MigrateError, MissingInputError
+from query_migrate._errors import AwsError, MigrateError, MissingInputError
 from query_migrate._names import DEFAULT_PUBLIC_API_PATHS as DEFAULT_PATHS
 from query_migrate._names import STACK_OUTPUTS
 
@@ -40,22 +40,32 @@ class Outputs:
 
     stack: str | None = None
     values: dict[str, str] = field(default_factory=dict)
+    #: False when ``stack`` does not exist (yet): the phase "no stack", not an error.
+    exists: bool = True
 
     @classmethod
     def load(
         cls, aws: Aws | None, stack: str | None, overrides: Mapping[str, str | None]
     ) -> Outputs:
         values: dict[str, str] = {}
+        exists = True
         if stack:
             if aws is None:  # pragma: no cover - the CLI always passes one with a stack
                 raise MigrateError("--stack needs AWS access")
-            with aws_errors(f"DescribeStacks {stack}"):
-                stacks = aws.cloudformation.describe_stacks(StackName=stack)["Stacks"]
-            for output in stacks[0].get("Outputs", []):
+            try:
+                with aws_errors(f"DescribeStacks {stack}"):
+                    stacks = aws.cloudformation.describe_stacks(StackName=stack)["Stacks"]
+                found = stacks[0].get("Outputs", [])
+            except AwsError as exc:
+                # Before the first deploy: the phase "no stack", not a failure of the command.
+                if exc.code != "ValidationError" or "does not exist" not in str(exc):
+                    raise
+                found, exists = [], False
+            for output in found:
                 if "OutputKey" in output and "OutputValue" in output:
                     values[output["OutputKey"]] = output["OutputValue"]
         values.update({name: value for name, value in overrides.items() if value})
-        return cls(stack=stack, values=values)
+        return cls(stack=stack, values=values, exists=exists)
 
     def get(self, name: str) -> str | None:
         """The output ``name``; a name missing from ``STACK_OUTPUTS`` is a bug (KeyError), so
@@ -70,6 +80,8 @@ class Outputs:
             return value
         option = OUTPUT_OPTIONS.get(name, name)
         where = f"stack {self.stack} has no output {name}" if self.stack else "no --stack given"
+        if self.stack and not self.exists:
+            where = f"stack {self.stack} does not exist in this region: not deployed yet?"
         raise MissingInputError(f"{option} is needed ({where})")
 
     def mapping(self, name: str) -> dict[str, str]:

@@ -7,6 +7,12 @@ Query Result Lambda answers the proxy envelope. A hop that cannot be connected t
 the tool runs (the ALB and the private API from a laptop) is "not reachable from here", not a
 failure. Last, the public page's request id is looked up in each hop's log (CloudWatch Logs,
 or the files of ``nox -s serve -- --log-dir DIR``) to prove that the request crossed them.
+
+What the public URL must answer depends on the phase read from the account (:func:`smoke_plan`):
+before ``attach`` it reaches the old Query Lambda, so no new log has the id; while alias live
+leads to EKS only its own log has it; in the canary the service's and the Query Result
+Lambda's logs have it only if the canary picked ECS. ``/query/marketing`` is 410 once its
+methods invoke alias live, and still served (not 410, not 5xx) before.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,17 +31,20 @@ from query_migrate._aws import Aws, aws_errors
 from query_migrate._checks import Check
 from query_migrate._errors import AwsError, MigrateError
 from query_migrate._inputs import Context, Outputs
-from query_migrate.smoke_logs import LogSource, log_checks
+from query_migrate.phase import Phase
+from query_migrate.smoke_logs import LOG_HOPS, LogSource, log_checks
 
 if TYPE_CHECKING:
     from query_http_client.sigv4 import SigV4Signer
 
 __all__ = [
+    "SmokePlan",
     "SmokeTargets",
     "existing_api_url",
     "parse_headers",
     "public_auth",
     "run_smoke",
+    "smoke_plan",
     "smoke_targets",
 ]
 
@@ -49,6 +58,39 @@ class SmokeTargets:
     public_headers: dict[str, str] = field(default_factory=dict)
     public_signer: SigV4Signer | None = None
     internal_signer: SigV4Signer | None = None
+
+
+@dataclass(frozen=True)
+class SmokePlan:
+    """What the public URL must show in the account's phase."""
+
+    #: ``/query/marketing`` answers 410 (its methods invoke alias live), else it is still
+    #: served by the old path.
+    marketing_retired: bool = True
+    #: Each log hop: "required", "optional" (found or not: the canary chose), or the reason
+    #: it is not looked up.
+    logs: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(LOG_HOPS, "required"))
+
+
+def smoke_plan(phase: Phase | None, marketing_on_alias: bool | None) -> SmokePlan:
+    """The expectations of the phase (None: not read, e.g. the local chain: the final state)."""
+    if phase is None:
+        return SmokePlan()
+    retired = phase is not Phase.NO_STACK and marketing_on_alias is not False
+    if not phase.attached:
+        why = f"phase {phase}: the public URL reaches the old Query Lambda"
+        return SmokePlan(retired, dict.fromkeys(LOG_HOPS, why))
+    if phase is Phase.ATTACHED:
+        why = f"phase {phase}: alias live leads to EKS"
+        return SmokePlan(
+            retired, {"query-lambda": "required", "service": why, "query-result-lambda": why}
+        )
+    if phase is Phase.CANARY:
+        return SmokePlan(
+            retired,
+            {"query-lambda": "required", "service": "optional", "query-result-lambda": "optional"},
+        )
+    return SmokePlan(retired)
 
 
 class _Hop:
@@ -110,7 +152,7 @@ def _expect(
     path: str,
     request_id: str,
     *,
-    status: int,
+    status: int | Callable[[int], bool],
     body: bytes = b"",
     user: str | None = None,
 ) -> Check:
@@ -120,10 +162,11 @@ def _expect(
         return Check.skipped(name, f"not reachable from here ({type(exc).__name__})")
     except httpx2.HTTPError as exc:
         return Check.fail(name, f"{type(exc).__name__}: {exc}", "see the hop's logs")
+    wanted = status(response.status_code) if callable(status) else response.status_code == status
     problem = (
         _page_problem(response, user)
         if user is not None
-        else (None if response.status_code == status else f"status {response.status_code}")
+        else (None if wanted else f"status {response.status_code}")
     )
     problem = problem or _echo_problem(response, request_id)
     if problem:
@@ -177,8 +220,10 @@ def run_smoke(
     logs: LogSource | None,
     log_wait: float,
     timeout: float,
+    plan: SmokePlan | None = None,
 ) -> tuple[list[Check], str]:
     """Every check, and the stem of the request ids sent (``smoke-…``)."""
+    plan = plan or SmokePlan()
     stem = f"smoke-{uuid.uuid4().hex[:12]}"
     since_ms = int(time.time() * 1000) - 60_000
     page = json.dumps({"user_id": user, "limit": 2}).encode()
@@ -196,12 +241,14 @@ def run_smoke(
             checks += [
                 _page("public: a page", public, crossed, page, user),
                 _expect(
-                    "public: /query/marketing is 410",
+                    "public: /query/marketing is 410"
+                    if plan.marketing_retired
+                    else "public: /query/marketing still served",
                     public,
                     "POST",
                     "/query/marketing",
                     f"{stem}-retired",
-                    status=410,
+                    status=410 if plan.marketing_retired else _still_served,
                     body=page,
                 ),
                 _expect(
@@ -247,8 +294,13 @@ def run_smoke(
                 "Query Result Lambda", "no --query-result-lambda (QueryResultFunctionName)"
             )
         )
-    checks += log_checks(logs, crossed, since_ms, log_wait)
+    checks += log_checks(logs, crossed, since_ms, log_wait, plan.logs)
     return checks, stem
+
+
+def _still_served(status: int) -> bool:
+    """The old path's answer on the marketing path: neither retired nor failing."""
+    return status != 410 and status < 500
 
 
 def existing_api_url(context: Context, aws: Aws) -> str | None:

@@ -90,14 +90,26 @@ def log_source(aws: Aws, outputs: Outputs, log_dir: Path | None) -> LogSource | 
 
 
 def log_checks(
-    logs: LogSource | None, request_id: str | None, since_ms: int, wait: float
+    logs: LogSource | None,
+    request_id: str | None,
+    since_ms: int,
+    wait: float,
+    expect: Mapping[str, str] | None = None,
 ) -> list[Check]:
-    """Whether the request id ``crossed`` each hop, looked up until ``wait`` seconds pass."""
+    """Whether the request id ``crossed`` each hop, looked up until ``wait`` seconds pass.
+
+    ``expect`` says per hop: "required" (the default), "optional" (ok when found, skipped
+    when not), or why the hop is not looked up at all (the phase's reason).
+    """
+    expect = expect or dict.fromkeys(LOG_HOPS, "required")
+    reasons = {hop: why for hop, why in expect.items() if why not in {"required", "optional"}}
+    if set(reasons) == set(LOG_HOPS) and len(set(reasons.values())) == 1:
+        return [Check.skipped("logs", next(iter(reasons.values())))]
     if logs is None:
         return [Check.skipped("logs", "no --log-groups (LogGroupNames) and no --log-dir")]
     if request_id is None:
         return [Check.skipped("logs", "the public page did not succeed: nothing to follow")]
-    pending = dict.fromkeys(LOG_HOPS)
+    pending = dict.fromkeys(hop for hop in LOG_HOPS if hop not in reasons)
     found: dict[str, bool | None] = {}
     deadline = time.monotonic() + wait
     try:
@@ -107,20 +119,47 @@ def log_checks(
                 if seen is not False:
                     found[hop] = seen
                     del pending[hop]
-            if not pending or time.monotonic() >= deadline:
+            required = [hop for hop in pending if expect.get(hop) == "required"]
+            if not required or time.monotonic() >= deadline:
                 break
             time.sleep(min(2.0, max(0.1, wait / 10)))
     except AwsError as exc:
         return [Check.fail("logs", str(exc), "logs:FilterLogEvents on the stack's log groups")]
-    checks = []
-    for hop in LOG_HOPS:
-        name = f"log: {hop}"
-        if hop in pending:
-            detail = f"{request_id} not found in {wait:g} s ({logs.label})"
-            fix = "the request did not cross this hop, or its logs lag: rerun"
-            checks.append(Check.fail(name, detail, fix))
-        elif found[hop] is None:
-            checks.append(Check.skipped(name, f"no log for this hop ({logs.label})"))
-        else:
-            checks.append(Check.ok(name, f"{request_id} found ({logs.label})"))
-    return checks
+    return [
+        _verdict(
+            hop,
+            f"{request_id} ({logs.label})",
+            found,
+            wait=wait,
+            reason=reasons.get(hop),
+            optional=expect.get(hop) == "optional",
+        )
+        for hop in LOG_HOPS
+    ]
+
+
+def _verdict(
+    hop: str,
+    looked_up: str,
+    found: dict[str, bool | None],
+    *,
+    wait: float,
+    reason: str | None,
+    optional: bool,
+) -> Check:
+    """One hop's check: skipped for the phase's ``reason``, else by what was ``found``
+    (``looked_up``: "<request id> (<where>)")."""
+    name = f"log: {hop}"
+    request_id, _, label = looked_up.partition(" ")
+    if reason is not None:
+        return Check.skipped(name, reason)
+    if hop not in found and optional:
+        why = "not found: the canary sent the request the other way"
+        return Check.skipped(name, f"{request_id} {why} {label}")
+    if hop not in found:
+        detail = f"{request_id} not found in {wait:g} s {label}"
+        fix = "the request did not cross this hop, or its logs lag: rerun"
+        return Check.fail(name, detail, fix)
+    if found[hop] is None:
+        return Check.skipped(name, f"no log for this hop {label}")
+    return Check.ok(name, f"{request_id} found {label}")

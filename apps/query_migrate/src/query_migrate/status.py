@@ -1,10 +1,11 @@
 """``status``: the traffic switch on one screen.
 
-The Query Lambda's alias ``live`` (its version and the canary's weights), the latest CodeDeploy
+The phase of the cutover (:mod:`query_migrate.phase`), the Query Lambda's alias ``live`` (its
+version and the canary's weights), the latest CodeDeploy
 deployment of its deployment group, the stack's alarms, and each version's invocations,
 errors and p99 duration over the last minutes (CloudWatch's ``ExecutedVersion`` dimension of
 the alias). Healthy means: no alarm in ALARM, and the latest deployment neither failed nor
-stopped.
+stopped, and the public API invoking alias live once traffic moves (canary, ecs, eks gone).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from rich.table import Table
 
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._errors import AwsError
-from query_migrate._inputs import Outputs
+from query_migrate._inputs import Context, Outputs
+from query_migrate.phase import Phase, decide_phase, read_facts
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import (
@@ -34,8 +36,13 @@ __all__ = ["Status", "collect_status", "render_status", "watch"]
 _BAD_DEPLOYMENTS = {"Failed", "Stopped"}
 
 
+#: The phases in which clients' requests reach alias live's ECS version.
+_MOVED = {Phase.CANARY, Phase.ECS, Phase.EKS_GONE}
+
+
 @dataclass
 class Status:
+    phase: Phase | None = None
     function: str | None = None
     alias_version: str | None = None
     weights: dict[str, float] = field(default_factory=dict)
@@ -46,19 +53,22 @@ class Status:
     notes: list[str] = field(default_factory=list)
     #: AWS calls that failed: what could not be checked.
     errors: list[str] = field(default_factory=list)
+    #: What does not hold in the phase, each with its fix.
+    problems: list[str] = field(default_factory=list)
     at: str = ""
 
     @property
     def ok(self) -> bool:
         alarming = any(alarm["state"] == "ALARM" for alarm in self.alarms)
         failed = self.deployment is not None and self.deployment["status"] in _BAD_DEPLOYMENTS
-        return not alarming and not failed and not self.errors
+        return not alarming and not failed and not self.errors and not self.problems
 
     def as_json(self) -> dict[str, Any]:
         return {
             "command": "status",
             "ok": self.ok,
             "at": self.at,
+            "phase": self.phase and str(self.phase),
             "alias": {
                 "function": self.function,
                 "version": self.alias_version,
@@ -70,6 +80,7 @@ class Status:
             "versions": self.metrics,
             "notes": self.notes,
             "errors": self.errors,
+            "problems": self.problems,
         }
 
 
@@ -176,9 +187,25 @@ def _metrics(aws: Aws, status: Status, function: str, now: datetime) -> None:
         status.metrics[version] = row
 
 
-def collect_status(aws: Aws, outputs: Outputs, *, minutes: int) -> Status:
+def _phase(aws: Aws, status: Status, outputs: Outputs, context: Context) -> None:
+    facts = read_facts(aws, outputs, context)
+    status.phase = decide_phase(facts)
+    if status.phase in _MOVED and facts.attached is False:
+        status.problems.append(
+            "traffic moves to ECS, but the public API still invokes the old Query Lambda: "
+            "run query-migrate attach (Switch step 1)"
+        )
+
+
+def collect_status(
+    aws: Aws, outputs: Outputs, *, minutes: int, context: Context | None = None
+) -> Status:
     now = datetime.now(UTC)
     status = Status(minutes=minutes, at=now.isoformat(timespec="seconds"))
+    try:
+        _phase(aws, status, outputs, context or Context())
+    except AwsError as exc:
+        status.errors.append(str(exc))
     function = outputs.get("QueryLambdaFunctionName")
     status.function = function
     steps: list[Callable[[], None]] = []
@@ -237,6 +264,8 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def render_status(status: Status) -> Group:
     parts: list[Any] = []
+    if status.phase is not None:
+        parts.append(f"phase [bold]{status.phase}[/]: {status.phase.meaning}")
     if status.function:
         alias = Table(title=f"alias {status.function}:live", title_justify="left")
         for column in (
@@ -278,6 +307,7 @@ def render_status(status: Status) -> Group:
         parts.append(alarms)
     parts += [f"[dim]{note}[/]" for note in status.notes]
     parts += [f"[red]could not check: {error}[/]" for error in status.errors]
+    parts += [f"[red]✗ {problem}[/]" for problem in status.problems]
     verdict = "[green]healthy[/]" if status.ok else "[red]NOT healthy[/]"
     parts.append(f"{verdict} at {status.at}")
     return Group(*parts)

@@ -9,7 +9,8 @@ import click
 
 from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, command, option
 from query_migrate.commands._reporter import Reporter
-from query_migrate.smoke import run_smoke, smoke_targets
+from query_migrate.phase_checks import read_phase
+from query_migrate.smoke import run_smoke, smoke_plan, smoke_targets
 from query_migrate.smoke_logs import log_source
 
 
@@ -78,6 +79,11 @@ class SmokeOptions(ContextOptions):
         "InternalApiUrl",
         "QueryResultFunctionName",
         "LogGroupNames",
+        "QueryLambdaFunctionName",
+        "QueryLambdaAliasArn",
+        "TargetGroupArn",
+        "CodeDeployApplicationName",
+        "CodeDeployDeploymentGroupName",
     ),
 )
 def smoke(options: SmokeOptions) -> int:
@@ -95,9 +101,22 @@ def smoke(options: SmokeOptions) -> int:
     logs         the public page's request id in the Query Lambda's, the service's and the
                  Query Result Lambda's log (CloudWatch Logs, or --log-dir locally)
 
+    With --stack or --query-lambda, the phase is read from the account first and sets what
+    the public URL must show: before attach (no stack, deployed (eks)) it reaches the old
+    Query Lambda, so /query/marketing is still served (not 410, not 5xx) and no new log is
+    searched; attached: only the Query Lambda's log; canary: the service's and the Query
+    Result Lambda's logs when the canary chose ECS; ecs, eks gone: every log. Marketing is
+    410 once its methods invoke alias live. Without either, the final state is expected.
+
     A hop not reachable from where the tool runs is not a failure; exit 1 on any ✗.
     """
     inputs = Inputs.load(options)
+    shown = []
+    plan = None
+    if inputs.outputs.stack or inputs.outputs.get("QueryLambdaFunctionName"):
+        phase, facts, check = read_phase(inputs.aws, inputs.outputs, inputs.context)
+        shown.append(check)
+        plan = smoke_plan(phase, facts.marketing_on_alias if facts else None)
     targets = smoke_targets(
         inputs.aws,
         inputs.outputs,
@@ -113,7 +132,8 @@ def smoke(options: SmokeOptions) -> int:
         logs=log_source(inputs.aws, inputs.outputs, options.log_dir),
         log_wait=options.log_wait,
         timeout=options.timeout,
+        plan=plan,
     )
     return Reporter(as_json=options.as_json).checks(
-        "smoke", checks, title=f"smoke ({stem}-*)", latency=True, request_id_prefix=stem
+        "smoke", [*shown, *checks], title=f"smoke ({stem}-*)", latency=True, request_id_prefix=stem
     )

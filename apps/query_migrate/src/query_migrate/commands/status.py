@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 import click
 
-from query_migrate.commands._options import AwsOptions, Inputs, command, option
+from query_migrate.commands._options import ContextOptions, Inputs, command, option
 from query_migrate.commands._reporter import Reporter
 from query_migrate.status import Status, collect_status, render_status, watch
 
 
 @dataclass(frozen=True, kw_only=True)
-class StatusOptions(AwsOptions):
+class StatusOptions(ContextOptions):
     minutes: int = field(
         metadata=option(
             "--minutes",
@@ -50,24 +50,34 @@ class StatusOptions(AwsOptions):
     StatusOptions,
     outputs=(
         "QueryLambdaFunctionName",
+        "QueryLambdaAliasArn",
+        "ServiceUrl",
+        "TargetGroupArn",
+        "QueryLambdaSecurityGroupId",
         "CodeDeployApplicationName",
         "CodeDeployDeploymentGroupName",
         "AlarmNames",
     ),
 )
 def status(options: StatusOptions) -> int:
-    """The traffic switch on one screen: alias weights, CodeDeploy, alarms, per-version metrics.
+    """The traffic switch on one screen: phase, alias weights, CodeDeploy, alarms, metrics.
 
-    Shows the Query Lambda's alias live (its version, and the canary's version and weight),
-    the latest CodeDeploy deployment of the deployment group, the stack's alarms, and each
-    version's invocations, errors and p99 duration over the last --minutes. Exit 1 when an
-    alarm is in ALARM, the latest deployment failed or was stopped, or a call failed (with
-    --watch: as of the last refresh).
+    Shows the phase of the cutover read from the account (no stack, deployed (eks),
+    attached, canary, ecs, eks gone; with --context-file, whether the existing public API
+    invokes alias live), the Query Lambda's alias live (its version, and the canary's
+    version and weight), the latest CodeDeploy deployment of the deployment group, the
+    stack's alarms, and each version's invocations, errors and p99 duration over the last
+    --minutes. Exit 1 when an
+    alarm is in ALARM, the latest deployment failed or was stopped, a call failed, or traffic
+    moves to ECS while the public API still invokes the old Query Lambda (with --watch: as of
+    the last refresh).
     """
     inputs = Inputs.load(options)
 
     def refresh() -> Status:
-        return collect_status(inputs.aws, inputs.outputs, minutes=options.minutes)
+        return collect_status(
+            inputs.aws, inputs.outputs, minutes=options.minutes, context=inputs.context
+        )
 
     report = Reporter(as_json=options.as_json)
     if not options.watch:
