@@ -32,7 +32,8 @@ from query_core import (
 
 UNAVAILABLE = "the results service is unavailable; retry later"
 NOT_JSON = "request body is not valid JSON"
-CONTRACT_STATUSES = [400, 403, 404, 405, 410, 413, 415, 422, 502, 503, 504]
+THROTTLED = "the results store is busy reading this user's results; retry later"
+CONTRACT_STATUSES = [400, 403, 404, 405, 410, 413, 415, 422, 429, 502, 503, 504]
 
 
 def test_every_status_of_the_contract_has_its_class():
@@ -59,12 +60,8 @@ def test_every_status_of_the_contract_has_its_class():
         (ServiceUnavailableError(retry_after=7.2), 503, {"Retry-After": "8"}, UNAVAILABLE),
         (ServiceUnavailableError(retry_after=0.01), 503, {"Retry-After": "1"}, UNAVAILABLE),
         (GatewayTimeoutError(), 504, {}, "the results service did not answer in time"),
-        (
-            RepositoryThrottledError(),
-            503,
-            {"Retry-After": "1"},
-            "the results store is busy; retry later",
-        ),
+        (RepositoryThrottledError(), 429, {"Retry-After": "1"}, THROTTLED),
+        (query_core.TooManyRequestsError(retry_after=2.5), 429, {"Retry-After": "3"}, THROTTLED),
     ],
 )
 def test_each_error_answers_its_status_detail_and_headers(exc, status, headers, detail):
@@ -89,10 +86,11 @@ def test_anything_else_is_500_without_its_text(exc):
     assert error_answer(exc) == (500, {}, {"detail": "internal error"})
 
 
-def test_throttling_is_both_a_repository_error_and_a_503():
+def test_throttling_is_a_repository_error_and_a_429_not_an_availability_failure():
     exc = RepositoryThrottledError()
     assert isinstance(exc, RepositoryError)
-    assert isinstance(exc, ServiceUnavailableError)
+    assert isinstance(exc, query_core.TooManyRequestsError)
+    assert not isinstance(exc, DependencyError)  # no hop retries it or counts it in a breaker
     assert isinstance(exc, QueryCoreError)
 
 

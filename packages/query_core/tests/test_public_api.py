@@ -48,6 +48,7 @@ def test_top_level_api_is_pinned():
         "ServiceUnavailableError",
         "TokenKey",
         "TokenKeys",
+        "TooManyRequestsError",
         "UnsupportedEventError",
         "UnsupportedMediaTypeError",
         "check_route",
@@ -85,6 +86,8 @@ def test_submodule_apis_are_pinned():
     ]
     assert query_core.dynamodb.__all__ == [
         "DEFAULT_FILTER_READ_SIZE",
+        "DEFAULT_MAX_PAGE_BYTES",
+        "DEFAULT_MAX_READ_UNITS",
         "DEFAULT_MAX_ROUND_TRIPS",
         "ResultsRepository",
         "from_attribute_value",

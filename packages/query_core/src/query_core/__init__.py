@@ -36,6 +36,7 @@ from query_core._exceptions import (
     RequestValidationError,
     RetiredPathError,
     ServiceUnavailableError,
+    TooManyRequestsError,
     UnsupportedEventError,
     UnsupportedMediaTypeError,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "ServiceUnavailableError",
     "TokenKey",
     "TokenKeys",
+    "TooManyRequestsError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "check_route",
