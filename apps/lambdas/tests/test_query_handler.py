@@ -218,6 +218,28 @@ def test_direct_invocation_is_refused(query_module, service):
     assert service.requests == []
 
 
+@pytest.mark.parametrize(
+    ("sources", "accepted", "refused"),
+    [
+        ("", "rest_v1_external_query.json", "http_v2_query_result.json"),
+        ("rest_v1,http_v2", "http_v2_query_result.json", "direct_query_result.json"),
+    ],
+)
+def test_only_the_event_shapes_the_deployment_uses_are_answered(
+    query_module, service, load_event, monkeypatch, sources, accepted, refused
+):
+    """An HTTP API event where only the REST API is deployed is refused, not forwarded."""
+    monkeypatch.setenv("EVENT_SOURCES", sources)
+    query_module.get_settings.cache_clear()
+    response = call(query_module, load_event(refused))
+    assert (response["statusCode"], json.loads(response["body"])) == (
+        400,
+        {"detail": "unsupported event"},
+    )
+    assert call(query_module, load_event(accepted))["statusCode"] == 200
+    assert len(service.requests) == 1
+
+
 def test_production_needs_the_service_url():
     from lambdas.query._settings import QueryLambdaSettings, SettingsError
 
@@ -298,6 +320,8 @@ def test_a_bad_owner_claim_setting_is_refused():
 
     with pytest.raises(SettingsError, match="OWNER_CLAIM"):
         QueryLambdaSettings.from_environ({"OWNER_CLAIM": "sub, email"})
+    with pytest.raises(SettingsError, match="EVENT_SOURCES must list some of rest_v1, http_v2"):
+        QueryLambdaSettings.from_environ({"EVENT_SOURCES": "rest_v1,direct"})
 
 
 @pytest.mark.parametrize(
@@ -308,6 +332,9 @@ def test_a_bad_owner_claim_setting_is_refused():
         "/query/marketing/./../../openapi.json",
         "/query/marketing/x/../../../redoc",
         "/query/result/../../health",
+        "/health?/../query/result",  # urllib3 sends /health, with a query
+        "/health#/../query/result",  # ... and drops the fragment
+        "/docs?x=/query/result",
     ],
 )
 def test_dot_segments_cannot_reach_private_paths(query_module, service, load_event, path):
@@ -367,7 +394,10 @@ def test_a_header_value_with_a_control_character_is_not_forwarded(
     assert "x-caller-id" not in sent.headers
 
 
-_SEGMENTS = ("", ".", "..", "query", "marketing", "result", "health", "docs", "x", "..x", "%2e%2e")
+_SEGMENTS = (
+    *("", ".", "..", "query", "marketing", "result", "health", "docs", "x", "..x", "%2e%2e"),
+    *("health?", "?", "#", "x#y", "result?a=b"),
+)
 
 
 @settings(max_examples=500, deadline=None)

@@ -35,7 +35,9 @@ def test_rest_v1_event_returns_a_page(handler_module, invoke, load_event):
     assert all("marketing_id" not in item for item in body["items"])
 
 
-def test_the_three_shapes_answer_the_same(handler_module, invoke, load_event):
+def test_the_three_shapes_answer_the_same(handler_module, invoke, load_event, monkeypatch):
+    monkeypatch.setenv("EVENT_SOURCES", "rest_v1,http_v2,direct")
+    handler_module.get_settings.cache_clear()
     answers = [
         invoke(handler_module, load_event(name))[:2]
         for name in (
@@ -46,6 +48,24 @@ def test_the_three_shapes_answer_the_same(handler_module, invoke, load_event):
         )
     ]
     assert all(answer == answers[0] for answer in answers)
+
+
+@pytest.mark.parametrize(
+    ("sources", "refused"),
+    [
+        ("", "http_v2_query_result.json"),  # the default: the private REST API and direct
+        ("rest_v1", "direct_query_result.json"),  # no rollback source
+        ("rest_v1,http_v2", "direct_query_result.json"),
+    ],
+)
+def test_only_the_event_shapes_the_deployment_uses_are_answered(
+    handler_module, invoke, load_event, monkeypatch, sources, refused
+):
+    monkeypatch.setenv("EVENT_SOURCES", sources)
+    handler_module.get_settings.cache_clear()
+    status, body, _ = invoke(handler_module, load_event(refused))
+    assert (status, body) == (400, {"detail": "unsupported event"})
+    assert invoke(handler_module, load_event("rest_v1_query_result.json"))[0] == 200
 
 
 def test_pages_follow_with_next_token_on_every_shape(handler_module, invoke, load_event):

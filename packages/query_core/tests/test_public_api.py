@@ -9,6 +9,7 @@ import query_core.events
 def test_top_level_api_is_pinned():
     assert query_core.__all__ == [
         "CALLER_ID_HEADER",
+        "DEFAULT_KEYS_TTL_SECONDS",
         "DEFAULT_LIMIT",
         "DEFAULT_TOKEN_KEY",
         "DEFAULT_TOKEN_KEYS",
@@ -38,6 +39,7 @@ def test_top_level_api_is_pinned():
         "QueryCoreError",
         "QueryRequest",
         "QueryResponse",
+        "RefreshingTokenKeys",
         "RepositoryError",
         "RepositoryThrottledError",
         "RepositoryUnavailableError",

@@ -58,6 +58,7 @@ from query_core._logging import JsonFormatter, configure_json_logging, request_i
 from query_core._openapi import openapi_responses
 from query_core._public_errors import public_error_body, public_error_detail
 from query_core._routing import check_route
+from query_core._token_refresh import DEFAULT_KEYS_TTL_SECONDS, RefreshingTokenKeys
 from query_core._tokens import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_TOKEN_KEYS,
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALLER_ID_HEADER",
+    "DEFAULT_KEYS_TTL_SECONDS",
     "DEFAULT_LIMIT",
     "DEFAULT_TOKEN_KEY",
     "DEFAULT_TOKEN_KEYS",
@@ -108,6 +110,7 @@ __all__ = [
     "QueryCoreError",
     "QueryRequest",
     "QueryResponse",
+    "RefreshingTokenKeys",
     "RepositoryError",
     "RepositoryThrottledError",
     "RepositoryUnavailableError",

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
+    from query_core._token_refresh import RefreshingTokenKeys
+
 __all__ = [
     "DEFAULT_FILTER_READ_SIZE",
     "DEFAULT_MAX_PAGE_BYTES",
@@ -117,7 +119,7 @@ class ResultsRepository:
         client: DynamoDBClient,
         table_name: str,
         *,
-        token_keys: TokenKeys | bytes = DEFAULT_TOKEN_KEYS,
+        token_keys: TokenKeys | bytes | RefreshingTokenKeys = DEFAULT_TOKEN_KEYS,
         max_round_trips: int = DEFAULT_MAX_ROUND_TRIPS,
         filter_read_size: int = DEFAULT_FILTER_READ_SIZE,
         filter_time_budget: float | None = None,

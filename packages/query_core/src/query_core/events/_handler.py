@@ -60,7 +60,8 @@ def _client_context_request_id(context: LambdaContext) -> str | None:
 class LambdaHandler:
     """A Lambda entry point around ``dispatch``; call it as ``handler(event, context)``.
 
-    ``sources`` are the event shapes this function takes; any other is answered 400
+    ``sources`` are the event shapes this function takes (or a function answering them,
+    asked on every call, for a setting read after import); any other is answered 400
     ``unsupported event`` without calling ``dispatch``. Every answer carries the
     request id in ``X-Request-Id``.
     """
@@ -70,11 +71,11 @@ class LambdaHandler:
         dispatch: Dispatch,
         *,
         logger: logging.Logger,
-        sources: Collection[EventSource] = _ALL_SOURCES,
+        sources: Collection[EventSource] | Callable[[], Collection[EventSource]] = _ALL_SOURCES,
     ) -> None:
         self._dispatch = dispatch
         self._log = logger
-        self._sources = frozenset(sources)
+        self._sources = sources if callable(sources) else frozenset(sources)
 
     def __call__(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         started = time.perf_counter()
@@ -115,7 +116,8 @@ class LambdaHandler:
     def _answer(
         self, request: LambdaRequest, request_id: str, context: LambdaContext
     ) -> dict[str, Any]:
-        if request.source not in self._sources:
+        sources = self._sources() if callable(self._sources) else self._sources
+        if request.source not in sources:
             raise UnsupportedEventError
         return self._dispatch(request, request_id, context)
 
