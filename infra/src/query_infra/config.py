@@ -81,6 +81,11 @@ class DeploymentConfig:
     #: The test identity of the canary's check (a user_id whose results exist, sent as the
     #: caller too): CodeDeploy's hooks check each new version with it before traffic moves.
     canary_test_user_id: str = ""
+    #: Per-caller limit of the public API (requests per 5 minutes, AWS WAF rate-based rule on
+    #: its stage, created or existing; 0: none) and what names a caller: ``ip`` or
+    #: ``header:<Name>`` (e.g. ``header:Authorization``).
+    caller_rate_limit: int = 1000
+    caller_rate_limit_key: str = "ip"
     #: Stage throttling of the public API, and reserved concurrency of each Lambda.
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100

@@ -1,7 +1,9 @@
 """The error tree and its table: every status of docs/contract.md#errors, answered one way."""
 
 import json
+import re
 import typing
+from pathlib import Path
 
 import pytest
 import query_core
@@ -228,6 +230,7 @@ def test_every_detail_of_the_tree_passes_the_edge():
         (query_core.BadGatewayError, "BadGatewayProblem"),
         (query_core.ServiceUnavailableError, "UnavailableProblem"),
         (query_core.GatewayTimeoutError, "TimeoutProblem"),
+        (query_core.TooManyRequestsError, "ThrottledProblem"),
     ],
 )
 def test_a_closed_set_of_details_is_its_literal_and_the_first_is_the_default(cls, problem):
@@ -239,3 +242,11 @@ def test_a_closed_set_of_details_is_its_literal_and_the_first_is_the_default(cls
     assert cls().detail == texts[0]
     assert cls(texts[-1]).detail == texts[-1]
     assert all(not c.__name__.startswith("_") for c in _exceptions.error_classes())
+
+
+def test_the_public_apis_waf_answers_a_detail_of_the_contract():
+    """The WAF rule's 429 body is written in infra; the contract's 429 must list its detail."""
+    waf = Path(__file__).resolve().parents[3] / "infra/src/query_infra/waf.py"
+    (detail,) = re.findall(r'^RATE_LIMITED_DETAIL: Final = "(.*)"$', waf.read_text(), re.M)
+    assert detail in query_core.TooManyRequestsError.details
+    assert public_error_detail(429, detail) == detail

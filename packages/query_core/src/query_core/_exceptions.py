@@ -268,6 +268,7 @@ class RequestValidationError(RequestError):
 
 type ThrottledProblem = Literal[
     "the results store is busy reading this user's results; retry later",
+    "too many requests from this caller; retry later",  # the public API's WAF rule
 ]
 
 
