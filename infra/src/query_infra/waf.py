@@ -89,8 +89,9 @@ class CallerRateLimit(Construct):
             "WebAcl",
             name=name,
             scope="REGIONAL",
-            description=f"Per-caller rate limits of the public API ({key}, {limit} per "
-            f"{EVALUATION_WINDOW_SECONDS} s)",
+            # WAF's description pattern: letters, digits, spaces and =:#@/-,. only.
+            description=f"Per-caller rate limits of the public API: by {key}, {limit} per "
+            f"{EVALUATION_WINDOW_SECONDS} s",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility(name),
             custom_response_bodies={

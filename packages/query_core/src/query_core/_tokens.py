@@ -99,9 +99,10 @@ class TokenKeys:
     def from_secret_string(cls, text: str) -> TokenKeys:
         """Keys from a secret's JSON: ``{"current": {"id", "key"}, "previous": {"id", "key"}}``.
 
-        ``previous`` may be missing or null (before the first rotation). Each ``key`` is
-        text of at least ``MIN_SECRET_KEY_CHARS`` characters, used as its UTF-8 bytes.
-        Raises ``ValueError`` with one line naming what is wrong (never the key).
+        ``previous`` may be missing or null (before the first rotation). The secret as
+        Secrets Manager generates it at creation, ``{"id", "key"}``, is one current key.
+        Each ``key`` is text of at least ``MIN_SECRET_KEY_CHARS`` characters, used as its
+        UTF-8 bytes. Raises ``ValueError`` with one line naming what is wrong (never the key).
         """
         try:
             document = json.loads(text)
@@ -109,6 +110,8 @@ class TokenKeys:
             raise ValueError("the next_token secret is not JSON") from None
         if not isinstance(document, dict):
             raise ValueError("the next_token secret must be a JSON object")  # noqa: TRY004
+        if "current" not in document and {"id", "key"} <= document.keys():
+            document = {"current": {"id": document["id"], "key": document["key"]}}
         current = _key_from(document.get("current"), "current")
         if current is None:
             raise ValueError('the next_token secret has no "current" key')
