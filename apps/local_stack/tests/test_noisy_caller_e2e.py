@@ -38,10 +38,10 @@ from query_devstack import DEFAULT_TABLE_NAME, dynamodb_client, free_port, put_i
 
 pytestmark = pytest.mark.e2e
 
-PARTITION_QUERIES_PER_SECOND = 20
+PARTITION_QUERIES_PER_SECOND = 10
 QUIET_CALLERS = 20
 QUIET_PAUSE_SECONDS = 0.5  # each quiet caller: about 2 requests a second
-NOISY_CONNECTIONS = 3  # back to back, as fast as the chain answers
+NOISY_CONNECTIONS = 4  # back to back, as fast as the chain answers
 PHASE_SECONDS = 10.0
 THROTTLED = json.dumps(
     {
@@ -171,7 +171,7 @@ def run(port: int, callers: list[tuple[dict[str, Any], Calls, float]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def throttling_chain(stack) -> Iterator[int]:
+def throttling_chain(stack) -> Iterator[tuple[int, PartitionLimitedDynamoDB]]:
     """The external front's port, of a chain whose Query Result Lambda reads through the proxy."""
     client = dynamodb_client(stack.dynamodb_url)
     put_items(client, _items("u-noisy", 400, "ap-common"), DEFAULT_TABLE_NAME)
@@ -194,7 +194,7 @@ def throttling_chain(stack) -> Iterator[int]:
     try:
         for part in (internal, parts["ecs-service"], parts["query-lambda"]):
             supervisor.wait_ready(supervisor.start(part), time.monotonic() + 60)
-        yield ports.external
+        yield ports.external, proxy
         assert proxy.throttled > 0, "the noisy caller never reached the partition's limit"
     finally:
         supervisor.stop_all()
@@ -203,7 +203,7 @@ def throttling_chain(stack) -> Iterator[int]:
 
 
 def test_quiet_callers_keep_getting_200_beside_a_noisy_one(throttling_chain):
-    port = throttling_chain
+    port, dynamodb = throttling_chain
     alone = Calls()
     run(
         port,
@@ -212,6 +212,7 @@ def test_quiet_callers_keep_getting_200_beside_a_noisy_one(throttling_chain):
             for n in range(QUIET_CALLERS)
         ],
     )
+    throttled_before = dynamodb.throttled
     beside, noisy = Calls(), Calls()
     noisy_body = {"user_id": "u-noisy", "ap_id": "ap-none", "limit": 100}
     run(
@@ -228,7 +229,8 @@ def test_quiet_callers_keep_getting_200_beside_a_noisy_one(throttling_chain):
         f"{alone.success_rate():.2%} 200, p99 {alone.p99_ms():.0f} ms"
         f"\nquiet callers beside the noisy one: {len(beside.statuses)} requests, "
         f"{beside.success_rate():.2%} 200, p99 {beside.p99_ms():.0f} ms"
-        f"\nnoisy caller: {len(noisy.statuses)} requests, statuses {noisy_counts}"
+        f"\nnoisy caller: {len(noisy.statuses)} requests, statuses {noisy_counts}; "
+        f"{dynamodb.throttled - throttled_before} of its Query calls throttled"
     )
     assert alone.success_rate() == 1.0
     assert beside.success_rate() == 1.0, {s: beside.statuses.count(s) for s in beside.statuses}

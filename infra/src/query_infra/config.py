@@ -54,6 +54,9 @@ class DeploymentConfig:
     vpc_secondary_cidrs: tuple[str, ...] = ()
     #: Endpoints the existing VPC already has: the stack creates only the others.
     existing_vpc_endpoints: frozenset[str] = frozenset()
+    #: The security groups (sg-…) or prefix lists (pl-…) of the interface endpoints the VPC
+    #: already has: the tasks' only egress to them (required when any is reused).
+    existing_endpoint_peers: tuple[str, ...] = ()
     #: Private DNS on the stack's execute-api endpoint (default: on in a new VPC only).
     execute_api_private_dns: bool = True
     #: Who may use the endpoints the stack creates for the whole VPC (default: the VPC CIDR).

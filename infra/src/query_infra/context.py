@@ -187,6 +187,11 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         vpc_cidr=vpc_cidr[0] if vpc_cidr else "10.40.0.0/16",
         vpc_secondary_cidrs=vpc_cidr[1:],
         existing_vpc_endpoints=frozenset(read.items("existingVpcEndpoints")),
+        existing_endpoint_peers=read.items(
+            "existingEndpointPeers",
+            p["endpoint_peer"],
+            "a security group (sg-…) or prefix list (pl-…)",
+        ),
         execute_api_private_dns=read.flag("executeApiPrivateDns", not vpc_id),
         endpoint_ingress_cidrs=read.cidrs("endpointIngressCidrs"),
         existing_table_name=read.text(

@@ -32,6 +32,7 @@ PATTERNS = {
     "table": r"[A-Za-z0-9_.-]{3,255}",
     "url": r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?",
     "peer": r"sg-[0-9a-f]{8,17}|pl-[0-9a-f]{8,17}|[0-9.]+/\d{1,2}",
+    "endpoint_peer": r"sg-[0-9a-f]{8,17}|pl-[0-9a-f]{8,17}",
     "api": r"[a-z0-9]{10}",
     "stage": r"[A-Za-z0-9_-]{1,128}",
     "path": r"(/[A-Za-z0-9._-]+|/\{[A-Za-z0-9._-]+\+?\})+",
@@ -93,6 +94,9 @@ def consistency(config: DeploymentConfig, given: Callable[[str], bool]) -> list[
 
 type _Add = Callable[[str], None]
 
+#: The interface endpoints the tasks call (S3 is a gateway endpoint: its prefix list).
+_INTERFACE_ENDPOINTS = frozenset({"ecr.api", "ecr.dkr", "logs", "lambda"})
+
 
 def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
     if c.vpc_id:
@@ -115,6 +119,12 @@ def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
             add(
                 "vpcId needs vpcCidr: every CIDR block of the existing VPC, primary first "
                 "(who may use the endpoints the stack creates)"
+            )
+        reused = sorted(c.existing_vpc_endpoints & _INTERFACE_ENDPOINTS)
+        if reused and not c.existing_endpoint_peers:
+            add(
+                f"existingVpcEndpoints reuses {', '.join(reused)}: existingEndpointPeers must name "
+                "their security groups (sg-…) or prefix lists (pl-…), the tasks' only egress there"
             )
     else:
         if c.vpc_secondary_cidrs:
