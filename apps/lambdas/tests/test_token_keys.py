@@ -142,3 +142,31 @@ def test_a_literal_key_is_used_in_local(handler_module, invoke, monkeypatch):
         default.decode(first["next_token"], user_id="u-1001", ap_id=None)
     literal = PageTokenCodec(b"a-local-literal-key")
     assert literal.decode(first["next_token"], user_id="u-1001", ap_id=None)
+
+
+def test_the_documented_rotation_from_the_secret_as_the_stack_creates_it(
+    secrets, handler_module, invoke, monkeypatch
+):
+    """docs/security.md#tokens: the created secret is one generated key; the first rotation
+    makes it `previous` (same id and key) and tokens in flight keep working."""
+    generated = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)
+    created = json.dumps({"id": "k1", "key": generated["RandomPassword"]})
+    arn = secrets.create_secret(Name=f"tokens-{uuid.uuid4().hex[:8]}", SecretString=created)["ARN"]
+    monkeypatch.setenv("NEXT_TOKEN_SECRET_ARN", arn)
+    monkeypatch.setenv("NEXT_TOKEN_KEYS_TTL_SECONDS", "0.5")
+    handler_module.get_settings.cache_clear()
+    from lambdas.query_result._keys import get_token_keys
+
+    get_token_keys.cache_clear()
+    monkeypatch.setattr(handler_module, "_repository", None)
+    _, first = page(handler_module, invoke)
+    assert first["next_token"].startswith("k1.")
+
+    old = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    new = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)
+    rotated = {"current": {"id": "k2", "key": new["RandomPassword"]}, "previous": old}
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(rotated))
+    time.sleep(0.6)
+    status, second = page(handler_module, invoke, next_token=first["next_token"])
+    assert status == 200
+    assert second["next_token"].startswith("k2.")
