@@ -218,28 +218,6 @@ def test_direct_invocation_is_refused(query_module, service):
     assert service.requests == []
 
 
-@pytest.mark.parametrize(
-    ("sources", "accepted", "refused"),
-    [
-        ("", "rest_v1_external_query.json", "http_v2_query_result.json"),
-        ("rest_v1,http_v2", "http_v2_query_result.json", "direct_query_result.json"),
-    ],
-)
-def test_only_the_event_shapes_the_deployment_uses_are_answered(
-    query_module, service, load_event, monkeypatch, sources, accepted, refused
-):
-    """An HTTP API event where only the REST API is deployed is refused, not forwarded."""
-    monkeypatch.setenv("EVENT_SOURCES", sources)
-    query_module.get_settings.cache_clear()
-    response = call(query_module, load_event(refused))
-    assert (response["statusCode"], json.loads(response["body"])) == (
-        400,
-        {"detail": "unsupported event"},
-    )
-    assert call(query_module, load_event(accepted))["statusCode"] == 200
-    assert len(service.requests) == 1
-
-
 def test_production_needs_the_service_url():
     from lambdas.query._settings import QueryLambdaSettings, SettingsError
 

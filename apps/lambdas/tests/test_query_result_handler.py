@@ -50,24 +50,6 @@ def test_the_three_shapes_answer_the_same(handler_module, invoke, load_event, mo
     assert all(answer == answers[0] for answer in answers)
 
 
-@pytest.mark.parametrize(
-    ("sources", "refused"),
-    [
-        ("", "http_v2_query_result.json"),  # the default: the private REST API and direct
-        ("rest_v1", "direct_query_result.json"),  # no rollback source
-        ("rest_v1,http_v2", "direct_query_result.json"),
-    ],
-)
-def test_only_the_event_shapes_the_deployment_uses_are_answered(
-    handler_module, invoke, load_event, monkeypatch, sources, refused
-):
-    monkeypatch.setenv("EVENT_SOURCES", sources)
-    handler_module.get_settings.cache_clear()
-    status, body, _ = invoke(handler_module, load_event(refused))
-    assert (status, body) == (400, {"detail": "unsupported event"})
-    assert invoke(handler_module, load_event("rest_v1_query_result.json"))[0] == 200
-
-
 def test_pages_follow_with_next_token_on_every_shape(handler_module, invoke, load_event):
     first = invoke(handler_module, load_event("direct_query_result.json"))[1]
     event = load_event("rest_v1_query_result.json")

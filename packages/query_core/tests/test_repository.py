@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,8 +22,7 @@ from query_core import (
     ResultItem,
     error_answer,
 )
-from query_core.dynamodb import DEFAULT_MAX_PAGE_BYTES, ResultsRepository, from_item
-from query_core.events import proxy_response
+from query_core.dynamodb import ResultsRepository, from_item
 from query_devstack import dynamodb_client, put_items, ulid
 
 _rng = random.Random(3)
@@ -337,70 +335,6 @@ def test_bad_settings_are_refused(client):
         ResultsRepository(client, "t", filter_time_budget=0)
     with pytest.raises(ValueError, match="must be positive"):
         ResultsRepository(client, "t", max_read_units=0)
-
-
-class UnitsSeen:
-    """The read units DynamoDB reports for each Query, as the repository receives them."""
-
-    def __init__(self, client: Any) -> None:
-        self.units: list[float] = []
-        client.meta.events.register("after-call.dynamodb.Query", self._seen)
-
-    def _seen(self, parsed: dict[str, Any], **_: Any) -> None:
-        self.units.append(float(parsed["ConsumedCapacity"]["CapacityUnits"]))
-
-
-def test_a_filtered_page_stops_at_its_read_unit_budget_and_resumes(client, table_name):
-    """The noisy caller's ap_id that matches nothing costs a bounded number of read units."""
-    put_items(client, make_items("u-units", ["ap-common"] * 117 + ["ap-rare"] * 3), table_name)
-    repo = ResultsRepository(
-        client, table_name, filter_read_size=10, max_round_trips=10, max_read_units=2.5
-    )
-    seen = UnitsSeen(client)
-    page = repo.query(QueryRequest(user_id="u-units", ap_id="ap-none", limit=5))
-    # Every call but the last was under the budget, the last reached it: the cap of 10
-    # round trips (or the partition's end) was never what stopped the page.
-    assert sum(seen.units[:-1]) < 2.5 <= sum(seen.units)
-    assert len(seen.units) < 10
-    assert page.items == []
-    assert page.next_token is not None
-    got, _ = all_pages(repo, user_id="u-units", ap_id="ap-none", limit=5)
-    assert got == []
-
-
-def _blob_items(user_id: str, count: int, chars: int) -> list[dict[str, Any]]:
-    items = make_items(user_id, ["ap-big"] * count)
-    for item in items:  # a control character is 7 bytes once escaped twice (\\u0001)
-        item["data"]["M"]["blob"] = {"S": "\x01" * chars}
-    return items
-
-
-def test_a_page_is_cut_before_its_answer_passes_the_byte_cap_and_resumes(client, table_name):
-    items = _blob_items("u-bytes", 6, 20_000)
-    put_items(client, items, table_name)
-    repo = ResultsRepository(client, table_name, max_page_bytes=300_000)
-    first = repo.query(QueryRequest(user_id="u-bytes", limit=25))
-    assert first.count == 2  # 140 KB each once escaped twice: a third would pass 300 KB
-    assert first.next_token is not None
-    got, sizes = all_pages(repo, user_id="u-bytes", limit=25)
-    assert got == expected(items)
-    assert sizes == [2, 2, 2]
-
-
-def test_the_default_cap_keeps_a_page_under_lambdas_6_mb_response_limit(client, table_name):
-    """Twelve items of 300,000 control characters: 25 MB as Lambda would send them, uncut."""
-    items = _blob_items("u-huge", 12, 300_000)
-    for item in items:  # one by one: 25 of them are over an HTTP request DynamoDB Local takes
-        client.put_item(TableName=table_name, Item=item)
-    repo = ResultsRepository(client, table_name)
-    page = repo.query(QueryRequest(user_id="u-huge", ap_id="ap-big", limit=25))
-    envelope = json.dumps(proxy_response(200, page)).encode()
-    assert page.count == 2  # 2.1 MB each as sent: a third would pass the cap
-    assert page.next_token is not None
-    assert len(envelope) < 6 * 1024 * 1024
-    one_item = len(json.dumps(page.items[0].model_dump_json()))
-    assert len(envelope) + one_item > 6 * 1024 * 1024  # uncut, Lambda would refuse the page
-    assert len(envelope) + one_item > DEFAULT_MAX_PAGE_BYTES
 
 
 def test_a_signed_position_over_the_key_limit_is_400_before_any_read(client, table_name):
