@@ -87,7 +87,14 @@ def eks_port(config: DeploymentConfig) -> int:
 def consistency(config: DeploymentConfig, given: Callable[[str], bool]) -> list[str]:
     """Mistakes between keys, one line each; ``given(key)`` says whether the context set it."""
     problems: list[str] = []
-    for check in (_vpc, _old_handler, _public_api, _alb_https, _sizes_and_assets):
+    for check in (
+        _vpc,
+        _reused_endpoints,
+        _old_handler,
+        _public_api,
+        _alb_https,
+        _sizes_and_assets,
+    ):
         check(config, given, problems.append)
     return problems
 
@@ -96,6 +103,16 @@ type _Add = Callable[[str], None]
 
 #: The interface endpoints the tasks call (S3 is a gateway endpoint: its prefix list).
 _INTERFACE_ENDPOINTS = frozenset({"ecr.api", "ecr.dkr", "logs", "lambda"})
+
+
+def _reused_endpoints(c: DeploymentConfig, _given: Callable[[str], bool], add: _Add) -> None:
+    """The tasks reach the VPC's own interface endpoints only by their groups or prefix lists."""
+    reused = sorted(c.existing_vpc_endpoints & _INTERFACE_ENDPOINTS)
+    if c.vpc_id and reused and not c.existing_endpoint_peers:
+        add(
+            f"existingVpcEndpoints reuses {', '.join(reused)}: existingEndpointPeers must name "
+            "their security groups (sg-…) or prefix lists (pl-…), the tasks' only egress there"
+        )
 
 
 def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
@@ -119,12 +136,6 @@ def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
             add(
                 "vpcId needs vpcCidr: every CIDR block of the existing VPC, primary first "
                 "(who may use the endpoints the stack creates)"
-            )
-        reused = sorted(c.existing_vpc_endpoints & _INTERFACE_ENDPOINTS)
-        if reused and not c.existing_endpoint_peers:
-            add(
-                f"existingVpcEndpoints reuses {', '.join(reused)}: existingEndpointPeers must name "
-                "their security groups (sg-…) or prefix lists (pl-…), the tasks' only egress there"
             )
     else:
         if c.vpc_secondary_cidrs:
