@@ -141,17 +141,6 @@ def _list(value: Any) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value)
 
 
-def _caller_rate_limit(read: _Reader) -> int:
-    """0 (no WAF rule) or AWS WAF's range for a rate-based rule, 10 to 2e9."""
-    value = read.integer("callerRateLimit", 1000, 0, 2_000_000_000)
-    if 0 < value < 10:
-        read.wrong(
-            "callerRateLimit", f"callerRateLimit must be 0 (off) or at least 10, not {value}"
-        )
-        return 1000
-    return value
-
-
 def _unknown_keys(raw: dict[str, Any], keys: list[str]) -> list[str]:
     """A camelCase key the app does not read is most likely a typo of one it does."""
     problems = []
@@ -222,7 +211,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         canary_test_user_id=read.text(
             "canaryTestUserId", pattern=p["user"], expected="a user_id whose results exist"
         ),
-        caller_rate_limit=_caller_rate_limit(read),
+        caller_rate_limit=read.integer("callerRateLimit", 1000, 0, 2_000_000_000),
         caller_rate_limit_key=read.text(
             "callerRateLimitKey", "ip", r"ip|header:[A-Za-z0-9-]{1,64}", "'ip' or 'header:<Name>'"
         ),

@@ -241,6 +241,8 @@ def _sizes_and_assets(c: DeploymentConfig, given: Callable[[str], bool], add: _A
         add("resultSource=lambda needs enableLambdaRollbackSource=true (the task role's Invoke)")
     if c.max_count < c.desired_count:
         add(f"maxCount ({c.max_count}) must be at least desiredCount ({c.desired_count})")
+    if 0 < c.caller_rate_limit < 10:  # 0: no WAF rule; AWS WAF's rate-based rules count from 10
+        add(f"callerRateLimit must be 0 (off) or at least 10, not {c.caller_rate_limit}")
     if not (c.lambda_package / "lambdas").is_dir():
         add(f"{c.lambda_package} is missing: run `nox -s build` first")
     if not c.image_tag and not (c.image_context / "Dockerfile").is_file():
