@@ -40,3 +40,17 @@ def test_existing_table_is_imported_and_never_created(bare_stack, make_config):
     template.resource_count_is("AWS::DynamoDB::Table", 0)
     assert data.table.table_name == "query-results"
     assert [w.name for w in data.watches] == ["DynamoDbThrottles"]
+
+
+def test_the_token_keys_are_generated_once_and_never_written_by_an_update(bare_stack, make_config):
+    """No SecretString in the template: an update of the stack cannot undo a rotation."""
+    template, _ = synth(bare_stack, make_config())
+    (secret,) = template.find_resources("AWS::SecretsManager::Secret").values()
+    properties = secret["Properties"]
+    assert "SecretString" not in properties
+    assert properties["GenerateSecretString"] == {
+        "SecretStringTemplate": '{"id": "k1"}',
+        "GenerateStringKey": "key",
+        "PasswordLength": 64,
+        "ExcludePunctuation": True,
+    }

@@ -48,11 +48,13 @@ def fresh(synth, make_config) -> Template:
 
 
 @pytest.fixture(scope="module")
-def existing(synth, imported) -> Template:
+def existing(synth, imported, context) -> Template:
     """The VPC already has ECR's API endpoint and S3's gateway; rollback source on."""
     return synth(
         imported(
-            existing_vpc_endpoints=frozenset({"ecr.api", "s3"}), enable_lambda_rollback_source=True
+            existing_vpc_endpoints=frozenset({"ecr.api", "s3"}),
+            existing_endpoint_peers=tuple(context["existingEndpointPeers"]),
+            enable_lambda_rollback_source=True,
         )
     )
 
@@ -159,7 +161,8 @@ def _target(rule: dict) -> str:
         return rule["CidrIp"]
     if "DestinationPrefixListId" in rule:
         return f"pl:{rule['DestinationPrefixListId']}"
-    return f"sg:{rule['DestinationSecurityGroupId']['Fn::GetAtt'][0]}"
+    group = rule["DestinationSecurityGroupId"]
+    return f"sg:{group if isinstance(group, str) else group['Fn::GetAtt'][0]}"
 
 
 def test_admitted_group_egress_only_to_the_endpoints_on_443(fresh, existing, context):
@@ -174,7 +177,10 @@ def test_admitted_group_egress_only_to_the_endpoints_on_443(fresh, existing, con
         assert any(t.startswith("sg:NetworkExecuteApiEndpointSg") for t in targets)
         assert any(t.startswith("sg:NetworkSharedEndpointsSg") for t in targets)
         assert any(t.startswith("pl:") and "S3PrefixList" in t for t in targets)  # image layers
-        assert (context["vpcCidr"] in targets) is reused  # the VPC's own endpoints
+        # The VPC's own endpoints: their security groups, never the VPC's whole CIDR.
+        assert context["vpcCidr"] not in targets
+        peers = [f"sg:{peer}" for peer in context["existingEndpointPeers"]]
+        assert all(peer in targets for peer in peers) is reused
 
 
 def test_s3_prefix_list_is_looked_up_at_deploy(fresh):
@@ -218,3 +224,29 @@ def test_what_other_workloads_use_outlives_the_stack_in_an_existing_vpc(synth, i
 def test_a_fresh_vpc_goes_with_the_stack_whole(fresh):
     for kind in ("AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroup"):
         assert not any(_retained(fresh, kind).values()), kind
+
+
+def test_egress_to_reused_endpoints_goes_to_the_named_groups_or_prefix_lists(synth, imported):
+    peers = ("sg-0e9d5000000a1b2c4", "pl-0a1b2c3d4e5f60718")
+    template = synth(
+        imported(existing_vpc_endpoints=frozenset({"logs"}), existing_endpoint_peers=peers)
+    )
+    targets = [_target(rule) for rule in _egress_of_client(template)]
+    assert "sg:sg-0e9d5000000a1b2c4" in targets
+    assert "pl:pl-0a1b2c3d4e5f60718" in targets
+    assert not any(t[0].isdigit() for t in targets)  # no CIDR at all
+
+
+def test_reused_endpoints_without_their_groups_are_refused_at_synth(bare_stack, context):
+    from query_infra.context import ContextError, read_context
+
+    stack = bare_stack()
+    for key, value in context.items():
+        if key != "existingEndpointPeers":
+            stack.node.set_context(key, value)
+    with pytest.raises(ContextError) as caught:
+        read_context(stack)
+    assert any(
+        line.startswith("existingVpcEndpoints reuses ecr.api: existingEndpointPeers must name")
+        for line in caught.value.problems
+    ), caught.value.problems

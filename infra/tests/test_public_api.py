@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
@@ -138,3 +140,36 @@ def test_the_accounts_api_gateway_logging_role_outlives_the_stack(bare_stack):
         (resource,) = template.find_resources(kind).values()
         assert resource["DeletionPolicy"] == "Retain", kind
         assert resource["UpdateReplacePolicy"] == "Retain", kind
+
+
+def test_the_created_apis_stage_gets_the_per_caller_limit(synth, make_config):
+    template, public = synth(make_config(caller_rate_limit=200))
+    assert public.rate_limit is not None
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {"ResourceArn": Match.object_like({"Fn::Join": Match.any_value()})},
+    )
+    (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
+    arn = json.dumps(association["Properties"]["ResourceArn"])
+    assert "/restapis/" in arn
+    assert "/stages/" in arn
+    (stage_id,) = template.find_resources("AWS::ApiGateway::Stage")
+    assert stage_id in arn  # the created stage, by reference
+
+
+def test_the_existing_apis_stage_gets_the_per_caller_limit(synth, make_config):
+    template, public = synth(
+        make_config(existing_public_api_id="a1b2c3d4e5", existing_public_api_stage="v1")
+    )
+    assert public.rate_limit is not None
+    (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
+    parts = association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    assert "".join(p for p in parts if isinstance(p, str)).endswith(
+        ":apigateway:ap-northeast-1::/restapis/a1b2c3d4e5/stages/v1"
+    )
+
+
+def test_no_per_caller_limit_when_the_context_turns_it_off(synth, make_config):
+    template, public = synth(make_config(caller_rate_limit=0))
+    assert public.rate_limit is None
+    template.resource_count_is("AWS::WAFv2::WebACL", 0)

@@ -22,6 +22,7 @@ from query_devstack import MisbehavingServer, Reply
 
 DEADLINE = 2.0
 PAGE = json.dumps({"user_id": "u-1", "items": [], "count": 0, "next_token": None}).encode()
+HOT_PARTITION = "the results store is busy reading this user's results; retry later"
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "fault-matrix.md"
 
 
@@ -112,6 +113,20 @@ MATRIX = [
         1,
         "WARNING upstream failure",
         "5",
+    ),
+    Row(
+        "hot partition",
+        "429 of the Query Result Lambda (DynamoDB throttled the user's partition)",
+        Reply(
+            status=429,
+            body=json.dumps({"detail": HOT_PARTITION}).encode(),
+            headers={"content-type": "application/json", "Retry-After": "2"},
+        ),
+        429,
+        HOT_PARTITION,
+        1,
+        "INFO upstream throttled this user's reads",
+        "2",
     ),
     Row(
         "resource policy / VPC endpoint",

@@ -288,11 +288,13 @@ def test_openapi_documents_the_contract(service):
         "413",
         "415",
         "422",
+        "429",
         "502",
         "503",
         "504",
     }
     assert "Retry-After" in operation["responses"]["503"]["headers"]
+    assert "Retry-After" in operation["responses"]["429"]["headers"]
     assert "/health" not in spec["paths"]
 
 

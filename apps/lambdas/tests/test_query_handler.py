@@ -298,6 +298,8 @@ def test_a_bad_owner_claim_setting_is_refused():
 
     with pytest.raises(SettingsError, match="OWNER_CLAIM"):
         QueryLambdaSettings.from_environ({"OWNER_CLAIM": "sub, email"})
+    with pytest.raises(SettingsError, match="EVENT_SOURCES must list some of rest_v1, http_v2"):
+        QueryLambdaSettings.from_environ({"EVENT_SOURCES": "rest_v1,direct"})
 
 
 @pytest.mark.parametrize(
@@ -308,6 +310,9 @@ def test_a_bad_owner_claim_setting_is_refused():
         "/query/marketing/./../../openapi.json",
         "/query/marketing/x/../../../redoc",
         "/query/result/../../health",
+        "/health?/../query/result",  # urllib3 sends /health, with a query
+        "/health#/../query/result",  # ... and drops the fragment
+        "/docs?x=/query/result",
     ],
 )
 def test_dot_segments_cannot_reach_private_paths(query_module, service, load_event, path):
@@ -367,7 +372,10 @@ def test_a_header_value_with_a_control_character_is_not_forwarded(
     assert "x-caller-id" not in sent.headers
 
 
-_SEGMENTS = ("", ".", "..", "query", "marketing", "result", "health", "docs", "x", "..x", "%2e%2e")
+_SEGMENTS = (
+    *("", ".", "..", "query", "marketing", "result", "health", "docs", "x", "..x", "%2e%2e"),
+    *("health?", "?", "#", "x#y", "result?a=b"),
+)
 
 
 @settings(max_examples=500, deadline=None)

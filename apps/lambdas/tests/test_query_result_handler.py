@@ -35,7 +35,9 @@ def test_rest_v1_event_returns_a_page(handler_module, invoke, load_event):
     assert all("marketing_id" not in item for item in body["items"])
 
 
-def test_the_three_shapes_answer_the_same(handler_module, invoke, load_event):
+def test_the_three_shapes_answer_the_same(handler_module, invoke, load_event, monkeypatch):
+    monkeypatch.setenv("EVENT_SOURCES", "rest_v1,http_v2,direct")
+    handler_module.get_settings.cache_clear()
     answers = [
         invoke(handler_module, load_event(name))[:2]
         for name in (
@@ -231,7 +233,10 @@ def test_missing_table_is_500(handler_module, monkeypatch, invoke, load_event):
     assert (status, body) == (500, {"detail": "internal error"})
 
 
-def test_throttling_is_503_with_retry_after(handler_module, monkeypatch, invoke, load_event):
+def test_a_throttled_partition_is_429_with_retry_after(
+    handler_module, monkeypatch, invoke, load_event
+):
+    """One hot partition is this user's pace, not the store down: 429, not a 503."""
     from query_core import RepositoryThrottledError
 
     class Throttled:
@@ -240,9 +245,9 @@ def test_throttling_is_503_with_retry_after(handler_module, monkeypatch, invoke,
 
     monkeypatch.setattr(handler_module, "_repository", Throttled())
     status, body, headers = invoke(handler_module, {"user_id": "u"})
-    assert status == 503
+    assert status == 429
     assert headers["retry-after"] == "1"
-    assert body == {"detail": "the results store is busy; retry later"}
+    assert body == {"detail": "the results store is busy reading this user's results; retry later"}
 
 
 def test_client_is_created_once_per_container(handler_module, invoke, load_event):

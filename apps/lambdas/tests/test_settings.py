@@ -68,3 +68,13 @@ def test_every_wrong_variable_is_named_on_one_line():
         "RESULTS_TABLE_NAME: String should have at least 3 characters; "
         "DYNAMODB_MAX_ATTEMPTS: Input should be less than or equal to 10"
     )
+
+
+def test_event_sources_are_checked_and_default_to_what_the_stack_deploys():
+    assert QueryResultSettings.from_environ({}).sources == {"rest_v1", "direct"}
+    settings = QueryResultSettings.from_environ({"EVENT_SOURCES": " http_v2 ,rest_v1"})
+    assert settings.sources == {"http_v2", "rest_v1"}
+    with pytest.raises(SettingsError, match=r"^EVENT_SOURCES: must list some of .*, not v3$"):
+        QueryResultSettings.from_environ({"EVENT_SOURCES": "rest_v1,v3"})
+    with pytest.raises(SettingsError, match="EVENT_SOURCES"):
+        QueryResultSettings.from_environ({"EVENT_SOURCES": ","})

@@ -6,6 +6,7 @@ See docs/contract.md#tokens.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -82,8 +83,33 @@ def test_rotation_keeps_in_flight_tokens_for_one_rotation(handler_module, invoke
     assert page(handler_module, invoke, next_token=second["next_token"])[0] == 200
 
 
-def test_a_token_forged_with_the_public_key_is_400(handler_module, invoke, token_secret):
-    """The old production key was the public default: a token made with it buys nothing."""
+def test_an_emergency_rotation_reaches_a_warm_container_within_the_ttl(
+    handler_module, invoke, token_secret, monkeypatch
+):
+    """No restart: the leaked key stops working once the keys are older than the TTL."""
+    monkeypatch.setenv("NEXT_TOKEN_KEYS_TTL_SECONDS", "0.5")
+    token_secret.restart()
+    _, first = page(handler_module, invoke)
+    leaked = first["next_token"]
+    assert page(handler_module, invoke, next_token=leaked)[0] == 200
+
+    token_secret.rotate("k9", previous="k8")  # k1 is out at once, not kept as previous
+    time.sleep(0.6)
+    status, answer = page(handler_module, invoke, next_token=leaked)
+    assert (status, "expired" in answer["detail"]) == (400, True)
+    assert page(handler_module, invoke)[1]["next_token"].startswith("k9.")
+
+
+def test_a_token_forged_with_the_public_key_is_400(
+    handler_module, invoke, token_secret, monkeypatch
+):
+    """The old production key was the public default: a token made with it buys nothing,
+    and its unknown key id does not make every request a read of the secret."""
+    from lambdas.query_result import _keys
+
+    reads = []
+    load = _keys.load_token_keys
+    monkeypatch.setattr(_keys, "load_token_keys", lambda s: reads.append(1) or load(s))
     forged = PageTokenCodec(DEFAULT_TOKEN_KEYS).encode(
         user_id="u-1001", ap_id=None, result_id="0" * 2000
     )
@@ -91,6 +117,7 @@ def test_a_token_forged_with_the_public_key_is_400(handler_module, invoke, token
         status, answer = page(handler_module, invoke, next_token=forged)
         assert status == 400
     assert "expired" in answer["detail"]
+    assert len(reads) <= 1  # at most one refresh in 10 s, whatever the number of tokens
 
 
 def test_a_signed_position_over_the_key_limit_is_400_not_500(handler_module, invoke):
@@ -115,3 +142,31 @@ def test_a_literal_key_is_used_in_local(handler_module, invoke, monkeypatch):
         default.decode(first["next_token"], user_id="u-1001", ap_id=None)
     literal = PageTokenCodec(b"a-local-literal-key")
     assert literal.decode(first["next_token"], user_id="u-1001", ap_id=None)
+
+
+def test_the_documented_rotation_from_the_secret_as_the_stack_creates_it(
+    secrets, handler_module, invoke, monkeypatch
+):
+    """docs/security.md#tokens: the created secret is one generated key; the first rotation
+    makes it `previous` (same id and key) and tokens in flight keep working."""
+    generated = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)
+    created = json.dumps({"id": "k1", "key": generated["RandomPassword"]})
+    arn = secrets.create_secret(Name=f"tokens-{uuid.uuid4().hex[:8]}", SecretString=created)["ARN"]
+    monkeypatch.setenv("NEXT_TOKEN_SECRET_ARN", arn)
+    monkeypatch.setenv("NEXT_TOKEN_KEYS_TTL_SECONDS", "0.5")
+    handler_module.get_settings.cache_clear()
+    from lambdas.query_result._keys import get_token_keys
+
+    get_token_keys.cache_clear()
+    monkeypatch.setattr(handler_module, "_repository", None)
+    _, first = page(handler_module, invoke)
+    assert first["next_token"].startswith("k1.")
+
+    old = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    new = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)
+    rotated = {"current": {"id": "k2", "key": new["RandomPassword"]}, "previous": old}
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(rotated))
+    time.sleep(0.6)
+    status, second = page(handler_module, invoke, next_token=first["next_token"])
+    assert status == 200
+    assert second["next_token"].startswith("k2.")

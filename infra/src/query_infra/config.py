@@ -54,6 +54,9 @@ class DeploymentConfig:
     vpc_secondary_cidrs: tuple[str, ...] = ()
     #: Endpoints the existing VPC already has: the stack creates only the others.
     existing_vpc_endpoints: frozenset[str] = frozenset()
+    #: The security groups (sg-…) or prefix lists (pl-…) of the interface endpoints the VPC
+    #: already has: the tasks' only egress to them (required when any is reused).
+    existing_endpoint_peers: tuple[str, ...] = ()
     #: Private DNS on the stack's execute-api endpoint (default: on in a new VPC only).
     execute_api_private_dns: bool = True
     #: Who may use the endpoints the stack creates for the whole VPC (default: the VPC CIDR).
@@ -81,6 +84,11 @@ class DeploymentConfig:
     #: The test identity of the canary's check (a user_id whose results exist, sent as the
     #: caller too): CodeDeploy's hooks check each new version with it before traffic moves.
     canary_test_user_id: str = ""
+    #: Per-caller limit of the public API (requests per 5 minutes, AWS WAF rate-based rule on
+    #: its stage, created or existing; 0: none) and what names a caller: ``ip`` or
+    #: ``header:<Name>`` (e.g. ``header:Authorization``).
+    caller_rate_limit: int = 1000
+    caller_rate_limit_key: str = "ip"
     #: Stage throttling of the public API, and reserved concurrency of each Lambda.
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100

@@ -176,6 +176,11 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         vpc_cidr=vpc_cidr[0] if vpc_cidr else "10.40.0.0/16",
         vpc_secondary_cidrs=vpc_cidr[1:],
         existing_vpc_endpoints=frozenset(read.items("existingVpcEndpoints")),
+        existing_endpoint_peers=read.items(
+            "existingEndpointPeers",
+            p["endpoint_peer"],
+            "a security group (sg-…) or prefix list (pl-…)",
+        ),
         execute_api_private_dns=read.flag("executeApiPrivateDns", not vpc_id),
         endpoint_ingress_cidrs=read.cidrs("endpointIngressCidrs"),
         existing_table_name=read.text(
@@ -205,6 +210,10 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         owner_claim=read.text("ownerClaim", pattern=p["claim"], expected=rules.CLAIM),
         canary_test_user_id=read.text(
             "canaryTestUserId", pattern=p["user"], expected="a user_id whose results exist"
+        ),
+        caller_rate_limit=read.integer("callerRateLimit", 1000, 0, 2_000_000_000),
+        caller_rate_limit_key=read.text(
+            "callerRateLimitKey", "ip", r"ip|header:[A-Za-z0-9-]{1,64}", "'ip' or 'header:<Name>'"
         ),
         throttle_rate_limit=read.number("throttleRateLimit", 50.0, 0, 10_000),
         throttle_burst_limit=read.integer("throttleBurstLimit", 100, 1, 5_000),

@@ -118,9 +118,14 @@ class Network(Construct):
         group.add_egress_rule(self.execute_api_security_group, _HTTPS, "to execute-api")
         if self.shared_security_group is not None:
             group.add_egress_rule(self.shared_security_group, _HTTPS, "to the VPC endpoints")
-        if self.reused:  # endpoints the VPC already had: their security groups are not ours
-            cidr = self.config.vpc_cidr
-            group.add_egress_rule(ec2.Peer.ipv4(cidr), _HTTPS, "to the VPC's own endpoints")
+        if self.reused:  # endpoints the VPC already had: to their groups or prefix lists only
+            for peer in self.config.existing_endpoint_peers:
+                target = (
+                    ec2.Peer.security_group_id(peer)
+                    if peer.startswith("sg-")
+                    else ec2.Peer.prefix_list(peer)
+                )
+                group.add_egress_rule(target, _HTTPS, f"to the VPC's own endpoints ({peer})")
         group.add_egress_rule(
             ec2.Peer.prefix_list(self.s3_prefix_list_id), _HTTPS, "to S3 (image layers)"
         )

@@ -17,6 +17,7 @@ from constructs import Construct
 from query_infra import nag
 from query_infra.common import ApiGatewayAccount, log_group, stage_options
 from query_infra.config import DeploymentConfig
+from query_infra.waf import CallerRateLimit, stage_arn
 
 __all__ = ["PublicApi", "source_arn_path"]
 
@@ -49,6 +50,9 @@ class PublicApi(Construct):
 
     Attributes: ``api`` and ``url`` (None in existing mode); ``requests`` and
     ``server_errors``, the API's metrics in either mode (the canary's public 5XX rate).
+
+    In both modes, unless ``callerRateLimit`` is 0, an AWS WAF web ACL limits each caller on
+    the stage (``query_infra.waf``); ``rate_limit`` is that ``CallerRateLimit``, or None.
     """
 
     def __init__(
@@ -64,13 +68,27 @@ class PublicApi(Construct):
         self.api: apigw.RestApi | None = None
         self.url: str | None = None
         if config.creates_public_api:
-            self._create(config, alias, account)
+            stage = self._create(config, alias, account)
         else:
             self._grant_existing(config, alias)
+            stage = stage_arn(
+                Stack.of(self), config.existing_public_api_id, config.existing_public_api_stage
+            )
+        self.rate_limit: CallerRateLimit | None = None
+        if config.caller_rate_limit:
+            self.rate_limit = CallerRateLimit(
+                self,
+                "CallerRateLimit",
+                resource_arn=stage,
+                limit=config.caller_rate_limit,
+                key=config.caller_rate_limit_key,
+                name=f"query-public-{config.environment}",
+            )
 
     def _create(
         self, config: DeploymentConfig, alias: lambda_.Alias, account: ApiGatewayAccount
-    ) -> None:
+    ) -> str:
+        """The API, its authorizer and its throttled stage; returns the stage's ARN."""
         api = apigw.LambdaRestApi(
             self,
             "Api",
@@ -95,6 +113,7 @@ class PublicApi(Construct):
             )
         self.api, self.url = api, api.url
         self.requests, self.server_errors = _metrics({"ApiName": api.rest_api_name})
+        return api.deployment_stage.stage_arn
 
     def _authorization(self, config: DeploymentConfig) -> apigw.MethodOptions:
         auth = config.public_auth

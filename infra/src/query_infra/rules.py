@@ -32,6 +32,7 @@ PATTERNS = {
     "table": r"[A-Za-z0-9_.-]{3,255}",
     "url": r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?",
     "peer": r"sg-[0-9a-f]{8,17}|pl-[0-9a-f]{8,17}|[0-9.]+/\d{1,2}",
+    "endpoint_peer": r"sg-[0-9a-f]{8,17}|pl-[0-9a-f]{8,17}",
     "api": r"[a-z0-9]{10}",
     "stage": r"[A-Za-z0-9_-]{1,128}",
     "path": r"(/[A-Za-z0-9._-]+|/\{[A-Za-z0-9._-]+\+?\})+",
@@ -86,12 +87,32 @@ def eks_port(config: DeploymentConfig) -> int:
 def consistency(config: DeploymentConfig, given: Callable[[str], bool]) -> list[str]:
     """Mistakes between keys, one line each; ``given(key)`` says whether the context set it."""
     problems: list[str] = []
-    for check in (_vpc, _old_handler, _public_api, _alb_https, _sizes_and_assets):
+    for check in (
+        _vpc,
+        _reused_endpoints,
+        _old_handler,
+        _public_api,
+        _alb_https,
+        _sizes_and_assets,
+    ):
         check(config, given, problems.append)
     return problems
 
 
 type _Add = Callable[[str], None]
+
+#: The interface endpoints the tasks call (S3 is a gateway endpoint: its prefix list).
+_INTERFACE_ENDPOINTS = frozenset({"ecr.api", "ecr.dkr", "logs", "lambda"})
+
+
+def _reused_endpoints(c: DeploymentConfig, _given: Callable[[str], bool], add: _Add) -> None:
+    """The tasks reach the VPC's own interface endpoints only by their groups or prefix lists."""
+    reused = sorted(c.existing_vpc_endpoints & _INTERFACE_ENDPOINTS)
+    if c.vpc_id and reused and not c.existing_endpoint_peers:
+        add(
+            f"existingVpcEndpoints reuses {', '.join(reused)}: existingEndpointPeers must name "
+            "their security groups (sg-…) or prefix lists (pl-…), the tasks' only egress there"
+        )
 
 
 def _vpc(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
@@ -220,6 +241,8 @@ def _sizes_and_assets(c: DeploymentConfig, given: Callable[[str], bool], add: _A
         add("resultSource=lambda needs enableLambdaRollbackSource=true (the task role's Invoke)")
     if c.max_count < c.desired_count:
         add(f"maxCount ({c.max_count}) must be at least desiredCount ({c.desired_count})")
+    if 0 < c.caller_rate_limit < 10:  # 0: no WAF rule; AWS WAF's rate-based rules count from 10
+        add(f"callerRateLimit must be 0 (off) or at least 10, not {c.caller_rate_limit}")
     if not (c.lambda_package / "lambdas").is_dir():
         add(f"{c.lambda_package} is missing: run `nox -s build` first")
     if not c.image_tag and not (c.image_context / "Dockerfile").is_file():

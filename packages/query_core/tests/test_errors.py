@@ -1,7 +1,9 @@
 """The error tree and its table: every status of docs/contract.md#errors, answered one way."""
 
 import json
+import re
 import typing
+from pathlib import Path
 
 import pytest
 import query_core
@@ -32,7 +34,8 @@ from query_core import (
 
 UNAVAILABLE = "the results service is unavailable; retry later"
 NOT_JSON = "request body is not valid JSON"
-CONTRACT_STATUSES = [400, 403, 404, 405, 410, 413, 415, 422, 502, 503, 504]
+THROTTLED = "the results store is busy reading this user's results; retry later"
+CONTRACT_STATUSES = [400, 403, 404, 405, 410, 413, 415, 422, 429, 502, 503, 504]
 
 
 def test_every_status_of_the_contract_has_its_class():
@@ -59,12 +62,8 @@ def test_every_status_of_the_contract_has_its_class():
         (ServiceUnavailableError(retry_after=7.2), 503, {"Retry-After": "8"}, UNAVAILABLE),
         (ServiceUnavailableError(retry_after=0.01), 503, {"Retry-After": "1"}, UNAVAILABLE),
         (GatewayTimeoutError(), 504, {}, "the results service did not answer in time"),
-        (
-            RepositoryThrottledError(),
-            503,
-            {"Retry-After": "1"},
-            "the results store is busy; retry later",
-        ),
+        (RepositoryThrottledError(), 429, {"Retry-After": "1"}, THROTTLED),
+        (query_core.TooManyRequestsError(retry_after=2.5), 429, {"Retry-After": "3"}, THROTTLED),
     ],
 )
 def test_each_error_answers_its_status_detail_and_headers(exc, status, headers, detail):
@@ -89,10 +88,11 @@ def test_anything_else_is_500_without_its_text(exc):
     assert error_answer(exc) == (500, {}, {"detail": "internal error"})
 
 
-def test_throttling_is_both_a_repository_error_and_a_503():
+def test_throttling_is_a_repository_error_and_a_429_not_an_availability_failure():
     exc = RepositoryThrottledError()
     assert isinstance(exc, RepositoryError)
-    assert isinstance(exc, ServiceUnavailableError)
+    assert isinstance(exc, query_core.TooManyRequestsError)
+    assert not isinstance(exc, DependencyError)  # no hop retries it or counts it in a breaker
     assert isinstance(exc, QueryCoreError)
 
 
@@ -230,6 +230,7 @@ def test_every_detail_of_the_tree_passes_the_edge():
         (query_core.BadGatewayError, "BadGatewayProblem"),
         (query_core.ServiceUnavailableError, "UnavailableProblem"),
         (query_core.GatewayTimeoutError, "TimeoutProblem"),
+        (query_core.TooManyRequestsError, "ThrottledProblem"),
     ],
 )
 def test_a_closed_set_of_details_is_its_literal_and_the_first_is_the_default(cls, problem):
@@ -241,3 +242,11 @@ def test_a_closed_set_of_details_is_its_literal_and_the_first_is_the_default(cls
     assert cls().detail == texts[0]
     assert cls(texts[-1]).detail == texts[-1]
     assert all(not c.__name__.startswith("_") for c in _exceptions.error_classes())
+
+
+def test_the_public_apis_waf_answers_a_detail_of_the_contract():
+    """The WAF rule's 429 body is written in infra; the contract's 429 must list its detail."""
+    waf = Path(__file__).resolve().parents[3] / "infra/src/query_infra/waf.py"
+    (detail,) = re.findall(r'^RATE_LIMITED_DETAIL: Final = "(.*)"$', waf.read_text(), re.M)
+    assert detail in query_core.TooManyRequestsError.details
+    assert public_error_detail(429, detail) == detail

@@ -92,6 +92,24 @@ def test_request_id_reaches_dispatch_the_logs_and_the_answer(event, context, exp
     assert request_id_var.get() is None  # reset after the invocation
 
 
+def test_the_platforms_ids_are_logged_beside_the_clients_request_id(logger):
+    """A client chooses X-Request-Id; API Gateway's and Lambda's ids it cannot."""
+    dispatch = Recorder()
+    with capture_json_logs() as logs:
+        LambdaHandler(dispatch, logger=logger)(
+            rest(headers={"X-Request-Id": "chosen-by-client"}, gw="gw-7"), Context()
+        )
+        LambdaHandler(dispatch, logger=logger)({"user_id": "u"}, Context("lambda-8"))
+    first, second = logs.with_message("request handled")
+    assert (first["request_id"], first["apigw_request_id"], first["aws_request_id"]) == (
+        "chosen-by-client",
+        "gw-7",
+        "lambda-id",
+    )
+    assert (second["request_id"], second["aws_request_id"]) == ("lambda-8", "lambda-8")
+    assert "apigw_request_id" not in second  # a direct invocation has no API Gateway id
+
+
 def test_request_id_is_generated_when_nothing_is_usable(logger):
     dispatch = Recorder()
     response = LambdaHandler(dispatch, logger=logger)(

@@ -9,6 +9,7 @@ import query_core.events
 def test_top_level_api_is_pinned():
     assert query_core.__all__ == [
         "CALLER_ID_HEADER",
+        "DEFAULT_KEYS_TTL_SECONDS",
         "DEFAULT_LIMIT",
         "DEFAULT_TOKEN_KEY",
         "DEFAULT_TOKEN_KEYS",
@@ -38,6 +39,7 @@ def test_top_level_api_is_pinned():
         "QueryCoreError",
         "QueryRequest",
         "QueryResponse",
+        "RefreshingTokenKeys",
         "RepositoryError",
         "RepositoryThrottledError",
         "RepositoryUnavailableError",
@@ -48,6 +50,7 @@ def test_top_level_api_is_pinned():
         "ServiceUnavailableError",
         "TokenKey",
         "TokenKeys",
+        "TooManyRequestsError",
         "UnsupportedEventError",
         "UnsupportedMediaTypeError",
         "check_route",
@@ -85,6 +88,8 @@ def test_submodule_apis_are_pinned():
     ]
     assert query_core.dynamodb.__all__ == [
         "DEFAULT_FILTER_READ_SIZE",
+        "DEFAULT_MAX_PAGE_BYTES",
+        "DEFAULT_MAX_READ_UNITS",
         "DEFAULT_MAX_ROUND_TRIPS",
         "ResultsRepository",
         "from_attribute_value",

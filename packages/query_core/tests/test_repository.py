@@ -17,6 +17,7 @@ from query_core import (
     InvalidNextTokenError,
     QueryRequest,
     RepositoryError,
+    RepositoryThrottledError,
     RepositoryUnavailableError,
     ResultItem,
     error_answer,
@@ -304,6 +305,9 @@ def test_unreachable_dynamodb_is_unavailable_503_not_an_internal_error():
         ("InternalServerError", 500, RepositoryUnavailableError),
         ("ServiceUnavailable", 503, RepositoryUnavailableError),
         ("ResourceNotFoundException", 400, RepositoryError),
+        ("ProvisionedThroughputExceededException", 400, RepositoryThrottledError),
+        ("ThrottlingException", 400, RepositoryThrottledError),
+        ("RequestLimitExceeded", 400, RepositoryThrottledError),
     ],
 )
 def test_dynamodb_failing_on_its_side_is_unavailable_a_missing_table_is_not(
@@ -319,6 +323,9 @@ def test_dynamodb_failing_on_its_side_is_unavailable_a_missing_table_is_not(
         with pytest.raises(RepositoryError) as caught:
             ResultsRepository(client, "t").query(QueryRequest(user_id="u"))
     assert type(caught.value) is expected
+    if expected is RepositoryThrottledError:  # one hot partition: 429, not the store down
+        status, headers, _ = error_answer(caught.value)
+        assert (status, headers) == (429, {"Retry-After": "1"})
 
 
 def test_bad_settings_are_refused(client):
@@ -326,6 +333,8 @@ def test_bad_settings_are_refused(client):
         ResultsRepository(client, "t", max_round_trips=0)
     with pytest.raises(ValueError, match="must be positive"):
         ResultsRepository(client, "t", filter_time_budget=0)
+    with pytest.raises(ValueError, match="must be positive"):
+        ResultsRepository(client, "t", max_read_units=0)
 
 
 def test_a_signed_position_over_the_key_limit_is_400_before_any_read(client, table_name):

@@ -158,6 +158,9 @@ def test_keys_from_the_secrets_json():
     assert (keys.previous.id, keys.previous.secret) == ("2026-10", b"p" * 40)
     only = TokenKeys.from_secret_string(json.dumps({"current": {"id": "k1", "key": "k" * 32}}))
     assert only.previous is None
+    # As Secrets Manager generates it when the stack creates the secret: one current key.
+    created = TokenKeys.from_secret_string(json.dumps({"id": "k1", "key": "g" * 64}))
+    assert (created.current.id, created.current.secret, created.previous) == ("k1", b"g" * 64, None)
 
 
 @pytest.mark.parametrize(
@@ -170,6 +173,7 @@ def test_keys_from_the_secrets_json():
         ('{"current": {"id": "k 1", "key": "' + "k" * 40 + '"}}', '"current.id"'),
         ('{"current": {"id": "k1", "key": "short"}}', '"current.key" must be text of at least 32'),
         ('{"current": {"id": "k1", "key": 12345}}', '"current.key"'),
+        ('{"id": "k1", "key": "short"}', '"current.key" must be text of at least 32'),
         (
             '{"current": {"id": "k1", "key": "'
             + "k" * 40

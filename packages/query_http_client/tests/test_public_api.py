@@ -30,6 +30,7 @@ def test_public_api_is_pinned():
         "UpstreamThrottledError",
         "CircuitOpenError",
         "UpstreamTimeoutError",
+        "UpstreamTooManyRequestsError",
         "UpstreamBadResponseError",
         "UpstreamMisconfiguredError",
         "UpstreamBadRequestError",

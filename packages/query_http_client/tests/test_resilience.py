@@ -8,7 +8,7 @@ import time
 from itertools import count
 
 import pytest
-from query_core import QueryRequest
+from query_core import QueryRequest, TooManyRequestsError, error_answer
 from query_devstack import MisbehavingServer, Reply
 from query_http_client import (
     AiohttpTransport,
@@ -23,6 +23,7 @@ from query_http_client import (
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
+    UpstreamTooManyRequestsError,
     UpstreamUnavailableError,
     Urllib3Transport,
 )
@@ -284,6 +285,42 @@ def test_answers_about_the_request_never_count_against_the_upstream(reply, error
     assert breaker.state == "closed"
     assert budget.tokens == 10
     assert len(server.requests) == 5  # never retried
+
+
+HOT_PARTITION = Reply(
+    status=429,
+    body=json.dumps({"detail": TooManyRequestsError.details[0]}).encode(),
+    headers={"Retry-After": "2", "content-type": "application/json"},
+)
+
+
+@RUNNERS
+def test_a_hot_partition_is_passed_on_never_retried_nor_counted(run):
+    """One noisy caller's throttled partition must not open the circuit for everyone."""
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=60)
+    budget = RetryBudget(capacity=10)
+    with MisbehavingServer(HOT_PARTITION) as server:
+        for _ in range(5):
+            with pytest.raises(UpstreamTooManyRequestsError) as caught:
+                run(server.url, Resilience(FAST, budget=budget, breaker=breaker))
+    assert len(server.requests) == 5  # never retried
+    assert breaker.state == "closed"
+    assert budget.tokens == 10
+    assert error_answer(caught.value) == (
+        429,
+        {"Retry-After": "2"},
+        {"detail": TooManyRequestsError.details[0]},
+    )
+
+
+@RUNNERS
+def test_api_gateways_own_429_is_still_throttling_of_the_upstream(run):
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=60)
+    policy = RetryPolicy(deadline=2, attempt_timeout=0.5, max_attempts=1)
+    gateway = Reply(status=429, body=b'{"message": "Too Many Requests"}')
+    with MisbehavingServer(gateway) as server, pytest.raises(UpstreamThrottledError):
+        run(server.url, Resilience(policy, breaker=breaker))
+    assert breaker.state == "open"
 
 
 def test_an_answer_about_the_request_ends_a_run_of_failures():

@@ -27,7 +27,11 @@ from query_core import (
     error_answer,
     is_retired_path,
 )
-from query_http_client import UpstreamError, UpstreamMisconfiguredError
+from query_http_client import (
+    UpstreamError,
+    UpstreamMisconfiguredError,
+    UpstreamTooManyRequestsError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["ERROR_HANDLERS", "ErrorHandler", "register_error_handlers"]
@@ -59,6 +63,11 @@ async def _http_error(_: Request, exc: Exception) -> Response:
             )
         else:
             _log.warning("upstream failure: %s", exc, extra=extra)
+    elif isinstance(exc, UpstreamTooManyRequestsError):  # one user's pace, not a failure
+        _log.info(
+            "upstream throttled this user's reads",
+            extra={"status": exc.status_code, "error": type(exc).__name__, "attempts": 1},
+        )
     return _answer(exc)
 
 

@@ -36,6 +36,7 @@ from query_core._exceptions import (
     RequestValidationError,
     RetiredPathError,
     ServiceUnavailableError,
+    TooManyRequestsError,
     UnsupportedEventError,
     UnsupportedMediaTypeError,
 )
@@ -57,6 +58,7 @@ from query_core._logging import JsonFormatter, configure_json_logging, request_i
 from query_core._openapi import openapi_responses
 from query_core._public_errors import public_error_body, public_error_detail
 from query_core._routing import check_route
+from query_core._token_refresh import DEFAULT_KEYS_TTL_SECONDS, RefreshingTokenKeys
 from query_core._tokens import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_TOKEN_KEYS,
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALLER_ID_HEADER",
+    "DEFAULT_KEYS_TTL_SECONDS",
     "DEFAULT_LIMIT",
     "DEFAULT_TOKEN_KEY",
     "DEFAULT_TOKEN_KEYS",
@@ -107,6 +110,7 @@ __all__ = [
     "QueryCoreError",
     "QueryRequest",
     "QueryResponse",
+    "RefreshingTokenKeys",
     "RepositoryError",
     "RepositoryThrottledError",
     "RepositoryUnavailableError",
@@ -117,6 +121,7 @@ __all__ = [
     "ServiceUnavailableError",
     "TokenKey",
     "TokenKeys",
+    "TooManyRequestsError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "check_route",

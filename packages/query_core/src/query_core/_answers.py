@@ -25,6 +25,7 @@ from query_core._exceptions import (
     RequestValidationError,
     RetiredPathError,
     ServiceUnavailableError,
+    TooManyRequestsError,
     UnsupportedMediaTypeError,
 )
 
@@ -41,6 +42,7 @@ ERROR_STATUSES: Final[Mapping[int, type[HTTPError]]] = MappingProxyType(
         413: PayloadTooLargeError,
         415: UnsupportedMediaTypeError,
         422: RequestValidationError,
+        429: TooManyRequestsError,
         502: BadGatewayError,
         503: ServiceUnavailableError,
         504: GatewayTimeoutError,

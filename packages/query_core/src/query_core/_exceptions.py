@@ -2,7 +2,7 @@
 
 Every error ``query_core`` raises is a ``QueryCoreError``; no pydantic, botocore or
 ``json`` exception escapes it. Each ``HTTPError`` carries its own answer: its
-``status_code``, its ``detail`` and, where it applies, ``retry_after`` (503) or
+``status_code``, its ``detail`` and, where it applies, ``retry_after`` (429, 503) or
 ``allow`` (405). The service's exception handlers and OpenAPI ``responses`` and the
 Lambdas' proxy answers are all built from this tree (``query_core.error_answer`` and
 ``query_core.openapi_responses``), so a status is added here, once.
@@ -26,17 +26,23 @@ QueryCoreError
 │   │   ├── RetiredPathError               410 /query/marketing and below
 │   │   ├── PayloadTooLargeError           413 body over 64 KiB
 │   │   ├── UnsupportedMediaTypeError      415 body with a non-JSON content type
-│   │   └── RequestValidationError         422 JSON that breaks the field rules
+│   │   ├── RequestValidationError         422 JSON that breaks the field rules
+│   │   └── TooManyRequestsError           429 this user's reads are throttled (Retry-After)
+│   │       └── RepositoryThrottledError     DynamoDB throttled this user's partition
 │   └── DependencyError                  5xx: something this hop calls failed
 │       ├── BadGatewayError                502 it answered something unusable
 │       ├── ServiceUnavailableError        503 unreachable, throttling, circuit open (Retry-After)
-│       │   ├── RepositoryThrottledError     DynamoDB throttled the read
 │       │   └── RepositoryUnavailableError   DynamoDB unreachable, timed out, or failing (5xx)
 │       └── GatewayTimeoutError            504 no answer within the deadline
 └── RepositoryError                    DynamoDB failed: an internal error (500)
-    ├── RepositoryThrottledError         (also a ServiceUnavailableError)
+    ├── RepositoryThrottledError         (also a TooManyRequestsError)
     └── RepositoryUnavailableError       (also a ServiceUnavailableError)
 ```
+
+A 429 is neither the request's fault nor the dependency's: DynamoDB throttles one
+partition (one user's results) while it serves every other, so the hop in front passes
+it on without retrying it and without counting it against the store's availability
+(docs/contract.md#fair-share).
 
 Anything that is not an ``HTTPError`` (``RepositoryError``, a bug) is answered
 500 ``{"detail": "internal error"}`` and logged with the request id.
@@ -73,6 +79,7 @@ __all__ = [
     "RequestValidationError",
     "RetiredPathError",
     "ServiceUnavailableError",
+    "TooManyRequestsError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "error_classes",
@@ -135,7 +142,8 @@ class _ClosedDetailError[D: str](HTTPError):
 
 
 class RequestError(HTTPError):
-    """The request itself is wrong; retrying it unchanged cannot succeed."""
+    """The caller must change something: the request (retrying it unchanged cannot succeed),
+    or, for a 429, its pace."""
 
     status_code = 400
     description = "Bad request"
@@ -258,6 +266,24 @@ class RequestValidationError(RequestError):
         return f"{len(self.errors)} validation error(s)"
 
 
+type ThrottledProblem = Literal[
+    "the results store is busy reading this user's results; retry later",
+    "too many requests from this caller; retry later",  # the public API's WAF rule
+]
+
+
+class TooManyRequestsError(_ClosedDetailError[ThrottledProblem], RequestError):
+    """429: reads of this caller's results are throttled; ``Retry-After`` says when to retry.
+
+    Not an availability failure: the store answers every other caller meanwhile, so no hop
+    retries it or counts it in a circuit breaker; the client waits and asks again.
+    """
+
+    status_code = 429
+    description = "Reads of this user's results are throttled; retry after Retry-After"
+    default_retry_after = 1.0
+
+
 # --- 5xx ------------------------------------------------------------------------------
 
 
@@ -288,7 +314,6 @@ type UnavailableProblem = Literal[
     "the results service is unavailable; retry later",
     "the results service is busy; retry later",
     "the results service is failing; retry later",
-    "the results store is busy; retry later",
     "the results store is unavailable; retry later",
 ]
 
@@ -321,13 +346,16 @@ class RepositoryError(QueryCoreError):
     """Reading the results table failed: answered 500 ``internal error``."""
 
 
-class RepositoryThrottledError(RepositoryError, ServiceUnavailableError):
-    """DynamoDB throttled the read; a later retry may succeed (503, ``Retry-After``)."""
+class RepositoryThrottledError(RepositoryError, TooManyRequestsError):
+    """DynamoDB throttled the read of one partition (429, ``Retry-After``).
 
-    details = ("the results store is busy; retry later",)
+    ``ProvisionedThroughputExceededException``, ``ThrottlingException`` or
+    ``RequestLimitExceeded`` after botocore's own retries: one user's partition is hot
+    (often one caller hammering it), not the table down for everyone.
+    """
 
     def __init__(self) -> None:
-        ServiceUnavailableError.__init__(self)
+        TooManyRequestsError.__init__(self)
 
 
 class RepositoryUnavailableError(RepositoryError, ServiceUnavailableError):

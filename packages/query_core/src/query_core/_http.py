@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Final
 
@@ -43,6 +44,10 @@ def is_retired_path(path: str) -> bool:
     return path.rstrip("/") == RETIRED_PATH or path.startswith(RETIRED_PATH + "/")
 
 
+#: Where a URL's path ends: its query or its fragment begins (RFC 3986, section 3.3).
+_PATH_END: Final = re.compile(r"[?#]")
+
+
 def _remove_dot_segments(path: str) -> str:
     """``path`` with its ``.`` and ``..`` segments resolved, as an HTTP client sends it.
 
@@ -67,10 +72,12 @@ def is_public_path(path: str) -> bool:
     """The paths the public edge forwards: ``/query/result`` and the retired ones.
 
     ``/health``, ``/docs``, ``/openapi.json`` and anything else stay private. The path is
-    judged as an HTTP client sends it, with its ``.`` and ``..`` segments resolved (RFC
-    3986; urllib3 does so before sending): ``/query/marketing/../../health`` is ``/health``.
+    judged as an HTTP client sends it: cut at its first ``?`` or ``#`` (the query and the
+    fragment; ``/health?/../query/result`` sends ``/health``), then with its ``.`` and ``..``
+    segments resolved (RFC 3986; urllib3 does both before sending):
+    ``/query/marketing/../../health`` is ``/health``.
     """
-    resolved = _remove_dot_segments(path)
+    resolved = _remove_dot_segments(_PATH_END.split(path, maxsplit=1)[0])
     return resolved == RESULT_PATH or is_retired_path(resolved)
 
 

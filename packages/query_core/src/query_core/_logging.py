@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final
@@ -12,6 +13,10 @@ __all__ = ["JsonFormatter", "configure_json_logging", "request_id_var"]
 
 #: The id of the request being handled; every log line of that request carries it.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+#: The platform's own ids of that request (``apigw_request_id``: API Gateway's
+#: ``requestContext.requestId``; ``aws_request_id``: Lambda's), logged beside
+#: ``request_id``, which a client may choose (docs/contract.md#request-id).
+platform_ids_var: ContextVar[Mapping[str, str] | None] = ContextVar("platform_ids", default=None)
 
 _STANDARD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -22,7 +27,8 @@ _STANDARD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id and any ``extra``."""
+    """One JSON object per line: time, level, logger, message, request_id, the platform's
+    request ids when set, and any ``extra``."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
@@ -32,6 +38,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": request_id_var.get(),
         }
+        if platform_ids := platform_ids_var.get():
+            line.update(platform_ids)
         attributes = vars(record)
         for key in attributes.keys() - _STANDARD_ATTRS:  # the `extra` fields
             if not key.startswith("_"):

@@ -24,9 +24,12 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from query_core._exceptions import InvalidNextTokenError
+
+if TYPE_CHECKING:
+    from query_core._token_refresh import RefreshingTokenKeys
 
 __all__ = [
     "DEFAULT_TOKEN_KEY",
@@ -96,9 +99,10 @@ class TokenKeys:
     def from_secret_string(cls, text: str) -> TokenKeys:
         """Keys from a secret's JSON: ``{"current": {"id", "key"}, "previous": {"id", "key"}}``.
 
-        ``previous`` may be missing or null (before the first rotation). Each ``key`` is
-        text of at least ``MIN_SECRET_KEY_CHARS`` characters, used as its UTF-8 bytes.
-        Raises ``ValueError`` with one line naming what is wrong (never the key).
+        ``previous`` may be missing or null (before the first rotation). The secret as
+        Secrets Manager generates it at creation, ``{"id", "key"}``, is one current key.
+        Each ``key`` is text of at least ``MIN_SECRET_KEY_CHARS`` characters, used as its
+        UTF-8 bytes. Raises ``ValueError`` with one line naming what is wrong (never the key).
         """
         try:
             document = json.loads(text)
@@ -106,6 +110,8 @@ class TokenKeys:
             raise ValueError("the next_token secret is not JSON") from None
         if not isinstance(document, dict):
             raise ValueError("the next_token secret must be a JSON object")  # noqa: TRY004
+        if "current" not in document and {"id", "key"} <= document.keys():
+            document = {"current": {"id": document["id"], "key": document["key"]}}
         current = _key_from(document.get("current"), "current")
         if current is None:
             raise ValueError('the next_token secret has no "current" key')
@@ -149,11 +155,25 @@ def _is_valid_position(result_id: str) -> bool:
 class PageTokenCodec:
     """Encodes and checks ``next_token`` values with rotating HMAC keys.
 
-    ``keys`` may be a bare key (bytes): it is then the only key, with id ``local``.
+    ``keys`` may be a bare key (bytes): it is then the only key, with id ``local``; or
+    ``RefreshingTokenKeys``, asked for the keys on every use (and, for a token whose key id
+    they lack, asked to read them again before the token is called expired).
     """
 
-    def __init__(self, keys: TokenKeys | bytes = DEFAULT_TOKEN_KEYS) -> None:
-        self._keys = keys if isinstance(keys, TokenKeys) else TokenKeys(TokenKey("local", keys))
+    def __init__(self, keys: TokenKeys | bytes | RefreshingTokenKeys = DEFAULT_TOKEN_KEYS) -> None:
+        if isinstance(keys, bytes):
+            keys = TokenKeys(TokenKey("local", keys))
+        self._source = keys
+
+    def _current_keys(self) -> TokenKeys:
+        source = self._source
+        return source if isinstance(source, TokenKeys) else source.keys()
+
+    def _key(self, key_id: str) -> TokenKey | None:
+        source = self._source
+        if isinstance(source, TokenKeys):
+            return source.get(key_id)
+        return source.keys_with(key_id).get(key_id)
 
     @staticmethod
     def has_shape(token: str) -> bool:
@@ -183,7 +203,7 @@ class PageTokenCodec:
 
     def encode(self, *, user_id: str, ap_id: str | None, result_id: str) -> str:
         """The token that resumes the query of ``user_id``/``ap_id`` after ``result_id``."""
-        key = self._keys.current
+        key = self._current_keys().current
         payload = _b64encode(result_id.encode())
         return f"{key.id}.{payload}.{_b64encode(self._mac(key, user_id, ap_id, payload))}"
 
@@ -208,7 +228,7 @@ class PageTokenCodec:
             raise InvalidNextTokenError(_MALFORMED)
         if not _KEY_ID.fullmatch(key_id):
             raise InvalidNextTokenError(_MALFORMED)
-        key = self._keys.get(key_id)
+        key = self._key(key_id)
         if key is None:
             raise InvalidNextTokenError(_EXPIRED)
         if not hmac.compare_digest(mac, self._mac(key, user_id, ap_id, payload)):

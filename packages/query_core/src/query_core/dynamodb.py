@@ -9,12 +9,18 @@ so that ``next_token`` is null exactly on the last page.
 
 * Without ``ap_id``: exactly one round trip per page.
 * With ``ap_id``: a ``FilterExpression`` on ``ap_id`` and further round trips of
-  ``filter_read_size`` items each until the page is full, the partition ends, or
-  ``max_round_trips`` is reached. At the cap the page may hold fewer than ``limit``
-  items (even none) together with a ``next_token`` that resumes where the reading
-  stopped; a client pages on until ``next_token`` is null. With the defaults (5 round
-  trips of at least 100 items) one page examines at most 500 items (or ``5 × (limit+1)``
-  when that is larger).
+  ``filter_read_size`` items each until the page is full, the partition ends,
+  ``max_round_trips`` is reached, or the page has consumed ``max_read_units`` read
+  units (DynamoDB's own ``ConsumedCapacity``: it bills the items examined, before the
+  filter, so large items cost more than their count). At a cap the page may hold fewer
+  than ``limit`` items (even none) together with a ``next_token`` that resumes where the
+  reading stopped; a client pages on until ``next_token`` is null. With the defaults one
+  page examines at most 500 items (or ``5 × (limit+1)`` when that is larger) and starts
+  no further round trip once it has consumed 16 read units (about 128 KB read).
+
+A page is also cut before its JSON, as Lambda's runtime sends it, passes
+``max_page_bytes`` (5 MiB of items, under Lambda's 6 MB response limit): the page ends at
+the last item that fits, with a ``next_token`` after it (docs/contract.md#fair-share).
 
 Only the attributes of ``ResultItem`` are read (a ``ProjectionExpression``): the
 legacy ``marketing_id`` never leaves the table.
@@ -22,6 +28,7 @@ legacy ``marketing_id`` never leaves the table.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -43,8 +50,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
+    from query_core._token_refresh import RefreshingTokenKeys
+
 __all__ = [
     "DEFAULT_FILTER_READ_SIZE",
+    "DEFAULT_MAX_PAGE_BYTES",
+    "DEFAULT_MAX_READ_UNITS",
     "DEFAULT_MAX_ROUND_TRIPS",
     "ResultsRepository",
     "from_attribute_value",
@@ -53,6 +64,11 @@ __all__ = [
 
 DEFAULT_MAX_ROUND_TRIPS: Final = 5
 DEFAULT_FILTER_READ_SIZE: Final = 100
+#: Read units a filtered page may consume before it starts no further round trip.
+DEFAULT_MAX_READ_UNITS: Final = 16.0
+#: The items of one page, as JSON inside Lambda's response envelope, stay under this;
+#: the rest of the 6 MB (the page's other fields, headers, envelope) has over 900 KB.
+DEFAULT_MAX_PAGE_BYTES: Final = 5 * 1024 * 1024
 
 _log = logging.getLogger("query_core.dynamodb")
 _THROTTLING_CODES: Final = frozenset(
@@ -83,6 +99,18 @@ def _to_result_item(item: Mapping[str, Mapping[str, Any]]) -> ResultItem:
         raise RepositoryError(f"stored item {key} does not fit ResultItem") from exc
 
 
+def _envelope_size(item: ResultItem) -> int:
+    """The bytes ``item`` takes in Lambda's response: its JSON, escaped again as part of
+    the envelope's ``body`` string (ASCII-escaped, as the runtime's encoder writes it)."""
+    return len(json.dumps(item.model_dump_json())) + 1  # and the comma after it
+
+
+def _read_units(response: Mapping[str, Any]) -> float:
+    """The read units DynamoDB says a ``Query`` consumed (0 when it does not say)."""
+    units = response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0)
+    return float(units) if isinstance(units, int | float) else 0.0
+
+
 class ResultsRepository:
     """Pages through the results table; one instance per process, thread-safe."""
 
@@ -91,10 +119,12 @@ class ResultsRepository:
         client: DynamoDBClient,
         table_name: str,
         *,
-        token_keys: TokenKeys | bytes = DEFAULT_TOKEN_KEYS,
+        token_keys: TokenKeys | bytes | RefreshingTokenKeys = DEFAULT_TOKEN_KEYS,
         max_round_trips: int = DEFAULT_MAX_ROUND_TRIPS,
         filter_read_size: int = DEFAULT_FILTER_READ_SIZE,
         filter_time_budget: float | None = None,
+        max_read_units: float = DEFAULT_MAX_READ_UNITS,
+        max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     ) -> None:
         """``filter_time_budget``: seconds after which a filtered page starts no further
         round trip (it ends early with a ``next_token``, as at the round-trip cap);
@@ -103,6 +133,10 @@ class ResultsRepository:
             raise ValueError("max_round_trips and filter_read_size must be at least 1")
         if filter_time_budget is not None and filter_time_budget <= 0:
             raise ValueError("filter_time_budget must be positive")
+        if max_read_units <= 0 or max_page_bytes <= 0:
+            raise ValueError("max_read_units and max_page_bytes must be positive")
+        self._max_read_units = max_read_units
+        self._max_page_bytes = max_page_bytes
         self._client = client
         self._table_name = table_name
         self._tokens = PageTokenCodec(token_keys)
@@ -137,6 +171,7 @@ class ResultsRepository:
             params["FilterExpression"] = "#ap_id = :ap_id"
             values[":ap_id"] = {"S": request.ap_id}
             params["Limit"] = max(wanted, self._filter_read_size)
+            params["ReturnConsumedCapacity"] = "TOTAL"  # the read-unit budget counts it
         if start_after is not None:
             params["ExclusiveStartKey"] = {
                 "user_id": {"S": request.user_id},
@@ -147,19 +182,25 @@ class ResultsRepository:
         last_key: Mapping[str, Any] | None = None
         budget = self._filter_time_budget
         stop_at = None if budget is None else time.monotonic() + budget
+        read_units = 0.0
         for _ in range(self._max_round_trips if request.ap_id is not None else 1):
             response = self._call_query(params)
+            read_units += _read_units(response)
             raw_items.extend(response.get("Items", []))
             last_key = response.get("LastEvaluatedKey")
-            if len(raw_items) >= wanted or last_key is None:
+            if len(raw_items) >= wanted or last_key is None or read_units >= self._max_read_units:
                 break
             if stop_at is not None and time.monotonic() >= stop_at:
                 break  # out of time: a partial page that resumes (docs/contract.md#timeouts)
             params["ExclusiveStartKey"] = last_key
 
         items = [_to_result_item(raw) for raw in raw_items[: request.limit]]
+        fitting = self._fitting(items)
         next_token: str | None = None
-        if len(raw_items) > request.limit:
+        if fitting < len(items):  # over Lambda's response limit: the rest on the next page
+            items = items[:fitting]
+            next_token = self._token_after(request, items[-1].result_id)
+        elif len(raw_items) > request.limit:
             next_token = self._token_after(request, items[-1].result_id)
         elif last_key is not None:
             # The read stopped early (round-trip cap, time budget or DynamoDB's 1 MB page): resume
@@ -169,6 +210,15 @@ class ResultsRepository:
         return QueryResponse(
             user_id=request.user_id, items=items, count=len(items), next_token=next_token
         )
+
+    def _fitting(self, items: list[ResultItem]) -> int:
+        """How many of ``items`` fit in ``max_page_bytes`` (always at least one)."""
+        size = 0
+        for count, item in enumerate(items):
+            size += _envelope_size(item)
+            if size > self._max_page_bytes:
+                return max(count, 1)
+        return len(items)
 
     def _token_after(self, request: QueryRequest, result_id: str) -> str:
         return self._tokens.encode(

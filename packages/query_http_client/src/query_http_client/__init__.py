@@ -23,6 +23,7 @@ from query_http_client._exceptions import (
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
+    UpstreamTooManyRequestsError,
     UpstreamUnavailableError,
     UpstreamValidationError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "UpstreamRejectedError",
     "UpstreamThrottledError",
     "UpstreamTimeoutError",
+    "UpstreamTooManyRequestsError",
     "UpstreamUnavailableError",
     "UpstreamValidationError",
     "Urllib3Transport",

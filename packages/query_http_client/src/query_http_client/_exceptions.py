@@ -9,10 +9,12 @@ the answer a caller of this client gives its own client (``status_code``, ``deta
 QueryClientError
 ├── UpstreamRejectedError          the upstream says the request itself is wrong
 │   ├── UpstreamBadRequestError      400, e.g. a tampered next_token           -> 400
-│   └── UpstreamValidationError      422, FastAPI's validation list           -> 422
+│   ├── UpstreamValidationError      422, FastAPI's validation list           -> 422
+│   └── UpstreamTooManyRequestsError 429 of the Query Result Lambda: this user's
+│                                    partition is throttled (Retry-After)      -> 429
 └── UpstreamError                  the upstream failed us (a DependencyError)
     ├── UpstreamUnavailableError     unreachable: refused, reset, DNS; API 503  -> 503  (r)
-    │   ├── UpstreamThrottledError     429 or API Gateway throttling             -> 503  (r)
+    │   ├── UpstreamThrottledError     API Gateway's own throttling (429)        -> 503  (r)
     │   └── CircuitOpenError           the breaker is open: not even tried       -> 503
     ├── UpstreamTimeoutError         no answer within the deadline; API 504     -> 504  (r)
     └── UpstreamBadResponseError     500, other 4xx, non-JSON, wrong shape, too large -> 502
@@ -22,7 +24,12 @@ QueryClientError
 
 (r): ``retryable``. These are the availability failures: the only errors that are retried,
 charged to the retry budget, and counted by the circuit breaker. The others answer the
-request itself, so one caller's bad input never counts against the upstream.
+request itself, so one caller's bad input never counts against the upstream. A 429 that
+the Query Result Lambda answers (DynamoDB throttled one user's partition) is the caller's
+pace, not the upstream failing: it is passed on with its ``Retry-After``, never retried
+and never counted, so one noisy caller cannot open the breaker for everyone
+(docs/contract.md#fair-share). API Gateway's own throttling (its ``x-amzn-ErrorType``,
+or a 429 without the contract's detail) still is an availability failure.
 
 An upstream's 4xx ``detail`` is passed on only when it is one the contract gives for that
 status (``query_core.public_error_detail``); ``upstream_detail`` keeps what it said.
@@ -42,6 +49,7 @@ from query_core import (
     RequestError,
     RequestValidationError,
     ServiceUnavailableError,
+    TooManyRequestsError,
     public_error_detail,
 )
 
@@ -55,6 +63,7 @@ __all__ = [
     "UpstreamRejectedError",
     "UpstreamThrottledError",
     "UpstreamTimeoutError",
+    "UpstreamTooManyRequestsError",
     "UpstreamUnavailableError",
     "UpstreamValidationError",
 ]
@@ -84,6 +93,16 @@ class UpstreamValidationError(UpstreamRejectedError, RequestValidationError):
         RequestValidationError.__init__(self, public_error_detail(422, upstream_detail))
         self.args = ("the upstream rejected the request with 422",)
         self.upstream_detail = upstream_detail
+
+
+class UpstreamTooManyRequestsError(UpstreamRejectedError, TooManyRequestsError):
+    """429 from the Query Result Lambda: this user's reads are throttled; ``retry_after``
+    is the upstream's ``Retry-After`` (1 s when it sent none)."""
+
+    def __init__(self, upstream_detail: Any, *, retry_after: float | None = None) -> None:
+        super().__init__(upstream_detail)
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class UpstreamError(QueryClientError, DependencyError):

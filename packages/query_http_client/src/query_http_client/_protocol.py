@@ -13,7 +13,13 @@ from typing import Any, Final, Protocol
 
 import pydantic
 from pydantic import ConfigDict
-from query_core import REQUEST_ID_HEADER, QueryRequest, QueryResponse, ResultItem
+from query_core import (
+    REQUEST_ID_HEADER,
+    QueryRequest,
+    QueryResponse,
+    ResultItem,
+    TooManyRequestsError,
+)
 
 from query_http_client._exceptions import (
     UpstreamBadRequestError,
@@ -23,6 +29,7 @@ from query_http_client._exceptions import (
     UpstreamRejectedError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
+    UpstreamTooManyRequestsError,
     UpstreamUnavailableError,
     UpstreamValidationError,
 )
@@ -46,8 +53,10 @@ __all__ = [
 
 #: Seconds a call may take by default: well under API Gateway's 29 s integration limit.
 DEFAULT_TIMEOUT: Final = 10.0
-#: The largest answer read: a Lambda proxy response is at most 6 MB.
-MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+#: The largest answer read: Lambda's response limit (6 MB). The Query Result Lambda cuts
+#: its pages at 5 MiB of items (``query_core.dynamodb.DEFAULT_MAX_PAGE_BYTES``), so
+#: anything larger is not one of its pages.
+MAX_RESPONSE_BYTES: Final = 6 * 1024 * 1024
 #: The size of one read of a body of unknown length.
 READ_CHUNK_BYTES: Final = 64 * 1024
 _USER_AGENT: Final = "query-http-client/0.1"
@@ -255,6 +264,10 @@ def _error_for(
 ) -> UpstreamError | UpstreamRejectedError:
     """The error a non-page answer stands for."""
     kind = error_type(headers)
+    if status == 429 and kind not in THROTTLING_ERROR_TYPES:
+        detail = _detail(body)
+        if detail in TooManyRequestsError.details:  # the Lambda's: one partition is hot
+            return UpstreamTooManyRequestsError(detail, retry_after=_retry_after(headers))
     if _header(headers, FUNCTION_ERROR_HEADER):  # Lambda Invoke: the function raised
         failure = _lambda_error(body) or "an unknown error"
         return UpstreamBadResponseError(

@@ -18,6 +18,16 @@ __all__ = ["LOCAL_SERVICE_URL", "QueryLambdaSettings", "SettingsError", "get_set
 LOCAL_SERVICE_URL: Final = "http://127.0.0.1:8000"
 _LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 _CLAIM: Final = re.compile(r"[A-Za-z0-9_:.\-]{1,128}")
+#: The event shapes API Gateway can send this function (a direct invocation never).
+_SOURCES: Final = ("rest_v1", "http_v2")
+
+
+def _sources(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = environ.get("EVENT_SOURCES") or "rest_v1"
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    if not names or any(name not in _SOURCES for name in names):
+        raise SettingsError(f"EVENT_SOURCES must list some of rest_v1, http_v2, not {raw!r}")
+    return names
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float, upper: float) -> float:
@@ -75,6 +85,14 @@ class QueryLambdaSettings:
             "description": "The authorizer's claim (Cognito), context key (Lambda authorizer) or "
             "identity field (IAM) that names the caller, sent to the service as `X-Caller-Id`; "
             "unset: `sub`, `principalId` or `caller`."
+        },
+    )
+    event_sources: tuple[str, ...] = field(
+        default=("rest_v1",),
+        metadata={
+            "description": "The event shapes this function answers, comma-separated: `rest_v1` "
+            "(the public REST API) or also `http_v2` (an HTTP API in front); any other event is "
+            "400 `unsupported event`."
         },
     )
 
@@ -136,6 +154,7 @@ class QueryLambdaSettings:
             owner_claim=claim,
             service_url=service,
             old_eks_handler_url=old,
+            event_sources=_sources(env),
         )
 
 

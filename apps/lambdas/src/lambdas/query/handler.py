@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from query_core import configure_json_logging
-from query_core.events import LambdaContext, LambdaHandler, LambdaRequest
+from query_core.events import EventSource, LambdaContext, LambdaHandler, LambdaRequest
 
 from lambdas._startup import starting
 from lambdas.query._forward import forward, get_pool
@@ -29,8 +29,15 @@ def _dispatch(request: LambdaRequest, request_id: str, context: LambdaContext) -
 
 
 _log = logging.getLogger("lambdas.query")
-#: Only API Gateway calls this function: a direct invocation is an unsupported event.
-handler = LambdaHandler(_dispatch, logger=_log, sources=("rest_v1", "http_v2"))
+
+
+def _sources() -> tuple[EventSource, ...]:
+    return tuple(s for s in ("rest_v1", "http_v2") if s in get_settings().event_sources)
+
+
+#: Only API Gateway calls this function, with the event shape EVENT_SOURCES names: a direct
+#: invocation, or an HTTP API event where the REST API is deployed, is an unsupported event.
+handler = LambdaHandler(_dispatch, logger=_log, sources=_sources)
 
 with starting(_log):  # at init: a wrong setting is one line and exit 1
     configure_json_logging(get_settings().log_level)

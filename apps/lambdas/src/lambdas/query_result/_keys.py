@@ -1,4 +1,5 @@
-"""The ``next_token`` keys, read once when the function starts (docs/contract.md#tokens).
+"""The ``next_token`` keys, read when the function starts and again after
+``NEXT_TOKEN_KEYS_TTL_SECONDS`` or on a token of an unknown key id (docs/contract.md#tokens).
 
 With ``NEXT_TOKEN_SECRET_ARN`` they come from Secrets Manager (in ``local`` from the
 local endpoint); without it, ``local`` takes ``NEXT_TOKEN_SECRET`` or the public local
@@ -12,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Final
 
-from query_core import DEFAULT_TOKEN_KEYS, TokenKey, TokenKeys
+from query_core import DEFAULT_TOKEN_KEYS, RefreshingTokenKeys, TokenKey, TokenKeys
 
 from lambdas._startup import SettingsError
 from lambdas.query_result._settings import QueryResultSettings, get_settings
@@ -66,6 +67,9 @@ def load_token_keys(settings: QueryResultSettings) -> TokenKeys:
 
 
 @cache
-def get_token_keys() -> TokenKeys:
-    """The container's keys, read once."""
-    return load_token_keys(get_settings())
+def get_token_keys() -> RefreshingTokenKeys:
+    """The container's keys: read now (a failure stops the start), refreshed as they age."""
+    settings = get_settings()
+    return RefreshingTokenKeys(
+        lambda: load_token_keys(get_settings()), ttl=settings.next_token_keys_ttl_seconds
+    )

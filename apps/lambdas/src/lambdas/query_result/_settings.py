@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from query_core.aws import endpoint_url_for
+from query_core.events import EventSource
 
 from lambdas._env import EnvSettings
 
@@ -64,12 +65,54 @@ class QueryResultSettings(EnvSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Level of the JSON log lines."
     )
+    filter_max_read_units: float = Field(
+        default=16.0,
+        gt=0,
+        le=1000,
+        description="When `ap_id` filters: no further `Query` once the page has consumed this "
+        "many read units (DynamoDB's `ConsumedCapacity`); the page ends early with a "
+        "`next_token`.",
+    )
+    next_token_keys_ttl_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="The `next_token` keys are read again once this old, and at once when a "
+        "token names a key id they lack (at most every 10 s).",
+    )
+    event_sources: str = Field(
+        default="rest_v1,direct",
+        description="The event shapes this function answers, comma-separated: `rest_v1` (the "
+        "private REST API), `http_v2` (an HTTP API), `direct` (the legacy invoke path); any "
+        "other event is 400 `unsupported event`.",
+    )
 
     @model_validator(mode="after")
     def _production_needs_the_token_keys(self) -> Self:
         if self.environment == "production" and not self.next_token_secret_arn:
             raise ValueError("NEXT_TOKEN_SECRET_ARN must be set when ENVIRONMENT=production")
         return self
+
+    @field_validator("event_sources")
+    @classmethod
+    def _known_sources(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(get_args(EventSource.__value__)))
+        if not names or unknown:
+            raise ValueError(
+                "must list some of rest_v1, http_v2, direct"
+                + (f", not {', '.join(unknown)}" if unknown else "")
+            )
+        return ",".join(names)
+
+    @property
+    def sources(self) -> frozenset[EventSource]:
+        """``event_sources`` as the handler takes them."""
+        return frozenset(
+            name
+            for name in get_args(EventSource.__value__)
+            if name in self.event_sources.split(",")
+        )
 
     @property
     def endpoint_url(self) -> str | None:

@@ -8,7 +8,8 @@ the request id are ``query_core``'s.
 
 Cold start: this module imports no web framework. The ``next_token`` keys are read at
 init (from Secrets Manager when ``NEXT_TOKEN_SECRET_ARN`` is set), so that a missing or
-unreadable key stops the function with one line; the DynamoDB client is created once per
+unreadable key stops the function with one line, and again as they age or when a token
+names a key id they lack; the DynamoDB client is created once per
 container, on the first invocation.
 """
 
@@ -64,6 +65,7 @@ def _create_repository(settings: QueryResultSettings) -> ResultsRepository:
         token_keys=get_token_keys(),
         max_round_trips=settings.filter_max_round_trips,
         filter_time_budget=settings.filter_time_budget_seconds,
+        max_read_units=settings.filter_max_read_units,
     )
 
 
@@ -72,7 +74,8 @@ def _dispatch(request: LambdaRequest, _request_id: str, _context: LambdaContext)
 
 
 _log = logging.getLogger("lambdas.query_result")
-handler = LambdaHandler(_dispatch, logger=_log)
+#: Only the event shapes the deployment uses (EVENT_SOURCES), read on each call.
+handler = LambdaHandler(_dispatch, logger=_log, sources=lambda: get_settings().sources)
 
 
 with starting(_log):  # at init: a wrong setting or an unreadable key is one line, exit 1

@@ -3,7 +3,8 @@
 Both Lambdas are a ``LambdaHandler`` with their own ``dispatch``: the Query Lambda
 forwards the request to the service, the Query Result Lambda reads a page. Everything
 around that is here, once: the request-id rule (``resolve_request_id``), the request
-id in every log line, one access line per request, and the error answer of any
+id in every log line beside the platform's own ids (API Gateway's and Lambda's, which
+no client chooses), one access line per request, and the error answer of any
 exception (``error_response``), a traceback logged only for unexpected ones.
 """
 
@@ -28,7 +29,7 @@ from query_core._http import (
     is_json_media_type,
     resolve_request_id,
 )
-from query_core._logging import request_id_var
+from query_core._logging import platform_ids_var, request_id_var
 from query_core._routing import check_route
 from query_core.events._decode import decode_event
 from query_core.events._request import (
@@ -60,7 +61,8 @@ def _client_context_request_id(context: LambdaContext) -> str | None:
 class LambdaHandler:
     """A Lambda entry point around ``dispatch``; call it as ``handler(event, context)``.
 
-    ``sources`` are the event shapes this function takes; any other is answered 400
+    ``sources`` are the event shapes this function takes (or a function answering them,
+    asked on every call, for a setting read after import); any other is answered 400
     ``unsupported event`` without calling ``dispatch``. Every answer carries the
     request id in ``X-Request-Id``.
     """
@@ -70,11 +72,11 @@ class LambdaHandler:
         dispatch: Dispatch,
         *,
         logger: logging.Logger,
-        sources: Collection[EventSource] = _ALL_SOURCES,
+        sources: Collection[EventSource] | Callable[[], Collection[EventSource]] = _ALL_SOURCES,
     ) -> None:
         self._dispatch = dispatch
         self._log = logger
-        self._sources = frozenset(sources)
+        self._sources = sources if callable(sources) else frozenset(sources)
 
     def __call__(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         started = time.perf_counter()
@@ -82,10 +84,14 @@ class LambdaHandler:
         platform_id = getattr(context, "aws_request_id", None)
         request_id = resolve_request_id(caller_id, platform_id)
         token = request_id_var.set(request_id)
+        platform_ids = {"aws_request_id": platform_id} if platform_id else {}
+        ids_token = platform_ids_var.set(platform_ids)
         request: LambdaRequest | None = None
         try:
             try:
                 request = decode_event(event)
+                if request.request_id:  # API Gateway's own id, whatever the client sent
+                    platform_ids_var.set({**platform_ids, "apigw_request_id": request.request_id})
                 request_id = resolve_request_id(
                     request.header(REQUEST_ID_HEADER) or caller_id,
                     request.request_id or platform_id,
@@ -111,11 +117,13 @@ class LambdaHandler:
             return response
         finally:
             request_id_var.reset(token)
+            platform_ids_var.reset(ids_token)
 
     def _answer(
         self, request: LambdaRequest, request_id: str, context: LambdaContext
     ) -> dict[str, Any]:
-        if request.source not in self._sources:
+        sources = self._sources() if callable(self._sources) else self._sources
+        if request.source not in sources:
             raise UnsupportedEventError
         return self._dispatch(request, request_id, context)
 
