@@ -65,6 +65,8 @@ def test_discover_writes_the_context_of_the_running_account(run, running, tmp_pa
         # The first subnet's own table, the second's the VPC's main one.
         "privateRouteTableIds": running.route_tables,
         "existingVpcEndpoints": ["ecr.api", "logs"],
+        # The reused endpoints' own group: the tasks' only egress to them (synth requires it).
+        "existingEndpointPeers": [running.endpoint_sg],
         "executeApiPrivateDns": False,
         "oldEksHandlerPeer": running.eks_sg,
         "trafficTarget": "eks",

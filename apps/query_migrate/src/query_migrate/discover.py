@@ -37,6 +37,9 @@ __all__ = [
     "merged",
 ]
 
+#: Gateway endpoints have no security group: the tasks reach them by their prefix list.
+_GATEWAY_ENDPOINTS = frozenset({"s3"})
+
 #: The VPC endpoint services the CDK app knows (``query_infra.config.ENDPOINT_SERVICES``).
 ENDPOINT_SERVICES = ("execute-api", "ecr.api", "ecr.dkr", "logs", "s3", "lambda")
 _GONE = {"deleted", "deleting", "failed", "rejected", "expired"}
@@ -236,12 +239,28 @@ def _endpoints(aws: Aws, vpc_id: str, found: Discovered) -> None:
         )["VpcEndpoints"]
     prefix = f"com.amazonaws.{aws.region}."
     services = set()
+    peers: set[str] = set()
     for endpoint in endpoints:
         service = endpoint.get("ServiceName", "").removeprefix(prefix)
         if service in ENDPOINT_SERVICES and endpoint.get("State", "").lower() not in _GONE:
             services.add(service)
+            if endpoint.get("VpcEndpointType") == "Interface":
+                peers.update(group["GroupId"] for group in endpoint.get("Groups", []))
     ordered = [service for service in ENDPOINT_SERVICES if service in services]
     found.found("existingVpcEndpoints", ordered, f"DescribeVpcEndpoints in {vpc_id}")
+    interface = [service for service in ordered if service not in _GATEWAY_ENDPOINTS]
+    if peers:
+        found.found(
+            "existingEndpointPeers",
+            sorted(peers),
+            f"DescribeVpcEndpoints in {vpc_id}: the security groups of {', '.join(interface)}",
+        )
+    elif interface:
+        found.lack(
+            "existingEndpointPeers",
+            f"the security groups (sg-…) or prefix lists (pl-…) of {', '.join(interface)}: "
+            "aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=" + vpc_id,
+        )
     found.found(
         "executeApiPrivateDns",
         False,
