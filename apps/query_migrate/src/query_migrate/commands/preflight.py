@@ -16,6 +16,13 @@ class PreflightOptions(ContextOptions):
             "--api-id", help="the existing public API (default: context existingPublicApiId)"
         )
     )
+    allow_unauthenticated: bool = field(
+        metadata=option(
+            "--allow-unauthenticated",
+            is_flag=True,
+            help="pass the existing public API's methods whose authorizationType is NONE",
+        )
+    )
 
 
 @command(
@@ -41,10 +48,17 @@ def preflight(options: PreflightOptions) -> int:
       the Query Lambda's security group reaching its current target (trafficTarget);
       the ECS service steady and the ALB's targets healthy;
       the stack's alarms in OK;
-      the existing public API's integrations being ones attach can repoint.
+      the existing public API's integrations being ones attach can repoint, and each
+      method's authorizer (NONE fails unless --allow-unauthenticated).
 
     Prints a ✓/✗ table with the fix for every ✗; exit 1 when any check fails.
     """
     inputs = Inputs.load(options)
-    checks = run_preflight(inputs.aws, inputs.outputs, inputs.context, api_id=options.api_id)
+    checks = run_preflight(
+        inputs.aws,
+        inputs.outputs,
+        inputs.context,
+        api_id=options.api_id,
+        allow_unauthenticated=options.allow_unauthenticated,
+    )
     return Reporter(as_json=options.as_json).checks("preflight", checks)
