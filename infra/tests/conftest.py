@@ -114,6 +114,14 @@ def existing_api(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Pat
     return Synth(tmp_path_factory.mktemp("existing-api"), CONTEXTS["existing_api"], assets)
 
 
+@pytest.fixture(scope="session")
+def existing_api_open(tmp_path_factory: pytest.TempPathFactory, assets: dict[str, Path]) -> Synth:
+    """The existing public API kept with ``ownerCheck=false``: any caller reads any user."""
+    context = {k: v for k, v in CONTEXTS["existing_api"].items() if k != "ownerClaim"}
+    context["ownerCheck"] = False
+    return Synth(tmp_path_factory.mktemp("existing-api-open"), context, assets)
+
+
 def _api_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
     """Network, Data, the API Gateway account, the task role and InternalApi on ``stack``."""
     from aws_cdk import aws_iam as iam

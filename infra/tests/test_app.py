@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "query_infra"
 
@@ -233,3 +234,17 @@ def test_function_timeouts_are_the_contracts_budgets(fresh):
     assert query_result["Timeout"] == budgets["Query Result Lambda, whole invocation"]
     forwarded = float(query["Environment"]["Variables"]["FORWARD_TIMEOUT_SECONDS"])
     assert forwarded == budgets["Query Lambda → service, the forwarded call"]
+
+
+def test_the_existing_api_without_owner_check_is_warned_and_output(existing_api_open):
+    """ownerCheck=false is a choice the stack says out loud: a synth warning and an output."""
+    synth = existing_api_open
+    assert synth.template["Outputs"]["OwnerCheck"]["Value"].startswith("off: any caller reads")
+    Annotations.from_stack(synth.stack).has_warning(
+        "*", Match.string_like_regexp("ownerCheck=false: every caller of the existing public")
+    )
+
+
+def test_the_existing_api_names_its_owner_rule(existing_api):
+    outputs = existing_api.template["Outputs"]
+    assert outputs["OwnerCheck"]["Value"] == "on: the caller is the authorizer's sub"

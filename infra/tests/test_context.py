@@ -32,6 +32,10 @@ def problems(read, context: dict) -> list[str]:
     return caught.value.problems
 
 
+#: The existing public API kept (existingPublicApiId), without its owner rule.
+API = {"existingPublicApiId": "a1b2c3d4e5"}
+
+
 def test_defaults_make_a_fresh_environment(read):
     config = read({})
     assert not config.imported_vpc
@@ -120,10 +124,15 @@ def test_every_mistake_is_one_line_and_all_come_at_once(read, context):
         ),
         ({"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "must be zones of region"),
         (
-            {"existingPublicApiId": "a1b2c3d4e5", "publicAuth": "cognito"},
+            {"existingPublicApiId": "a1b2c3d4e5", "ownerClaim": "sub", "publicAuth": "cognito"},
             "publicAuth configures the public API the stack creates",
         ),
         ({"existingPublicApiPaths": ["query/result"]}, "each item must be a resource path"),
+        (API, "existingPublicApiId needs an owner rule: ownerClaim (sub"),
+        ({**API, "ownerClaim": "custom:user_id"}, "custom:user_id is not an identity"),
+        ({**API, "ownerClaim": "email"}, "ownerClaim=email is not an identity"),
+        ({**API, "ownerClaim": "sub", "ownerCheck": False}, "ownerClaim is not read with ownerCh"),
+        ({**API, "ownerCheck": "off"}, "ownerCheck must be true or false"),
         ({"enableLambdaRollbackSource": "maybe"}, "Source must be true or false"),
         ({"resultSource": "invoke"}, "resultSource must be 'internal_api' or 'lambda'"),
         (
@@ -162,6 +171,8 @@ def test_one_clear_line_per_mistake_in_the_running_account(read, context, change
         ({"publicAuth": "lambda"}, "publicAuth=lambda needs authorizerFunctionArn"),
         ({"publicAuth": "open"}, "publicAuth must be 'iam', 'cognito', 'lambda' or 'none'"),
         ({"publicAuth": "none", "ownerClaim": "sub"}, "ownerClaim needs an authorizer"),
+        ({"ownerClaim": "custom:user_id"}, "with publicAuth=iam it is caller"),
+        ({"ownerCheck": False}, "ownerCheck is only read with existingPublicApiId"),
         ({"existingPublicApiStage": "v1"}, "existingPublicApiStage is only read with"),
         ({"trafficTarget": "eks"}, "trafficTarget=eks needs oldEksHandlerUrl"),
     ],
@@ -169,6 +180,17 @@ def test_one_clear_line_per_mistake_in_the_running_account(read, context, change
 def test_one_clear_line_per_mistake_in_a_fresh_environment(read, change, expected):
     found = problems(read, change)
     assert any(expected in line for line in found), found
+
+
+@pytest.mark.parametrize("claim", ["sub", "principalId", "caller"])
+def test_the_existing_api_takes_an_identity_its_authorizer_issues(read, context, claim):
+    assert read({**context, **API, "ownerClaim": claim}).owner_check
+
+
+def test_the_existing_api_serves_any_caller_only_when_told(read, context):
+    config = read({**context, **API, "ownerCheck": False})
+    assert config.owner_check_disabled
+    assert not config.owner_check
 
 
 def test_missing_build_artifacts_are_named(tmp_path):

@@ -30,7 +30,7 @@ def synth(bare_stack, service_parts):
 
 @pytest.fixture(scope="module")
 def ecs(synth, make_config) -> Template:
-    return synth(make_config(reserved_concurrency=9, owner_claim="custom:user_id"))
+    return synth(make_config(reserved_concurrency=9, owner_claim="principalId"))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_query_lambda_in_the_vpc_points_at_the_alb(ecs):
     assert fn["VpcConfig"]["SecurityGroupIds"] == [{"Fn::GetAtt": [group, "GroupId"]}]
     assert "ServiceInternalAlb" in str(fn["Environment"]["Variables"]["EKS_HANDLER_URL"])
     assert fn["ReservedConcurrentExecutions"] == 9
-    assert fn["Environment"]["Variables"]["OWNER_CLAIM"] == "custom:user_id"
+    assert fn["Environment"]["Variables"]["OWNER_CLAIM"] == "principalId"
 
 
 def test_query_lambda_points_at_the_old_eks_url_in_eks_mode(eks, context):

@@ -240,12 +240,9 @@ def test_production_needs_the_service_url():
         ("rest_v1_lambda_authorizer.json", None, "u-1002"),
         ("rest_v1_lambda_authorizer.json", "userId", "u-1002"),
         ("rest_v1_lambda_authorizer.json", "integrationLatency", "451"),
-        ("rest_v1_iam_auth.json", None, "AROAXMPLEXAMPLE1ROLE:u-1003"),
-        (
-            "rest_v1_iam_auth.json",
-            "userArn",
-            "arn:aws:sts::123456789012:assumed-role/results-reader/u-1003",
-        ),
+        ("rest_v1_iam_auth.json", None, "AROAXMPLEXAMPLE1ROLE"),
+        ("rest_v1_iam_auth.json", "caller", "AROAXMPLEXAMPLE1ROLE"),
+        ("rest_v1_iam_auth_user.json", None, "AIDAXMPLEXAMPLE2USER"),
     ],
 )
 def test_the_callers_identity_comes_from_the_authorizer_only(
@@ -260,6 +257,17 @@ def test_the_callers_identity_comes_from_the_authorizer_only(
     (sent,) = service.requests
     assert sent.headers["x-caller-id"] == caller
     assert "authorization" not in sent.headers
+
+
+@pytest.mark.parametrize("owner_claim", ["userArn", "user"])
+def test_an_iam_callers_session_name_is_never_the_owner(
+    query_module, service, load_event, monkeypatch, owner_claim
+):
+    """A role's session name is chosen by whoever assumes it: no claim makes it the caller."""
+    monkeypatch.setenv("OWNER_CLAIM", owner_claim)
+    query_module.get_settings.cache_clear()
+    call(query_module, load_event("rest_v1_iam_auth.json"))
+    assert "x-caller-id" not in service.requests[0].headers
 
 
 @pytest.mark.parametrize("owner_claim", [None, "email"])

@@ -135,6 +135,41 @@ def test_attach_refuses_an_integration_it_does_not_know(
     assert not record.exists()
 
 
+def test_attach_refuses_a_method_anyone_may_call(run, public_api, moto, aws, tmp_path) -> None:
+    public_api.set_auth(moto, "/query/result", "POST", "NONE")
+    before = public_api.snapshot(moto)
+    record = tmp_path / "r.json"
+    result = run("attach", *_args(public_api, record))
+    assert result.exit_code == 1
+    assert "POST /query/result: authorizationType NONE" in result.stderr
+    assert "--allow-unauthenticated" in result.stderr
+    assert public_api.snapshot(moto) == before
+    assert not record.exists()
+    allowed = run.json("attach", *_args(public_api, record), "--allow-unauthenticated")
+    assert allowed["changed"] is True
+    assert {"method": "POST /query/result", "authorizationType": "NONE", "authorizer": ""} in (
+        allowed["authorization"]
+    )
+
+
+def test_attach_reports_each_methods_authorizer(run, public_api, moto, aws, tmp_path) -> None:
+    apigateway = aws("apigateway")
+    pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc"
+    authorizer = apigateway.create_authorizer(
+        restApiId=public_api.api_id,
+        name="users",
+        type="COGNITO_USER_POOLS",
+        providerARNs=[pool],
+        identitySource="method.request.header.Authorization",
+    )["id"]
+    public_api.set_auth(moto, "/query/result", "POST", "COGNITO_USER_POOLS", authorizer)
+    result = run("attach", *_args(public_api, tmp_path / "r.json"), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"POST /query/result: COGNITO_USER_POOLS users ({authorizer})" in result.stdout
+    assert "ANY /query/marketing: AWS_IAM" not in result.stdout  # retire-marketing's paths
+    assert "authorization: " in result.stdout
+
+
 def test_attach_refuses_a_missing_path(run, public_api, moto, tmp_path) -> None:
     result = run("attach", *_args(public_api, tmp_path / "r.json"), "--path", "/query/other")
     assert result.exit_code == 1

@@ -48,6 +48,7 @@ def test_a_ready_account_passes_every_check(run, account, make_api) -> None:
         "ALB targets healthy",
         "alarms in OK",
         "existing public API",
+        "existing API auth",
         "Lambda concurrency free",
     ]
     detail = {check["name"]: check["detail"] for check in report["checks"]}
@@ -58,6 +59,24 @@ def test_a_ready_account_passes_every_check(run, account, make_api) -> None:
     assert detail["endpoint ecr.dkr"] == "missing; the stack creates it"
     assert detail["ALB targets healthy"] == "2/2 healthy"
     assert "3 Lambda proxy integration(s)" in detail["existing public API"]
+    assert detail["existing API auth"] == (
+        "POST /query/result: AWS_IAM; ANY /query/marketing: AWS_IAM; "
+        "ANY /query/marketing/{proxy+}: AWS_IAM"
+    )
+
+
+def test_an_open_method_fails_unless_allowed(run, account, make_api, moto) -> None:
+    api = make_api()
+    api.set_auth(moto, "/query/result", "POST", "NONE")
+    args = (*account.options(), *CONTEXT, "--api-id", api.api_id, "--alias-arn", api.alias_arn)
+    report = run.json("preflight", *args, code=1)
+    check = {c["name"]: c for c in report["checks"]}["existing API auth"]
+    assert check["verdict"] == "fail"
+    assert "POST /query/result: NONE" in check["detail"]
+    assert "--allow-unauthenticated" in check["fix"]
+    allowed = run.json("preflight", *args, "--allow-unauthenticated")
+    check = {c["name"]: c for c in allowed["checks"]}["existing API auth"]
+    assert check["verdict"] == "ok"
 
 
 def test_the_table_prints_a_fix_for_every_failure(run, account, aws) -> None:

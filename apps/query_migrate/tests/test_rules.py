@@ -1,7 +1,7 @@
 """The rules that lived inside the commands, tested as functions: no CliRunner, no AWS.
 
-attach's refusal of an undetached record, shadow's targets and request bodies, smoke's
-targets and default auth, status's watch loop.
+attach's refusal of an undetached record and of a method anyone may call, shadow's targets
+and request bodies, smoke's targets and default auth, status's watch loop.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from query_migrate._errors import MigrateError, RefusedError
 from query_migrate._inputs import Context, Outputs
 from query_migrate._restapi import export_differences
 from query_migrate.attach import RECORD_FORMAT, AttachPlan, refuse_undetached
+from query_migrate.auth import MethodAuth, auth_check, refuse_unauthenticated
 from query_migrate.retire import Usage, metrics_enabled, refuse_used
 from query_migrate.shadow import Answer, HttpTarget, InvokeTarget, parse_target, request_bodies
 from query_migrate.smoke import public_auth, smoke_targets
@@ -309,3 +310,28 @@ def test_retiring_refuses_a_used_or_unknown_path_unless_forced() -> None:
 def test_detailed_metrics_of_a_method(settings: dict[str, object], enabled: bool) -> None:
     stage = {"methodSettings": settings}
     assert metrics_enabled(stage, "/query/marketing", "ANY") is enabled
+
+
+_IAM = MethodAuth("POST /query/result", "AWS_IAM")
+_OPEN = MethodAuth("ANY /query/marketing", "NONE")
+_COGNITO = MethodAuth("GET /query/x", "COGNITO_USER_POOLS", "users (abc123)")
+
+
+def test_a_method_anyone_may_call_is_refused_unless_allowed() -> None:
+    with pytest.raises(RefusedError, match=r"ANY /query/marketing: authorizationType NONE"):
+        refuse_unauthenticated([_IAM, _OPEN], allowed=False)
+    refuse_unauthenticated([_IAM, _OPEN], allowed=True)
+    refuse_unauthenticated([_IAM, _COGNITO], allowed=False)
+
+
+def test_the_authorization_check_names_each_methods_authorizer() -> None:
+    check = auth_check([_IAM, _COGNITO], allowed=False)
+    assert check.verdict == "ok"
+    assert (
+        check.detail
+        == "POST /query/result: AWS_IAM; GET /query/x: COGNITO_USER_POOLS users (abc123)"
+    )
+    refused = auth_check([_OPEN], allowed=False)
+    assert refused.verdict == "fail"
+    assert "--allow-unauthenticated" in refused.fix
+    assert auth_check([_OPEN], allowed=True).verdict == "ok"

@@ -81,6 +81,9 @@ class DeploymentConfig:
     #: The authorizer field that carries the caller's user id (OWNER_CLAIM); empty: the Query
     #: Lambda's default for the authorizer type (Cognito "sub", Lambda "principalId", IAM "caller").
     owner_claim: str = ""
+    #: ``ownerCheck=false`` (existing-API mode only): no owner check, every caller of the
+    #: existing API reads any user's results; warned at synth and output as ``OwnerCheck``.
+    owner_check_disabled: bool = False
     #: The test identity of the canary's check (a user_id whose results exist, sent as the
     #: caller too): CodeDeploy's hooks check each new version with it before traffic moves.
     canary_test_user_id: str = ""

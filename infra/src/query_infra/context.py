@@ -208,6 +208,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
             "authorizerFunctionArn", pattern=p["function"], expected="a Lambda function ARN"
         ),
         owner_claim=read.text("ownerClaim", pattern=p["claim"], expected=rules.CLAIM),
+        owner_check_disabled=not read.flag("ownerCheck", True),
         canary_test_user_id=read.text(
             "canaryTestUserId", pattern=p["user"], expected="a user_id whose results exist"
         ),

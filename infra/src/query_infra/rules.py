@@ -13,6 +13,7 @@ __all__ = [
     "CLAIM",
     "ENVIRONMENT",
     "HOST",
+    "OWNER_CLAIMS",
     "PATTERNS",
     "PEER",
     "cidr_problem",
@@ -50,6 +51,10 @@ ENVIRONMENT = "lowercase letters, digits and '-' (up to 20), starting with a let
 PEER = "a security group id (sg-…), a prefix list id (pl-…) or an IPv4 CIDR"
 CLAIM = "a claim name ([A-Za-z0-9_:.-])"
 HOST = "a lowercase DNS name, e.g. query.internal.example.com"
+#: The one owner claim per authorizer that its issuer sets and the caller cannot change:
+#: Cognito's immutable ``sub``, a Lambda authorizer's ``principalId``, and for IAM the
+#: caller's unique id (the Query Lambda keeps ``caller`` up to its colon, not the session name).
+OWNER_CLAIMS = {"cognito": "sub", "lambda": "principalId", "iam": "caller"}
 
 #: Fargate's task sizes: CPU units -> (lowest, highest, step) memory in MiB.
 _FARGATE = {
@@ -197,6 +202,7 @@ def _public_api(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) ->
                     f"{key} configures the public API the stack creates; with "
                     "existingPublicApiId the existing API keeps its own settings"
                 )
+        _existing_owner_rule(c, add)
     else:
         for key in ("existingPublicApiStage", "existingPublicApiPaths"):
             if given(key):
@@ -209,10 +215,41 @@ def _public_api(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) ->
             add("cognitoUserPoolArn is only read with publicAuth=cognito")
         if c.authorizer_function_arn and c.public_auth != "lambda":
             add("authorizerFunctionArn is only read with publicAuth=lambda")
-        if c.owner_claim and c.public_auth == "none":
-            add("ownerClaim needs an authorizer: publicAuth=none has no caller identity")
+        _created_owner_rule(c, given, add)
     if c.throttle_burst_limit < c.throttle_rate_limit:
         add("throttleBurstLimit must be at least throttleRateLimit")
+
+
+def _created_owner_rule(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:
+    """The created API's owner: the one identity its authorizer issues (publicAuth decides)."""
+    if given("ownerCheck"):
+        add("ownerCheck is only read with existingPublicApiId (publicAuth decides here)")
+    if c.owner_claim and c.public_auth == "none":
+        add("ownerClaim needs an authorizer: publicAuth=none has no caller identity")
+    elif c.owner_claim and c.owner_claim != OWNER_CLAIMS[c.public_auth]:
+        add(
+            f"ownerClaim={c.owner_claim} is not an identity the caller cannot choose: with "
+            f"publicAuth={c.public_auth} it is {OWNER_CLAIMS[c.public_auth]}"
+        )
+
+
+def _existing_owner_rule(c: DeploymentConfig, add: _Add) -> None:
+    """The existing API's owner rule: an identity its authorizer issues, or an explicit none."""
+    if c.owner_check_disabled:
+        if c.owner_claim:
+            add("ownerClaim is not read with ownerCheck=false: choose one of the two")
+    elif not c.owner_claim:
+        add(
+            "existingPublicApiId needs an owner rule: ownerClaim (sub for Cognito, principalId "
+            "for a Lambda authorizer, caller for IAM), or ownerCheck=false to let every caller "
+            "read any user's results (docs/security.md#the-existing-public-api)"
+        )
+    elif c.owner_claim not in OWNER_CLAIMS.values():
+        add(
+            f"ownerClaim={c.owner_claim} is not an identity the caller cannot choose (a user "
+            "may set custom attributes and email on themselves): use sub (Cognito), "
+            "principalId (Lambda authorizer) or caller (IAM)"
+        )
 
 
 def _alb_https(c: DeploymentConfig, given: Callable[[str], bool], add: _Add) -> None:

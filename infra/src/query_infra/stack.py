@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -85,6 +85,17 @@ class QueryServiceStack(Stack):
         )
         self._outputs()
 
+    def _owner_rule(self) -> str:
+        """The existing API's owner rule, as output ``OwnerCheck``; warned at synth when off."""
+        if self.config.owner_check_disabled:
+            Annotations.of(self).add_warning_v2(
+                "query:owner-check-off",
+                "ownerCheck=false: every caller of the existing public API reads any user's "
+                "results (docs/security.md#the-existing-public-api)",
+            )
+            return "off: any caller reads any user's results"
+        return f"on: the caller is the authorizer's {self.config.owner_claim}"
+
     def _outputs(self) -> None:
         """The names the runbook and ``query-migrate`` read, by these output ids (pinned to
         query-migrate's table by tests/test_app.py: a rename on one side fails CI)."""
@@ -119,5 +130,7 @@ class QueryServiceStack(Stack):
         if edge.public.url is not None:  # create mode only: the existing API keeps its URL
             outputs["PublicApiUrl"] = edge.public.url
             outputs["PublicApiAuth"] = self.config.public_auth
+        else:  # who may read whose results through the existing API (docs/security.md)
+            outputs["OwnerCheck"] = self._owner_rule()
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

@@ -36,13 +36,16 @@ def event(request_context, headers=None):
         (
             {"identity": {**IDENTITY_NONE, "caller": "AROA1:s", "userArn": "arn:aws:sts::1:x/y"}},
             None,
-            "AROA1:s",
+            "AROA1",
         ),
+        ({"identity": {**IDENTITY_NONE, "caller": "AIDA2"}}, "caller", "AIDA2"),
+        # the session name (after the colon, and in user/userArn) is the caller's own choice
         (
             {"identity": {**IDENTITY_NONE, "caller": "AROA1:s", "userArn": "arn:aws:sts::1:x/y"}},
             "userArn",
-            "arn:aws:sts::1:x/y",
+            None,
         ),
+        ({"identity": {**IDENTITY_NONE, "caller": ":victim"}}, None, None),
         # No authorizer: powertools' REST sample carries {"claims": null, "scopes": null}.
         ({"authorizer": {"claims": None, "scopes": None}, "identity": IDENTITY_NONE}, None, None),
         ({"identity": IDENTITY_NONE}, None, None),

@@ -8,10 +8,12 @@ deploys the stage. Before it changes anything it writes a *record*: the API, the
 deployment the stage was on, each integration exactly as ``GetIntegration`` returned it, and
 the hash of the API's resources, methods and integrations. ``detach`` (``detach.py``) reads it.
 
-It refuses what it does not know how to undo: a missing path, a method without integration,
-an integration that is not a Lambda proxy, a field this tool cannot write back; and, unless
-forced, an API that changed between the plan and the change (its hash, read again) or that
-has changes not yet deployed (``CreateDeployment`` would publish them along with ours).
+It reads each method's authorization (``auth.py``; ``attach`` refuses ``NONE`` unless told
+``--allow-unauthenticated``). It refuses what it does not know how to undo: a missing path, a
+method without integration, an integration that is not a Lambda proxy, a field this tool
+cannot write back; and, unless forced, an API that changed between the plan and the change
+(its hash, read again) or that has changes not yet deployed (``CreateDeployment`` would
+publish them along with ours).
 ``retire-marketing`` uses the same plan and record for the marketing paths alone.
 """
 
@@ -40,6 +42,7 @@ from query_migrate._restapi import (
     undeployed_changes,
     utc_now,
 )
+from query_migrate.auth import MethodAuth, method_auths
 
 __all__ = [
     "RECORD_FORMAT",
@@ -75,6 +78,8 @@ class AttachPlan:
     undeployed: list[str] = field(default_factory=list)
     #: Permissions the alias lacks on the API's other stages; attach adds them.
     grants: list[Grant] = field(default_factory=list)
+    #: Each Lambda proxy method's authorization (``auth.py``): NONE is refused unless allowed.
+    auth: list[MethodAuth] = field(default_factory=list)
 
     @property
     def new_uri(self) -> str:
@@ -101,6 +106,7 @@ class AttachPlan:
             "alreadyAttached": [m.label for m in self.already_attached],
             "leftAlone": [m.label for m in self.left_alone],
             "grants": [{"stage": g.stage, "sourceArn": g.source_arn} for g in self.grants],
+            "authorization": [auth.as_json() for auth in self.auth],
         }
 
     def refuse(self, *, force: bool, expected_hash: str | None, now_hash: str) -> None:
@@ -168,6 +174,7 @@ def plan_attach(aws: Aws, api: ExistingApi, *, alias_arn: str | None) -> AttachP
                 plan.already_attached.append(current)
             else:
                 plan.to_attach.append(current)
+    plan.auth = method_auths(aws, api_id, plan.to_attach + plan.already_attached)
     if plan.to_attach and alias_arn:
         _plan_permissions(aws, plan, alias_arn)
     return plan

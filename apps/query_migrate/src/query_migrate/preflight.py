@@ -18,6 +18,7 @@ from query_migrate._checks import Check
 from query_migrate._errors import AwsError, RefusedError
 from query_migrate._inputs import Context, Outputs
 from query_migrate.attach import plan_attach
+from query_migrate.auth import auth_check
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import IpPermissionOutputTypeDef
@@ -30,13 +31,18 @@ SHARED_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "s3")
 
 
 def run_preflight(
-    aws: Aws, outputs: Outputs, context: Context, *, api_id: str | None
+    aws: Aws,
+    outputs: Outputs,
+    context: Context,
+    *,
+    api_id: str | None,
+    allow_unauthenticated: bool = False,
 ) -> list[Check]:
     checks = [*_table(aws, outputs, context), *_endpoints(aws, outputs, context)]
     checks += _query_lambda_reach(aws, outputs, context)
     checks += _ecs(aws, outputs)
     checks += _alarms(aws, outputs)
-    checks += _public_api(aws, outputs, context, api_id)
+    checks += _public_api(aws, outputs, context, api_id, allow_unauthenticated)
     return checks
 
 
@@ -344,7 +350,9 @@ def _alarms(aws: Aws, outputs: Outputs) -> list[Check]:
     return [Check.ok("alarms in OK", f"{len(names)} alarms OK")]
 
 
-def _public_api(aws: Aws, outputs: Outputs, context: Context, api_id: str | None) -> list[Check]:
+def _public_api(
+    aws: Aws, outputs: Outputs, context: Context, api_id: str | None, allow_open: bool
+) -> list[Check]:
     name = "existing public API"
     api = context.existing_api(api_id)
     if api is None:
@@ -360,4 +368,4 @@ def _public_api(aws: Aws, outputs: Outputs, context: Context, api_id: str | None
         detail = f"{api.api_id}/{api.stage}: {count} Lambda proxy integration(s) attach can repoint"
     else:
         detail = f"{api.api_id}/{api.stage}: already attached to {plan.alias_arn}"
-    return [Check.ok(name, detail)]
+    return [Check.ok(name, detail), auth_check(plan.auth, allowed=allow_open)]

@@ -82,9 +82,10 @@ class QueryLambdaSettings:
     owner_claim: str | None = field(
         default=None,
         metadata={
-            "description": "The authorizer's claim (Cognito), context key (Lambda authorizer) or "
-            "identity field (IAM) that names the caller, sent to the service as `X-Caller-Id`; "
-            "unset: `sub`, `principalId` or `caller`."
+            "description": "The authorizer's claim (Cognito) or context key (Lambda authorizer) "
+            "that names the caller, sent to the service as `X-Caller-Id`; unset: `sub` or "
+            "`principalId`. An IAM caller is its principal's unique id (`caller` up to its "
+            "colon), never its session name; any other value names no IAM caller."
         },
     )
     event_sources: tuple[str, ...] = field(

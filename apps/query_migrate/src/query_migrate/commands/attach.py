@@ -15,6 +15,7 @@ from query_migrate._inputs import ExistingApi
 from query_migrate._names import DEFAULT_PUBLIC_API_PATHS
 from query_migrate._restapi import invoked_function
 from query_migrate.attach import apply_attach, plan_attach, refuse_undetached
+from query_migrate.auth import refuse_unauthenticated
 from query_migrate.commands._options import ContextOptions, Inputs, command, option
 from query_migrate.commands._reporter import Reporter, change_table
 from query_migrate.retire import is_marketing
@@ -61,6 +62,14 @@ class ApiOptions(ContextOptions):
             help="the hash --dry-run printed: refuse if the API is no longer what was reviewed",
         )
     )
+    allow_unauthenticated: bool = field(
+        metadata=option(
+            "--allow-unauthenticated",
+            is_flag=True,
+            help="repoint methods whose authorizationType is NONE (anyone may call them; "
+            "docs/security.md#the-existing-public-api)",
+        )
+    )
     force: bool = field(
         metadata=option(
             "--force",
@@ -101,6 +110,9 @@ def attach_paths(
             f"already attached: every integration invokes {alias_arn}",
         )
         return 0
+    for auth in plan.auth:
+        report.say(f"authorization: {auth.describe()}")
+    refuse_unauthenticated(plan.auth, allowed=options.allow_unauthenticated)
     if not options.dry_run:
         refuse_undetached(record)
     rows = [
@@ -125,7 +137,15 @@ def attach_paths(
         inputs.aws, plan, record, force=options.force, expected_hash=options.plan_hash
     )
     report.result(
-        {"command": name, **extra, "ok": True, "changed": True, "record": str(record), **written},
+        {
+            "command": name,
+            **extra,
+            "ok": True,
+            "changed": True,
+            "record": str(record),
+            "authorization": plan.as_json()["authorization"],
+            **written,
+        },
         f"{name}: done; stage {api.stage} deployed ({written['deploymentId']}); "
         f"the record for detach is {record}:",
         JSON(json.dumps(written)),
@@ -141,7 +161,9 @@ def attach(options: ApiOptions) -> int:
     field stays as it is. /query/marketing and below are left to retire-marketing. Before
     changing anything, the record of each integration as it was, and of the deployment the
     stage was on, is written to --record (keep it: detach reads it). The API's other stages
-    get the alias's permission too. Refuses a missing path, a non-Lambda integration, a field
+    get the alias's permission too. Reports each method's authorizer, and refuses a method
+    anyone may call (authorizationType NONE) unless --allow-unauthenticated. Refuses a missing
+    path, a non-Lambda integration, a field
     it cannot write back, an alias without permission for the stage; and, unless --force, an
     API that changed since the plan (its hash, read again; --plan-hash for a reviewed
     --dry-run) or that has changes not yet deployed (the deployment would publish them).

@@ -17,6 +17,13 @@ class PreflightOptions(ContextOptions):
             "--api-id", help="the existing public API (default: context existingPublicApiId)"
         )
     )
+    allow_unauthenticated: bool = field(
+        metadata=option(
+            "--allow-unauthenticated",
+            is_flag=True,
+            help="pass the existing public API's methods whose authorizationType is NONE",
+        )
+    )
 
 
 @command(
@@ -51,7 +58,8 @@ def preflight(options: PreflightOptions) -> int:
       the Query Lambda's security group reaching its current target (trafficTarget);
       the ECS service steady and the ALB's targets healthy;
       the stack's alarms in OK;
-      the existing public API's integrations being ones attach can repoint;
+      the existing public API's integrations being ones attach can repoint, and each
+      method's authorizer (NONE fails unless --allow-unauthenticated);
       once traffic moves (canary, ecs, eks gone): the public API invoking alias live;
       while alias live may lead to EKS: oldEksHandlerPeer's group admitting the Query
       Lambda's security group on oldEksHandlerPort;
@@ -63,7 +71,16 @@ def preflight(options: PreflightOptions) -> int:
     inputs = Inputs.load(options)
     aws, outputs, context = inputs.aws, inputs.outputs, inputs.context
     phase, facts, shown = read_phase(aws, outputs, context)
-    checks = [shown, *run_preflight(aws, outputs, context, api_id=options.api_id)]
+    checks = [
+        shown,
+        *run_preflight(
+            aws,
+            outputs,
+            context,
+            api_id=options.api_id,
+            allow_unauthenticated=options.allow_unauthenticated,
+        ),
+    ]
     if phase is not None and facts is not None:
         checks += phase_checks(aws, outputs, context, phase, facts)
     return Reporter(as_json=options.as_json).checks("preflight", checks, phase=phase and str(phase))

@@ -7,8 +7,10 @@ Only ``requestContext`` is read, which API Gateway writes; nothing a client send
   claims); the claim is ``claim``, by default ``sub``;
 * a Lambda authorizer: ``requestContext.authorizer`` holds ``principalId`` and the
   authorizer's context; the key is ``claim``, by default ``principalId``;
-* IAM (SigV4): ``requestContext.identity``; the field is ``claim``, by default
-  ``caller`` (null when the method does not use IAM).
+* IAM (SigV4): ``requestContext.identity.caller``, kept up to its colon: the principal's
+  unique id (``AROA…`` for a role, ``AIDA…`` for a user), never the session name after it,
+  which whoever assumes the role chooses (and so is in ``user`` and ``userArn``). Only
+  ``caller`` (the default) names an IAM caller; any other ``claim`` names none.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def caller_identity(request: LambdaRequest, claim: str | None = None) -> str | N
         if authorizer.get("principalId") is not None:
             return clean_caller_id(authorizer.get(claim or "principalId"))
     identity: Any = context.get("identity")
-    if isinstance(identity, Mapping):
-        return clean_caller_id(identity.get(claim or "caller"))
+    if isinstance(identity, Mapping) and claim in (None, "caller"):
+        caller = identity.get("caller")
+        return clean_caller_id(caller.split(":", 1)[0] if isinstance(caller, str) else caller)
     return None
