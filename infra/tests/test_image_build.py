@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
+from query_infra.image_build import BUILD_SPEC
 
 START = "lambdas.image_build.handler.on_event"
 POLL = "lambdas.image_build.handler.is_complete"
@@ -155,3 +158,67 @@ def test_an_image_tag_wins_over_either_build(synth, make_config, builder):
     assert not template.find_resources("AWS::CodeBuild::Project")
     _, task = _one(template, "AWS::ECS::TaskDefinition")
     assert "2026.11.26-1" in json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"])
+
+
+# -- the buildspec's commands, run by bash as CodeBuild runs them ---------------------------
+
+REPOSITORY_URI = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/queryservice-images"
+STAND_IN = """#!/bin/bash
+echo "$(basename "$0") $*" >> "$CALLS"
+if [ "$(basename "$0") $1 $2" = "aws ecr describe-images" ]; then exit "$PUSHED"; fi
+if [ "$1" = login ]; then cat > /dev/null; fi
+[ "$(basename "$0") $1" = "aws ecr" ] && echo password
+exit 0
+"""
+
+
+def run_buildspec(tmp_path: Path, **env: str) -> tuple[int, list[str]]:
+    """Each command of the pre_build and build phases in bash, in order, stopping at the
+    first that fails (as CodeBuild does), with ``aws`` and ``docker`` recording their calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("aws", "docker"):
+        (bin_dir / tool).write_text(STAND_IN)
+        (bin_dir / tool).chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.write_text("")
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "AWS_REGION": "ap-northeast-1"}
+    spec = BUILD_SPEC["phases"]
+    status = 0
+    for command in [*spec["pre_build"]["commands"], *spec["build"]["commands"]]:
+        status = subprocess.run(
+            ["bash", "-c", command],
+            check=False,
+            env={**base, **BUILD_SPEC["env"]["variables"], **env},
+        ).returncode
+        if status:
+            break
+    return status, calls.read_text().splitlines()
+
+
+def test_the_build_pushes_a_new_tag(tmp_path):
+    status, calls = run_buildspec(
+        tmp_path, IMAGE_TAG="ctx-1", REPOSITORY_URI=REPOSITORY_URI, PUSHED="1"
+    )
+    assert status == 0
+    assert calls == [
+        "aws ecr get-login-password --region ap-northeast-1",
+        f"docker login --username AWS --password-stdin {REPOSITORY_URI.split('/', maxsplit=1)[0]}",
+        "aws ecr describe-images --repository-name queryservice-images --image-ids imageTag=ctx-1",
+        f"docker build --tag {REPOSITORY_URI}:ctx-1 .",
+        f"docker push {REPOSITORY_URI}:ctx-1",
+    ]
+
+
+def test_a_tag_already_pushed_is_not_built_again(tmp_path):
+    status, calls = run_buildspec(
+        tmp_path, IMAGE_TAG="ctx-1", REPOSITORY_URI=REPOSITORY_URI, PUSHED="0"
+    )
+    assert status == 0
+    assert not [c for c in calls if c.startswith(("docker build", "docker push"))]
+
+
+def test_a_build_without_its_tag_fails_before_any_call(tmp_path):
+    status, calls = run_buildspec(tmp_path, REPOSITORY_URI=REPOSITORY_URI, PUSHED="1")
+    assert status != 0
+    assert calls == []
