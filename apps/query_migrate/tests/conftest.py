@@ -1,7 +1,7 @@
 """The fixtures of query-migrate's tests, one module a job under ``fixtures/``: moto's server
 and the CLI run against it (``aws``), the public API (``public_api``), the running account
 (``account``), the account discover reads (``running``), a CodeDeploy canary (``canary``),
-the local chain (``chain``)."""
+the local chain (``chain``), alias live in front of it (``live``)."""
 
 from __future__ import annotations
 
@@ -17,5 +17,6 @@ pytest_plugins = [
         "chain",
         "lambda_limits",
         "cutover",
+        "identity",
     )
 ]

@@ -23,12 +23,15 @@ from typing import Any
 
 import boto3
 import pytest
+from query_devstack import MisbehavingServer, RecordedRequest, Reply
 
 from apps.query_migrate.tests.fixtures.running import Running
 from apps.query_migrate.tests.test_docs_examples import check_snippet
 
 #: botocore's service name -> IAM's action prefix, where they differ.
 _PREFIX = {"elbv2": "elasticloadbalancing"}
+#: botocore's operation -> IAM's action, where they differ.
+_ACTION = {("lambda", "Invoke"): "InvokeFunction"}
 
 
 class Calls:
@@ -53,7 +56,8 @@ class Calls:
                 path = re.sub(r"\{[^}]+\}", "*", uri)
                 api[f"apigateway:{verb}"].add(f"arn:aws:apigateway:*::{path}")
             else:
-                actions.add(f"{_PREFIX.get(service, service)}:{operation}")
+                action = _ACTION.get((service, operation), operation)
+                actions.add(f"{_PREFIX.get(service, service)}:{action}")
         statements: list[dict[str, Any]] = [
             {"Effect": "Allow", "Action": action, "Resource": sorted(resources)}
             for action, resources in sorted(api.items())
@@ -155,5 +159,54 @@ def test_the_documented_policies_are_the_calls_each_command_makes(
     assert run("detach", str(record)).exit_code == 0
 
     for command in ("discover", "attach", "retire-marketing", "detach"):
+        text = json.dumps(calls.policy(command), indent=2) + "\n"
+        check_snippet(f"policies/{command}.json", text, exact=True)
+
+
+def test_smoke_and_shadow_policies_are_the_calls_they_make(
+    run, calls, running: Running, aws, stack, tmp_path
+) -> None:
+    """smoke reads the phase and invokes alias live as the test identity (and the Query
+    Result Lambda's direct door, and the log groups); shadow's query-lambda side invokes
+    the alias. Neither needs a host in the Query Lambda's security group."""
+    lam = aws("lambda")
+    alias_arn = lam.get_alias(FunctionName="query-lambda", Name="live")["AliasArn"]
+    # moto runs a function's code only in Docker, which the tests have not: the invocations
+    # go to functions it does not have (a 404, after the call was recorded).
+    gone = alias_arn.replace(":function:query-lambda:", ":function:query-lambda-gone:")
+    aws("logs").create_log_group(logGroupName="/query/query-lambda")
+    outputs = {
+        "QueryLambdaAliasArn": gone,
+        "QueryLambdaFunctionName": "query-lambda",
+        "QueryResultFunctionName": "query-result-gone",
+        "LogGroupNames": "query-lambda=/query/query-lambda",
+        "CodeDeployApplicationName": "query-app",
+        "CodeDeployDeploymentGroupName": "live",
+        "QueryLambdaSecurityGroupId": running.eks_sg,
+    }
+    stack("QueryStack", outputs)
+    context = ["-c", f"existingPublicApiId={running.api_id}", "-c", "ownerClaim=sub"]
+
+    def page(request: RecordedRequest) -> Reply:  # the public URL: a page, its id echoed
+        echo = {"x-request-id": request.headers.get("x-request-id", "")}
+        body = b'{"user_id": "u-1", "items": [], "count": 0, "next_token": null}'
+        return Reply(status=200, body=body, headers=echo)
+
+    calls.command = "smoke"
+    smoke = ["smoke", "--stack", "QueryStack", *context, "--identity", "u-1", "--user", "u-1"]
+    with MisbehavingServer(page) as public:
+        result = run(*smoke, "--public-url", public.url, "--log-wait", "0")
+    assert result.exit_code == 1, result.stderr  # the invocations fail: the calls are what count
+    calls.command = "shadow"
+    users = tmp_path / "users.txt"
+    users.write_text("u-1\n")
+    shadow = ["shadow", "--stack", "QueryStack", "--old", "http://127.0.0.1:9"]
+    shadow += ["--new", f"query-lambda:{gone}", "--as-owner", "--users", str(users), "--rate", "0"]
+    assert run(*shadow).exit_code == 1  # nothing answers: errors, and the calls made
+
+    for command in ("smoke", "shadow"):
+        assert ("lambda", "Invoke", "POST", "/2015-03-31/functions/{FunctionName}/invocations") in (
+            calls.made[command]
+        )
         text = json.dumps(calls.policy(command), indent=2) + "\n"
         check_snippet(f"policies/{command}.json", text, exact=True)

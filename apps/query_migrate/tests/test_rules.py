@@ -71,7 +71,7 @@ def test_a_shadow_target_is_a_url_or_a_lambda(aws: Aws) -> None:
     http = parse_target("https://alb.example/", aws, concurrency=2, timeout=1.0)
     assert isinstance(http, HttpTarget)
     assert http.label == "https://alb.example/"
-    with pytest.raises(MigrateError, match="a target is an http\\(s\\) URL or lambda:FUNCTION"):
+    with pytest.raises(MigrateError, match="an http\\(s\\) URL, lambda:FUNCTION or query-lambda:"):
         parse_target("alb.example", aws)
 
 
@@ -157,7 +157,8 @@ def test_smoke_targets_from_the_outputs_and_the_existing_api(aws: Aws) -> None:
     context = Context({"existingPublicApiId": "a1b2c3", "existingPublicApiStage": "v1"})
     targets = smoke_targets(aws, outputs, context, headers=("Authorization: Bearer t",))
     assert targets.public_url == "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/v1"
-    assert targets.service_url == "http://alb"
+    assert targets.service_url is None  # the ALB admits the Query Lambda only: --alb-url
+    assert smoke_targets(aws, outputs, context, alb_url="http://alb").service_url == "http://alb"
     assert targets.public_headers == {"Authorization": "Bearer t"}
     assert targets.public_signer is not None
     assert targets.internal_api_url is None

@@ -38,7 +38,9 @@ def test_every_hop_of_the_local_chain(chain) -> None:
         "u-1001",
     )
     assert code == 0, report
-    assert set(verdicts(report).values()) == {"ok"}
+    skipped = {name for name, verdict in verdicts(report).items() if verdict == "skipped"}
+    assert skipped == {"alias live"}  # no --alias-arn (test_smoke_identity.py invokes it)
+    assert set(verdicts(report).values()) == {"ok", "skipped"}
     assert list(verdicts(report)) == [
         "public: a page",
         "public: /query/marketing is 410",
@@ -47,6 +49,7 @@ def test_every_hop_of_the_local_chain(chain) -> None:
         "ALB: /health",
         "ALB: a page",
         "private API: a page",
+        "alias live",
         "Query Result Lambda: direct invocation",
         "log: query-lambda",
         "log: service",
@@ -64,7 +67,7 @@ def test_an_unreachable_hop_is_not_a_failure_and_a_broken_one_is(chain) -> None:
         code, report = smoke(
             "--public-url",
             broken.url,
-            "--service-url",
+            "--alb-url",
             f"http://127.0.0.1:{free_port()}",
             "--log-dir",
             str(chain.log_dir),
@@ -166,3 +169,22 @@ def test_a_public_api_with_iam_auth_gets_signed_requests(run, stack) -> None:
     assert all(value.startswith("AWS4-HMAC-SHA256 Credential=testing/") for value in signed)
     assert all("/execute-api/aws4_request" in value for value in signed)
     assert verdicts(report)["public: a page"] == "fail"
+
+
+@pytest.mark.usefixtures("fake_aws_credentials")
+def test_the_direct_door_is_open_only_with_the_rollback_source(chain) -> None:
+    """Without enableLambdaRollbackSource a direct invocation must be refused: the chain's
+    function (which serves the rollback path) answering it is a finding, a 4xx is the pass."""
+    direct = ("--query-result-lambda", "query_result_lambda", "--region", "us-east-1")
+    code, report = smoke(*direct, "--endpoint-url", chain.invoke, "--log-wait", "0")
+    found = {check["name"]: check for check in report["checks"]}[
+        "Query Result Lambda: direct invocation"
+    ]
+    assert code == 1
+    assert "without enableLambdaRollbackSource" in found["detail"]
+    assert "EVENT_SOURCES=rest_v1" in found["fix"]
+    refusal = {"statusCode": 400, "body": json.dumps({"detail": "direct events are not accepted"})}
+    with MisbehavingServer(Reply(status=200, body=json.dumps(refusal).encode())) as invoke:
+        code, report = smoke(*direct, "--endpoint-url", invoke.url, "--log-wait", "0")
+    assert code == 0, report
+    assert verdicts(report)["Query Result Lambda: direct invocation"] == "ok"

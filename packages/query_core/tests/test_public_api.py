@@ -85,6 +85,7 @@ def test_submodule_apis_are_pinned():
         "lower_headers",
         "proxy_response",
         "read_query_request",
+        "rest_proxy_event",
     ]
     assert query_core.dynamodb.__all__ == [
         "DEFAULT_FILTER_READ_SIZE",

@@ -1,10 +1,13 @@
 """``smoke``: walk every hop reachable from here, each with its latency and verdict.
 
 The public URL answers a page for a user, 410 on ``/query/marketing``, 422 on a bad body and
-404 on ``/health`` (not public), each echoing its ``X-Request-Id``; the ALB answers
-``/health`` and a page; the private API (SigV4) answers a page; a direct invocation of the
-Query Result Lambda answers the proxy envelope. A hop that cannot be connected to from where
-the tool runs (the ALB and the private API from a laptop) is "not reachable from here", not a
+404 on ``/health`` (not public), each echoing its ``X-Request-Id``; alias live, invoked with
+the test identity, answers its pages, the marketing path and 403 for another user's page
+(``smoke_identity``), which proves the whole new path from anywhere with credentials; the ALB
+(only with ``--alb-url``) answers ``/health`` and a page (or 403 without a caller); the
+private API (SigV4) answers a page; the Query Result Lambda's direct door is open only with
+the rollback source (``smoke_direct``). A hop that cannot be connected to from where the tool
+runs (the ALB and the private API from a laptop) is "not reachable from here", not a
 failure. Last, the public page's request id is looked up in each hop's log (CloudWatch Logs,
 or the files of ``nox -s serve -- --log-dir DIR``) to prove that the request crossed them.
 
@@ -17,7 +20,6 @@ methods invoke alias live, and still served (not 410, not 5xx) before.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -27,11 +29,13 @@ from typing import TYPE_CHECKING
 
 import httpx2
 
-from query_migrate._aws import Aws, aws_errors
-from query_migrate._checks import Check
-from query_migrate._errors import AwsError, MigrateError
+from query_migrate._aws import Aws
+from query_migrate._checks import Check, Verdict
+from query_migrate._errors import MigrateError
 from query_migrate._inputs import Context, Outputs
 from query_migrate.phase import Phase
+from query_migrate.smoke_direct import direct_invocation_check
+from query_migrate.smoke_identity import Identity, identity_checks, read_identity
 from query_migrate.smoke_logs import LOG_HOPS, LogSource, log_checks
 
 if TYPE_CHECKING:
@@ -58,6 +62,9 @@ class SmokeTargets:
     public_headers: dict[str, str] = field(default_factory=dict)
     public_signer: SigV4Signer | None = None
     internal_signer: SigV4Signer | None = None
+    #: Alias live of the Query Lambda, invoked with the test identity.
+    alias_arn: str | None = None
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,12 @@ class SmokePlan:
     #: Each log hop: "required", "optional" (found or not: the canary chose), or the reason
     #: it is not looked up.
     logs: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(LOG_HOPS, "required"))
+    #: The phase read (None: not read, the final state expected): where alias live leads.
+    phase: Phase | None = None
+    #: The context turns the service's owner check on: another user's page must be 403.
+    owner_check: bool = True
+    #: The context enables the rollback source: the Query Result Lambda answers direct events.
+    direct_accepted: bool = False
 
 
 def smoke_plan(phase: Phase | None, marketing_on_alias: bool | None) -> SmokePlan:
@@ -79,18 +92,19 @@ def smoke_plan(phase: Phase | None, marketing_on_alias: bool | None) -> SmokePla
     retired = phase is not Phase.NO_STACK and marketing_on_alias is not False
     if not phase.attached:
         why = f"phase {phase}: the public URL reaches the old Query Lambda"
-        return SmokePlan(retired, dict.fromkeys(LOG_HOPS, why))
+        return SmokePlan(retired, dict.fromkeys(LOG_HOPS, why), phase)
     if phase is Phase.ATTACHED:
         why = f"phase {phase}: alias live leads to EKS"
         return SmokePlan(
-            retired, {"query-lambda": "required", "service": why, "query-result-lambda": why}
+            retired, {"query-lambda": "required", "service": why, "query-result-lambda": why}, phase
         )
     if phase is Phase.CANARY:
         return SmokePlan(
             retired,
             {"query-lambda": "required", "service": "optional", "query-result-lambda": "optional"},
+            phase,
         )
-    return SmokePlan(retired)
+    return SmokePlan(retired, phase=phase)
 
 
 class _Hop:
@@ -182,34 +196,17 @@ def _page(name: str, hop: _Hop, request_id: str, page: bytes, user: str) -> Chec
     return _expect(name, hop, "POST", "/query/result", request_id, status=200, body=page, user=user)
 
 
-def _invoke(aws: Aws, function: str, user: str, request_id: str) -> Check:
-    name = "Query Result Lambda: direct invocation"
-    context = base64.b64encode(json.dumps({"custom": {"request_id": request_id}}).encode())
-    started = time.perf_counter()
-    try:
-        with aws_errors(f"Invoke {function}"):
-            response = aws.lambda_.invoke(
-                FunctionName=function,
-                Payload=json.dumps({"user_id": user, "limit": 1}).encode(),
-                ClientContext=context.decode(),
-            )
-            payload = response["Payload"].read()
-    except AwsError as exc:
-        return Check.fail(name, str(exc), "check the name and lambda:InvokeFunction for you")
-    ms = (time.perf_counter() - started) * 1000
-    try:
-        envelope = json.loads(payload)
-        status = envelope["statusCode"]
-        page = json.loads(envelope["body"])
-    except (ValueError, KeyError, TypeError) as exc:
-        return Check.fail(
-            name, f"not a proxy envelope ({exc})", "see the function's log", latency_ms=ms
+def _alb_page(hop: _Hop, request_id: str, page: bytes, user: str) -> Check:
+    """A page from the ALB, or its 403: a request from here has no caller the service trusts,
+    and with the owner check on it must refuse it (alias live is where a page is proven)."""
+    check = _page("ALB: a page", hop, request_id, page, user)
+    if check.verdict is Verdict.FAIL and check.detail.startswith("status 403"):
+        return Check.ok(
+            "ALB: a page",
+            "403 without a caller: the owner check is on",
+            latency_ms=check.latency_ms,
         )
-    if response.get("FunctionError") or status != 200 or "items" not in page:
-        return Check.fail(
-            name, f"status {status}: {payload[:120]!r}", "see the function's log", latency_ms=ms
-        )
-    return Check.ok(name, f"200 envelope, {len(page['items'])} item(s)", latency_ms=ms)
+    return check
 
 
 def run_smoke(
@@ -277,17 +274,33 @@ def run_smoke(
             alb = _Hop(client, targets.service_url)
             checks += [
                 _expect("ALB: /health", alb, "GET", "/health", f"{stem}-alb-health", status=200),
-                _page("ALB: a page", alb, f"{stem}-alb", page, user),
+                _alb_page(alb, f"{stem}-alb", page, user),
             ]
         else:
-            checks.append(Check.skipped("ALB", "no --service-url (ServiceUrl)"))
+            checks.append(Check.skipped("ALB", "no --alb-url (alias live is checked instead)"))
         if targets.internal_api_url:
             private = _Hop(client, targets.internal_api_url, signer=targets.internal_signer)
             checks.append(_page("private API: a page", private, f"{stem}-private", page, user))
         else:
             checks.append(Check.skipped("private API", "no --internal-api-url (InternalApiUrl)"))
+    checks += identity_checks(
+        aws,
+        targets.alias_arn,
+        targets.identity,
+        stem=stem,
+        phase=plan.phase,
+        owner_check=plan.owner_check,
+    )
     if targets.query_result_function:
-        checks.append(_invoke(aws, targets.query_result_function, user, f"{stem}-invoke"))
+        checks.append(
+            direct_invocation_check(
+                aws,
+                targets.query_result_function,
+                user,
+                f"{stem}-invoke",
+                accepted=plan.direct_accepted,
+            )
+        )
     else:
         checks.append(
             Check.skipped(
@@ -334,14 +347,17 @@ def smoke_targets(
     headers: tuple[str, ...] = (),
     auth: str | None = None,
     internal_auth: str = "iam",
+    alb_url: str | None = None,
+    identity: str | None = None,
 ) -> SmokeTargets:
-    """The hops to walk: the public URL (the stack's, else the existing API's), the ALB, the
-    private API and the Query Result Lambda, each as far as the outputs name it."""
+    """The hops to walk: the public URL (the stack's, else the existing API's), the ALB (only
+    ``alb_url``: it admits only the Query Lambda's security group), alias live with the test
+    identity, the private API and the Query Result Lambda, each as far as the outputs name it."""
     public_url = outputs.get("PublicApiUrl") or existing_api_url(context, aws)
     internal_url = outputs.get("InternalApiUrl")
     return SmokeTargets(
         public_url=public_url,
-        service_url=outputs.get("ServiceUrl"),
+        service_url=alb_url,
         internal_api_url=internal_url,
         query_result_function=outputs.get("QueryResultFunctionName"),
         public_headers=parse_headers(headers),
@@ -349,4 +365,6 @@ def smoke_targets(
             aws.signer() if public_url and public_auth(auth, outputs) == "iam" else None
         ),
         internal_signer=aws.signer() if internal_url and internal_auth == "iam" else None,
+        alias_arn=outputs.get("QueryLambdaAliasArn"),
+        identity=read_identity(identity, context),
     )

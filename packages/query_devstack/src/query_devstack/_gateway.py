@@ -194,6 +194,15 @@ async def _read_body(receive: Receive) -> bytes:
             return body
 
 
+def _function_name(target: str) -> str:
+    """The function's name in what ``Invoke`` was given: a name, ``name:qualifier``, or a
+    (qualified) function ARN ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``."""
+    parts = target.split(":")
+    if parts[0] == "arn":
+        return parts[6] if len(parts) > 6 else ""
+    return parts[0]
+
+
 class LambdaInvokeFront:
     """An ASGI app that speaks the Lambda ``Invoke`` API for local functions.
 
@@ -223,7 +232,7 @@ class LambdaInvokeFront:
 
     async def _invoke(self, scope: Scope, body: bytes) -> tuple[int, list[Any], bytes]:
         path: str = scope["path"]
-        name = path.removeprefix(self.PREFIX).removesuffix("/invocations").split(":")[-1]
+        name = _function_name(path.removeprefix(self.PREFIX).removesuffix("/invocations"))
         request_id = str(uuid.uuid4())
         base = [(b"content-type", b"application/json"), (b"x-amzn-requestid", request_id.encode())]
         handler = self._functions.get(name)

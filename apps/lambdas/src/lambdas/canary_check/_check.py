@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from query_core import RESULT_PATH, RETIRED_MARKETING_DETAIL, QueryResponse
+from query_core.events import rest_proxy_event
 
 from lambdas.canary_check._settings import CanaryCheckSettings
 
@@ -34,31 +35,17 @@ class InvokeError(Exception):
 def _event(
     settings: CanaryCheckSettings, method: str, path: str, body: dict[str, Any] | None
 ) -> dict[str, Any]:
-    request_id = f"canary-check-{uuid.uuid4()}"
-    headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": path,
-            "stage": "canary-check",
-            "requestId": request_id,
-            "apiId": settings.public_api_id,
-            "identity": {"caller": None, "sourceIp": "127.0.0.1", "userAgent": "canary-check"},
-            "authorizer": {"claims": {settings.owner_claim: settings.test_user_id}},
-        },
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    return rest_proxy_event(
+        path,
+        method=method,
+        body=body,
+        caller=settings.test_user_id,
+        claim=settings.owner_claim,
+        request_id=f"canary-check-{uuid.uuid4()}",
+        api_id=settings.public_api_id,
+        stage="canary-check",
+        user_agent="canary-check",
+    )
 
 
 def _page(

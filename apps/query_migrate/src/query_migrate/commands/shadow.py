@@ -16,6 +16,7 @@ from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, com
 from query_migrate.commands._progress import shadow_progress
 from query_migrate.commands._reporter import Reporter
 from query_migrate.shadow import (
+    Caller,
     Summary,
     html_report,
     markdown_report,
@@ -24,6 +25,7 @@ from query_migrate.shadow import (
     run_shadow,
     summary_rows,
 )
+from query_migrate.smoke_identity import owner_claim, read_identity
 
 _REPORTS = {".md": markdown_report, ".html": html_report, ".htm": html_report}
 
@@ -42,8 +44,26 @@ class ShadowOptions(ContextOptions):
         metadata=option(
             "--new",
             metavar="TARGET",
-            help="the new path: the ALB's base URL, the private API's URL with its stage, or "
+            help="the new path: query-lambda:ALIAS (the Query Lambda's alias, e.g. "
+            "query-lambda:live, invoked as the public API would with --identity or "
+            "--as-owner), the ALB's base URL, the private API's URL with its stage, or "
             "lambda:FUNCTION (default: stack output ServiceUrl)",
+        )
+    )
+    identity: str | None = field(
+        metadata=option(
+            "--identity",
+            metavar="USER",
+            help="the caller a query-lambda: side is invoked as (default: the context's "
+            "canaryTestUserId); its own pages are then 200, other users' 403",
+        )
+    )
+    as_owner: bool = field(
+        metadata=option(
+            "--as-owner",
+            is_flag=True,
+            help="invoke a query-lambda: side as each body's own user_id, so that real "
+            "users' pages are compared with the owner check on",
         )
     )
     old_sigv4: bool = field(
@@ -146,7 +166,7 @@ class ShadowOptions(ContextOptions):
     )
 
 
-@command(ShadowOptions, outputs=("ServiceUrl",))
+@command(ShadowOptions, outputs=("ServiceUrl", "QueryLambdaFunctionName"))
 def shadow(options: ShadowOptions) -> int:
     """Replay read-only requests against the old path and the new path, and compare them.
 
@@ -172,9 +192,21 @@ def shadow(options: ShadowOptions) -> int:
     if not old:
         raise MigrateError("--old is needed (or context oldEksHandlerUrl)")
     new = options.new or inputs.outputs.require("ServiceUrl")
+    identity = read_identity(options.identity, inputs.context)
+    caller = Caller(
+        identity=identity.user if identity else None,
+        claim=identity.claim if identity else owner_claim(inputs.context),
+        as_owner=options.as_owner,
+        function=inputs.outputs.get("QueryLambdaFunctionName"),
+    )
     old_side, new_side = (
         parse_target(
-            spec, inputs.aws, sigv4=sigv4, concurrency=options.concurrency, timeout=options.timeout
+            spec,
+            inputs.aws,
+            sigv4=sigv4,
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+            caller=caller,
         )
         for spec, sigv4 in ((old, options.old_sigv4), (new, options.new_sigv4))
     )

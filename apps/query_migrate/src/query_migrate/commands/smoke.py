@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
@@ -10,7 +10,9 @@ import click
 from query_migrate.commands._options import TIMEOUT, ContextOptions, Inputs, command, option
 from query_migrate.commands._reporter import Reporter
 from query_migrate.phase_checks import read_phase
-from query_migrate.smoke import run_smoke, smoke_plan, smoke_targets
+from query_migrate.smoke import SmokePlan, run_smoke, smoke_plan, smoke_targets
+from query_migrate.smoke_direct import direct_accepted
+from query_migrate.smoke_identity import owner_checked
 from query_migrate.smoke_logs import log_source
 
 
@@ -22,6 +24,21 @@ class SmokeOptions(ContextOptions):
             default="smoke-user",
             show_default=True,
             help="user_id of the page requests (a known user shows items)",
+        )
+    )
+    identity: str | None = field(
+        metadata=option(
+            "--identity",
+            metavar="USER",
+            help="the test identity alias live is invoked as (default: the context's "
+            "canaryTestUserId)",
+        )
+    )
+    alb_url: str | None = field(
+        metadata=option(
+            "--alb-url",
+            metavar="URL",
+            help="also call the internal ALB (only from a host its security group admits)",
         )
     )
     headers: tuple[str, ...] = field(
@@ -95,9 +112,14 @@ def smoke(options: SmokeOptions) -> int:
     \b
     public URL   a page for --user, /query/marketing -> 410, a bad body -> 422,
                  /health -> 404 (not public), each echoing its X-Request-Id
-    ALB          /health -> 200 and a page           (else "not reachable from here")
+    alias live   invoked as the test identity (--identity, else the context's
+                 canaryTestUserId), as the public API would send it: two pages
+                 (next_token followed), /query/marketing, and another user's page -> 403
+                 (a 200 means the owner check is off); the whole new path, from anywhere
+    ALB          with --alb-url only: /health -> 200 and a page (or 403 without a caller)
     private API  a page, SigV4-signed                (else "not reachable from here")
-    Lambda       a direct invocation of the Query Result Lambda -> a 200 envelope
+    Lambda       a direct invocation of the Query Result Lambda: a 200 envelope with
+                 enableLambdaRollbackSource in the context, else refused (4xx)
     logs         the public page's request id in the Query Lambda's, the service's and the
                  Query Result Lambda's log (CloudWatch Logs, or --log-dir locally)
 
@@ -106,17 +128,24 @@ def smoke(options: SmokeOptions) -> int:
     Query Lambda, so /query/marketing is still served (not 410, not 5xx) and no new log is
     searched; attached: only the Query Lambda's log; canary: the service's and the Query
     Result Lambda's logs when the canary chose ECS; ecs, eks gone: every log. Marketing is
-    410 once its methods invoke alias live. Without either, the final state is expected.
+    410 once its methods invoke alias live. Alias live leads to EKS while deployed (eks) and
+    attached (marketing still served there, the other user's 403 not required), to either
+    side in the canary, to the service after. Without either, the final state is expected.
 
     A hop not reachable from where the tool runs is not a failure; exit 1 on any ✗.
     """
     inputs = Inputs.load(options)
     shown = []
-    plan = None
+    plan = SmokePlan()
     if inputs.outputs.stack or inputs.outputs.get("QueryLambdaFunctionName"):
         phase, facts, check = read_phase(inputs.aws, inputs.outputs, inputs.context)
         shown.append(check)
         plan = smoke_plan(phase, facts.marketing_on_alias if facts else None)
+    plan = replace(
+        plan,
+        owner_check=owner_checked(inputs.context),
+        direct_accepted=direct_accepted(inputs.context),
+    )
     targets = smoke_targets(
         inputs.aws,
         inputs.outputs,
@@ -124,6 +153,8 @@ def smoke(options: SmokeOptions) -> int:
         headers=options.headers,
         auth=options.public_auth,
         internal_auth=options.internal_auth,
+        alb_url=options.alb_url,
+        identity=options.identity,
     )
     checks, stem = run_smoke(
         inputs.aws,

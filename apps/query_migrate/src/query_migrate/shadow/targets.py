@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
     from query_migrate._aws import Aws
 
-__all__ = ["Answer", "HttpTarget", "InvokeTarget", "Target", "parse_target"]
+__all__ = [
+    "Answer",
+    "Caller",
+    "HttpTarget",
+    "InvokeTarget",
+    "Target",
+    "envelope_answer",
+    "parse_target",
+]
 
 
 @dataclass(frozen=True)
@@ -126,21 +134,36 @@ class InvokeTarget:
             response, payload = await asyncio.to_thread(self._invoke, body, request_id)
         except MigrateError as exc:
             return Answer(None, {}, b"", (time.perf_counter() - started) * 1000, error=str(exc))
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.get("FunctionError"):
-            return Answer(None, {}, payload, elapsed, error=f"FunctionError: {payload[:200]!r}")
-        try:
-            envelope = json.loads(payload)
-            status = int(envelope["statusCode"])
-            headers = {str(k).lower(): str(v) for k, v in (envelope.get("headers") or {}).items()}
-            raw = envelope.get("body") or ""
-            data = base64.b64decode(raw) if envelope.get("isBase64Encoded") else raw.encode()
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return Answer(None, {}, payload, elapsed, error=f"not a proxy envelope: {exc}")
-        return Answer(status, headers, data, elapsed)
+        return envelope_answer(response, payload, (time.perf_counter() - started) * 1000)
 
     async def aclose(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a ``query-lambda:`` side is invoked as: the test identity (its claim), or with
+    ``as_owner`` each body's ``user_id``; ``function`` names the Query Lambda for an alias."""
+
+    identity: str | None = None
+    claim: str = "sub"
+    as_owner: bool = False
+    function: str | None = None
+
+
+def envelope_answer(response: dict[str, Any], payload: bytes, elapsed: float) -> Answer:
+    """A Lambda's ``{"statusCode", "headers", "body"}`` answer to an Invoke, as an Answer."""
+    if response.get("FunctionError"):
+        return Answer(None, {}, payload, elapsed, error=f"FunctionError: {payload[:200]!r}")
+    try:
+        envelope = json.loads(payload)
+        status = int(envelope["statusCode"])
+        headers = {str(k).lower(): str(v) for k, v in (envelope.get("headers") or {}).items()}
+        raw = envelope.get("body") or ""
+        data = base64.b64decode(raw) if envelope.get("isBase64Encoded") else raw.encode()
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return Answer(None, {}, payload, elapsed, error=f"not a proxy envelope: {exc}")
+    return Answer(status, headers, data, elapsed)
 
 
 def parse_target(
@@ -151,12 +174,26 @@ def parse_target(
     concurrency: int = 8,
     timeout: float = 10.0,
     signer: Callable[[], SigV4Signer] | None = None,
+    caller: Caller | None = None,
 ) -> Target:
-    """``lambda:FUNCTION`` or an http(s) base URL; ``sigv4`` signs with ``signer()`` (else
-    ``aws.signer()``)."""
+    """``lambda:FUNCTION``, ``query-lambda:ALIAS`` (invoked as ``caller``) or an http(s) base
+    URL; ``sigv4`` signs with ``signer()`` (else ``aws.signer()``)."""
     if spec.startswith("lambda:"):
         return InvokeTarget(spec.removeprefix("lambda:"), aws)
+    if spec.startswith("query-lambda:"):
+        from query_migrate.shadow.query_lambda import QueryLambdaTarget, query_lambda_function
+
+        caller = caller or Caller()
+        return QueryLambdaTarget(
+            query_lambda_function(spec, caller.function),
+            aws,
+            identity=caller.identity,
+            claim=caller.claim,
+            as_owner=caller.as_owner,
+        )
     if not spec.startswith(("http://", "https://")):
-        raise MigrateError(f"{spec}: a target is an http(s) URL or lambda:FUNCTION")
+        raise MigrateError(
+            f"{spec}: a target is an http(s) URL, lambda:FUNCTION or query-lambda:ALIAS"
+        )
     sign = (signer or aws.signer)() if sigv4 else None
     return HttpTarget(spec, concurrency=concurrency, timeout=timeout, signer=sign)
