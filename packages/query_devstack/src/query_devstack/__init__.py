@@ -26,6 +26,7 @@ from query_devstack._gateway import (
     LambdaInvokeFront,
     LocalLambdaContext,
 )
+from query_devstack._lambda_front import LambdaAccountFront
 from query_devstack._process import free_port, orphan_safe, port_is_free, wait_listening
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
@@ -40,6 +41,7 @@ __all__ = [
     "DynamoDBEmulator",
     "DynamoDBLocal",
     "EmulatorProcess",
+    "LambdaAccountFront",
     "LambdaInvokeFront",
     "LocalLambdaContext",
     "MisbehavingServer",

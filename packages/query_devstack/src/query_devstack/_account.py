@@ -55,7 +55,8 @@ class RunningAccount:
 
 
 def _client(endpoint_url: str, region: str, service: str) -> Any:
-    return boto3.client(
+    make: Any = boto3.client  # a client per service name read from the fixture: untyped
+    return make(
         service,
         endpoint_url=endpoint_url,
         region_name=region,
