@@ -1,4 +1,5 @@
-"""Every citation of the contract names a section that ``docs/contract.md`` has.
+"""Every citation of the contract names a section that ``docs/contract.md`` has, and every
+citation of another page (``docs/runbook.md#deploy``) one of that page's headings.
 
 Code and docs cite the contract as ``docs/contract.md#<section>``. A citation of a section the
 page lacks, a citation in the old numbered form ("CONTRACT 2.1") or a path out of the
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from markdown.extensions.toc import slugify
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "contract.md"
@@ -99,6 +101,47 @@ def test_every_citation_names_a_section_of_the_page():
     known = sections()
     unknown = [f"{where}:{line} #{anchor}" for where, line, anchor in found if anchor not in known]
     assert not unknown, "citations of sections docs/contract.md lacks:\n" + "\n".join(unknown)
+
+
+#: A citation of another page of the site from code or config: docs/<page>.md#<anchor>.
+PAGE_CITATION = re.compile(r"docs/((?:[a-z0-9_-]+/)*[a-z0-9_-]+)\.md#([A-Za-z0-9_-]+)")
+HEADING = re.compile(r"^#{1,6} (.*?)\s*$", re.MULTILINE)
+EXPLICIT_ID = re.compile(r"\s*\{#([A-Za-z0-9_-]+)\}$")
+
+
+def anchors_of(page: Path) -> set[str]:
+    """The ids the site gives the page's headings: an explicit ``{#id}``, else the toc slug."""
+    ids = set()
+    for heading in HEADING.findall(page.read_text(encoding="utf-8")):
+        if explicit := EXPLICIT_ID.search(heading):
+            ids.add(explicit.group(1))
+        else:
+            ids.add(slugify(heading, "-"))
+    return ids
+
+
+def test_every_citation_of_another_page_names_one_of_its_headings():
+    cited: dict[tuple[str, str], list[str]] = {}
+    for path in text_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            for page, anchor in PAGE_CITATION.findall(line):
+                if page != "contract":
+                    where = f"{path.relative_to(ROOT)}:{number}"
+                    cited.setdefault((page, anchor), []).append(where)
+    assert len(cited) >= 5, "the scan found almost no citations: is it looking in the right place?"
+    wrong = []
+    for (page, anchor), places in sorted(cited.items()):
+        target = ROOT / "docs" / f"{page}.md"
+        if not target.is_file() or anchor not in anchors_of(target):
+            wrong.extend(f"{where} docs/{page}.md#{anchor}" for where in places)
+    assert not wrong, "citations of headings the pages lack:\n" + "\n".join(wrong)
+
+
+def test_the_page_anchors_follow_the_site():
+    assert {"deploy", "prerequisites", "the-test-identity"} <= anchors_of(
+        ROOT / "docs" / "runbook.md"
+    )
 
 
 def test_no_reference_points_outside_the_repository():

@@ -65,7 +65,7 @@ class ApiGatewayAccount(Construct):
     APIs (each API's own ``cloud_watch_role`` would make one each, overwriting each other).
 
     Both the setting and its role are retained by ``cdk destroy``: other APIs of the account
-    and region log through them by then (docs/runbook.md#undo).
+    and region log through them by then (docs/runbook.md#deploy, its undo).
 
     ``attach(api)`` makes an API's stage wait for it (logging needs the role first).
     """
