@@ -7,6 +7,7 @@ ends the run: the steps after it stand on what it should have done.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -62,10 +63,13 @@ def run_block(block: Block, *, cwd: Path, env: Mapping[str, str], timeout: float
             f"<!-- rehearse fill: {missing[0]} = <value> --> to the page"
         )
         return Outcome(block, None, 0.0, "", problem)
+    bash = shutil.which("bash", path=env.get("PATH"))
+    if bash is None:
+        return Outcome(block, None, 0.0, "", "could not run: no bash on PATH")
     start = time.perf_counter()
     try:
         done = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", block.command],  # noqa: S607 - bash from PATH
+            [bash, "-e", "-o", "pipefail", "-c", block.command],
             cwd=cwd,
             env=dict(env),
             stdout=subprocess.PIPE,

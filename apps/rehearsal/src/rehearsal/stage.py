@@ -15,6 +15,8 @@ from pathlib import Path
 
 __all__ = ["INFRA_LINKS", "block_environment", "lay_out", "missing_tools"]
 
+#: moto's dummy credentials: it accepts any, and nothing leaves 127.0.0.1.
+_DUMMY_KEY = "testing"
 #: What ``infra/`` holds for the operator, linked from the repository's.
 INFRA_LINKS = (
     "cdk.json",
@@ -60,8 +62,8 @@ def block_environment(
     env |= {
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": _DUMMY_KEY,
+        "AWS_SECRET_ACCESS_KEY": _DUMMY_KEY,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_CONFIG_FILE": os.devnull,

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from query_devstack._demo import DEMO_USERS, demo_items
+from query_devstack._emulator import _LOCAL_KEY
 from query_devstack._table import create_results_table, put_items
 
 __all__ = ["RUNNING_ACCOUNT", "RunningAccount", "load_account"]
@@ -26,7 +27,6 @@ __all__ = ["RUNNING_ACCOUNT", "RunningAccount", "load_account"]
 RUNNING_ACCOUNT = files("query_devstack").joinpath("accounts", "running.toml")
 #: moto's default account: what every ARN it makes holds.
 _ACCOUNT = "123456789012"
-_KEY = "testing"  # moto's dummy credentials; nothing leaves 127.0.0.1
 
 
 @dataclass
@@ -60,8 +60,8 @@ def _client(endpoint_url: str, region: str, service: str) -> Any:
         service,
         endpoint_url=endpoint_url,
         region_name=region,
-        aws_access_key_id=_KEY,
-        aws_secret_access_key=_KEY,
+        aws_access_key_id=_LOCAL_KEY,
+        aws_secret_access_key=_LOCAL_KEY,
     )
 
 

@@ -8,12 +8,14 @@ forwards every other request to moto unchanged. Point Lambda's clients at ``url`
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
+from query_devstack._emulator import _LOCAL_KEY
 from query_devstack._faults import MisbehavingServer, RecordedRequest, Reply
 from query_devstack._process import Background
 
@@ -45,13 +47,7 @@ class LambdaAccountFront(Background):
 
     def settings(self) -> dict[str, object]:
         """GetAccountSettings' answer for the functions moto holds now."""
-        lam = boto3.client(
-            "lambda",
-            endpoint_url=self.moto_url,
-            region_name=self._region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy key, 127.0.0.1 only
-        )
+        lam = _lambda_client(self.moto_url, self._region)
         names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
         reserved = sum(
             lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions", 0)
@@ -72,16 +68,25 @@ class LambdaAccountFront(Background):
         if request.method == "GET" and request.target.rstrip("/").endswith("/account-settings"):
             return Reply(body=json.dumps(self.settings()).encode())
         headers = {k: v for k, v in request.headers.items() if k not in {"host", "connection"}}
-        forwarded = urllib.request.Request(  # noqa: S310 - moto on 127.0.0.1
-            self.moto_url + request.target,
-            data=request.body or None,
-            method=request.method,
-            headers=headers,
-        )
+        moto = urlsplit(self.moto_url)
+        connection = http.client.HTTPConnection(moto.hostname or "127.0.0.1", moto.port, timeout=30)
         try:
-            with urllib.request.urlopen(forwarded, timeout=30) as answer:  # noqa: S310
-                status, data, got = answer.status, answer.read(), answer.headers.items()
-        except urllib.error.HTTPError as error:
-            status, data, got = error.code, error.read(), error.headers.items()
+            connection.request(request.method, request.target, request.body or None, headers)
+            answer = connection.getresponse()
+            status, data, got = answer.status, answer.read(), answer.getheaders()
+        finally:
+            connection.close()
         kept = {k.lower(): v for k, v in got if k.lower() not in _HOP_HEADERS}
         return Reply(status=status, body=data, headers=kept)
+
+
+def _lambda_client(endpoint_url: str, region: str) -> Any:
+    """A Lambda client of moto's server, with the emulator's dummy credentials."""
+    make: Any = boto3.client
+    return make(
+        "lambda",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=_LOCAL_KEY,
+        aws_secret_access_key=_LOCAL_KEY,
+    )
