@@ -65,3 +65,12 @@ def test_an_unfilled_placeholder_fails_before_running(tmp_path) -> None:
     assert "left <its region> unfilled: add <!-- rehearse fill: <its region> = <value> -->" in (
         result.stdout
     )
+
+
+def test_a_marker_that_names_no_block_stops_the_rehearsal_before_it_starts(tmp_path) -> None:
+    """Exit 2 and one line: the page is wrong, nothing ran (no moto, no block)."""
+    result = _rehearse(tmp_path, "## Deploy\n", "## Deploy\n\n<!-- rehearse skip: why -->\ntext\n")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "a rehearse skip marker must be the line before a ```bash block" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

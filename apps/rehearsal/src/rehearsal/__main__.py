@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, LambdaAccountFront, load_account
 
@@ -38,6 +39,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _cannot_start(why: str) -> NoReturn:
+    print(f"query-rehearsal: {why}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     repo = args.repo.resolve()
@@ -45,9 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         runbook = parse(runbook_path.read_text())
     except (OSError, ValueError) as exc:
-        sys.exit(f"query-rehearsal: {runbook_path}: {exc}")
+        _cannot_start(f"{runbook_path}: {exc}")
     if missing := missing_tools(repo, os.environ.get("PATH", "")):
-        sys.exit(f"query-rehearsal: needs {'; '.join(missing)}")
+        _cannot_start(f"needs {'; '.join(missing)}")
     started = time.perf_counter()
     with (
         EmulatorProcess() as moto,
