@@ -19,7 +19,7 @@ REHEARSED = [
         "query-migrate discover --api-id a1b2c3d4e5 --api-stage prod "
         "--output infra/cdk.context.json --region us-east-1",
     ),
-    ("Deploy 0: Write the context from the running account", "python3 - <<'EOF'"),
+    ("Deploy 0: Write the context from the running account", "python3 - <<'EOF' … EOF (5 lines)"),
     (
         "Deploy 0: Write the context from the running account",
         "cd infra && npx aws-cdk@2 synth --quiet",

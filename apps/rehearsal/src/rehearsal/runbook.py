@@ -23,6 +23,7 @@ _MARKER = re.compile(r"^\s*<!--\s*rehearse (?P<kind>skip|stop|fill):\s*(?P<text>
 _FILL = re.compile(r"^(?P<placeholder><[^<>]+>)\s*=\s*(?P<value>.*)$")
 _HEADING = re.compile(r"^##\s+(?P<title>.+?)(?:\s+\{#[^}]*\})?\s*$")
 _ITEM = re.compile(r"^\s*(?:(?P<number>\d+)\.|-(?: \[ \])?)\s+\*\*(?P<title>.+?)\*\*")
+_HEREDOC = re.compile(r"<<-?\s*'?(?P<word>\w+)'?")
 #: A placeholder the page leaves to the operator: ``<`` a word, a space, more words, ``>``.
 _PLACEHOLDER = re.compile(r"<[A-Za-z][^<>\n]*\s[^<>\n]*>")
 
@@ -54,7 +55,11 @@ class Block:
             lines.append(line.split("  # ")[0].rstrip().removesuffix("\\").strip())
             if not line.rstrip().endswith("\\"):
                 break
-        return " ".join(part for part in lines if part)
+        first = " ".join(part for part in lines if part)
+        if heredoc := _HEREDOC.search(first):  # its body is the command: say how long it is
+            body = len(self.command.splitlines()) - len(lines) - 1
+            first += f" … {heredoc['word']} ({body} lines)"
+        return first
 
 
 @dataclass
