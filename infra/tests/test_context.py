@@ -110,6 +110,10 @@ def test_every_mistake_is_one_line_and_all_come_at_once(read, context):
     [
         ({"vpcId": "vpc-1"}, "vpcId must be a VPC id"),
         ({"trafficTarget": "k8s"}, "trafficTarget must be 'ecs' or 'eks'"),
+        (
+            {"imageBuild": "docker"},
+            "imageBuild must be 'codebuild' or 'local-docker', not 'docker'",
+        ),
         ({"taskCpu": 1024, "taskMemoryMiB": 1024}, "taskMemoryMiB 1024 does not fit taskCpu 1024"),
         ({"taskCpu": 300}, "taskCpu must be one of"),
         ({"desiredCount": 4, "maxCount": 2}, "maxCount (2) must be at least desiredCount (4)"),
@@ -227,3 +231,8 @@ def test_cdk_json_holds_no_key_of_the_app():
     # operator's value (infra/tests/test_cli.py runs the CLI on the runbook's file).
     context = json.loads((INFRA / "cdk.json").read_text())["context"]
     assert [k for k in context if not k.startswith("@")] == []
+
+
+def test_the_image_is_built_in_codebuild_unless_local_docker_is_chosen(read):
+    assert read({}).image_build == "codebuild"
+    assert read({"imageBuild": "local-docker"}).image_build == "local-docker"

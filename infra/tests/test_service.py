@@ -79,9 +79,8 @@ def test_task_definition_size_logs_and_environment(template, rollback):
             "ContainerDefinitions": [
                 Match.object_like(
                     {
-                        "Image": Match.object_like(
-                            {"Fn::Sub": Match.string_like_regexp("container-assets")}
-                        ),
+                        # the stack's repository, the tag of the image built in CodeBuild
+                        "Image": Match.object_like({"Fn::Join": Match.any_value()}),
                         "LogConfiguration": Match.object_like({"LogDriver": "awslogs"}),
                         "StopTimeout": 30,
                         "ReadonlyRootFilesystem": True,

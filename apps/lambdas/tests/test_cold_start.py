@@ -22,7 +22,10 @@ def modules_loaded_by(module: str) -> set[str]:
     return {name.split(".")[0] for name in json.loads(result.stdout)}
 
 
-@pytest.mark.parametrize("module", ["lambdas.query_result.handler", "lambdas.query.handler"])
+@pytest.mark.parametrize(
+    "module",
+    ["lambdas.query_result.handler", "lambdas.query.handler", "lambdas.image_build.handler"],
+)
 def test_handler_imports_no_web_framework(module):
     loaded = modules_loaded_by(module)
     assert loaded.isdisjoint(FORBIDDEN), loaded & FORBIDDEN

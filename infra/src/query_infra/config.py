@@ -15,6 +15,7 @@ __all__ = [
     "ENDPOINT_SERVICES",
     "REPO_ROOT",
     "DeploymentConfig",
+    "ImageBuilder",
     "PublicAuth",
     "ResultSource",
 ]
@@ -24,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 type PublicAuth = Literal["iam", "cognito", "lambda", "none"]
 type ResultSource = Literal["internal_api", "lambda"]
+type ImageBuilder = Literal["codebuild", "local-docker"]
 
 #: The VPC endpoints the private subnets may need (``existingVpcEndpoints`` names a subset):
 #: execute-api (the private API), ECR and S3 (image pulls), Logs (the tasks' log driver),
@@ -102,8 +104,12 @@ class DeploymentConfig:
     alb_certificate_arn: str = ""
     alb_host_name: str = ""
     alb_hosted_zone_id: str = ""
-    #: An image tag in the stack's ECR repository; empty: build from apps/ecs_service/Dockerfile.
+    #: An image tag already pushed to the stack's ECR repository; empty: build the image
+    #: (apps/ecs_service/Dockerfile, context dist/image) as ``image_build`` says.
     image_tag: str = ""
+    #: Who builds the image: ``codebuild`` (during the deploy, in the account: no Docker on
+    #: the operator's machine) or ``local-docker`` (the CDK CLI, with the machine's Docker).
+    image_build: ImageBuilder = "codebuild"
     task_cpu: int = 512
     task_memory_mib: int = 1024
     desired_count: int = 2

@@ -227,6 +227,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
             "albHostedZoneId", pattern=p["zone"], expected="a hosted zone id (Z…)"
         ),
         image_tag=read.text("imageTag", pattern=p["tag"], expected="an image tag"),
+        image_build=read.choice("imageBuild", "codebuild", ("codebuild", "local-docker")),
         task_cpu=read.integer("taskCpu", 512, 256, 16384),
         task_memory_mib=read.integer("taskMemoryMiB", 1024, 512, 122880),
         desired_count=read.integer("desiredCount", 2, 1, 100),

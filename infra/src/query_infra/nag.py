@@ -18,11 +18,15 @@ from constructs import IConstruct
 __all__ = [
     "ACCEPTED",
     "CANARY_CHECK_FUNCTION",
+    "IMAGE_BUILD_FUNCTIONS",
     "Accepted",
     "access_log_bucket",
     "alb_without_access_logs",
     "api_gateway_account",
     "canary",
+    "image_build_project",
+    "image_build_provider",
+    "image_build_role",
     "prefix_list_lookup",
     "private_api",
     "public_api",
@@ -54,6 +58,15 @@ class Accepted:
 
 #: The logical id of the canary check's function (construct path Edge/Check/Hook/Function).
 CANARY_CHECK_FUNCTION: Final = "EdgeCheckHookFunctionE8C01C40"
+
+#: The logical ids of the functions the image build's Provider framework invokes: its two
+#: handlers (Service/ImageBuild/Start, Poll) and its own isComplete and onTimeout functions.
+IMAGE_BUILD_FUNCTIONS: Final = (
+    "ServiceImageBuildStartFunctionEFFEEFFF",
+    "ServiceImageBuildPollFunctionD92A7FB7",
+    "ServiceImageBuildProviderframeworkisCompleteA7AED4C4",
+    "ServiceImageBuildProviderframeworkonTimeout6F5C58DC",
+)
 
 #: The id of the singleton function CDK's AwsCustomResource puts at the stack's root.
 _CUSTOM_RESOURCE_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -210,6 +223,50 @@ ACCEPTED: Final[Mapping[str, tuple[Accepted, ...]]] = MappingProxyType(
                 f"Resource::<{CANARY_CHECK_FUNCTION}.Arn>:*",
             ),
         ),
+        "image_build_project": (
+            Accepted(
+                "CB4",
+                "the build keeps no artifacts: its one output is the image, encrypted at rest "
+                "by ECR (AES-256), and its log, in a CloudWatch log group",
+            ),
+        ),
+        "image_build_role": (
+            Accepted(
+                "IAM5",
+                "ecr:GetAuthorizationToken (docker login before the push) only exists on "
+                "resource *, as CDK grants it",
+                "Resource::*",
+            ),
+        ),
+        "image_build_provider": (
+            Accepted(
+                "IAM4",
+                "CDK's Provider framework functions write their logs with AWS's documented "
+                "AWSLambdaBasicExecutionRole policy",
+                _managed_policy("AWSLambdaBasicExecutionRole"),
+            ),
+            Accepted(
+                "SF1",
+                "the waiter only calls the isComplete handler every 30 s, which logs each poll "
+                "to its own log group, and a failure's reason reaches CloudFormation; logging "
+                "the waiter would grant it log delivery actions on resource *",
+            ),
+            Accepted(
+                "SF2",
+                "CDK's Provider framework offers no tracing for its waiter, which runs one "
+                "poll loop per image build",
+            ),
+            *(
+                Accepted(
+                    "IAM5",
+                    "CDK's Provider framework lets its roles invoke the functions it runs and "
+                    "their versions (<arn>:*): the image build's handlers and its own, none "
+                    "of which publishes versions",
+                    f"Resource::<{function}.Arn>:*",
+                )
+                for function in IMAGE_BUILD_FUNCTIONS
+            ),
+        ),
     }
 )
 
@@ -239,6 +296,10 @@ access_log_bucket = _acknowledger("access_log_bucket")
 alb_without_access_logs = _acknowledger("alb_without_access_logs")
 token_secret = _acknowledger("token_secret")
 canary = _acknowledger("canary")
+
+image_build_project = _acknowledger("image_build_project")
+image_build_role = _acknowledger("image_build_role")
+image_build_provider = _acknowledger("image_build_provider")
 
 
 def public_api(api: IConstruct, auth: str) -> None:

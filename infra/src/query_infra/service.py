@@ -16,6 +16,7 @@ from constructs import Construct
 from query_infra import nag
 from query_infra.common import CONTAINER_PORT
 from query_infra.config import DeploymentConfig
+from query_infra.image_build import ImageBuild
 from query_infra.internal_api import InternalApi
 from query_infra.monitoring import Watch
 from query_infra.network import Network
@@ -29,8 +30,9 @@ class Service(Construct):
     ALB in front of it, auto scaling on CPU and requests.
 
     ``task_role`` is the tasks' identity (the private API admits it). Attributes: ``cluster``,
-    ``service``, ``alb``, ``target_group``, ``repository``, ``log_group``, ``url`` (the ALB's
-    base URL), ``watches``; ``admit(peer)`` opens the listener to a security group.
+    ``service``, ``alb``, ``target_group``, ``repository``, ``image_build`` (the image's
+    CodeBuild build, or None), ``log_group``, ``url`` (the ALB's base URL), ``watches``;
+    ``admit(peer)`` opens the listener to a security group.
     """
 
     def __init__(
@@ -88,7 +90,7 @@ class Service(Construct):
             config=config,
             internal_api=internal_api,
             task_role=task_role,
-            repository=self.repository,
+            image=self._image(config),
         )
         self.log_group = self.task.log_group
         self.service = ecs.FargateService(
@@ -136,6 +138,24 @@ class Service(Construct):
         if config.alb_certificate_arn:
             self.url = f"https://{self._host_name(config)}"
         self.watches = self._watches()
+
+    def _image(self, config: DeploymentConfig) -> ecs.ContainerImage:
+        """``imageTag`` (already pushed) if given; else the image of dist/image, built by
+        CodeBuild during the deploy (``imageBuild=codebuild``, attribute ``image_build``)
+        or by the CDK CLI with local Docker (``local-docker``)."""
+        self.image_build: ImageBuild | None = None
+        if config.image_tag:
+            return ecs.ContainerImage.from_ecr_repository(self.repository, config.image_tag)
+        if config.image_build == "local-docker":
+            return ecs.ContainerImage.from_asset(str(config.image_context))
+        self.image_build = ImageBuild(
+            self,
+            "ImageBuild",
+            context=config.image_context,
+            repository=self.repository,
+            package=config.lambda_package,
+        )
+        return ecs.ContainerImage.from_ecr_repository(self.repository, self.image_build.image_tag)
 
     def admit(self, peer: ec2.SecurityGroup) -> None:
         """Let ``peer`` (a security group without open egress) call the listener."""

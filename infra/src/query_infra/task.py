@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -17,8 +16,8 @@ __all__ = ["ServiceTask"]
 
 
 class ServiceTask(Construct):
-    """The task definition of apps/ecs_service: the image built from its Dockerfile, or
-    ``imageTag`` in ``repository``; settings per docs/contract.md#configuration.
+    """The task definition of apps/ecs_service running ``image`` (``Service`` chooses it);
+    settings per docs/contract.md#configuration.
 
     Attributes: ``definition``, ``log_group``.
     """
@@ -31,7 +30,7 @@ class ServiceTask(Construct):
         config: DeploymentConfig,
         internal_api: InternalApi,
         task_role: iam.IRole,
-        repository: ecr.IRepository,
+        image: ecs.ContainerImage,
     ) -> None:
         super().__init__(scope, construct_id)
         self.definition = ecs.FargateTaskDefinition(
@@ -44,11 +43,6 @@ class ServiceTask(Construct):
                 cpu_architecture=ecs.CpuArchitecture.X86_64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
-        )
-        image = (
-            ecs.ContainerImage.from_ecr_repository(repository, config.image_tag)
-            if config.image_tag
-            else ecs.ContainerImage.from_asset(str(config.image_context))
         )
         environment = {
             "ENVIRONMENT": "production",

@@ -1,0 +1,1 @@
+"""The image build's custom resource: the service image built and pushed by CodeBuild."""
