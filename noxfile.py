@@ -33,6 +33,7 @@ nox.options.sessions = [
     "tests",
     "build",
     "infra",
+    "rehearse",
     "security",
     "docs",
     "schemathesis",
@@ -43,7 +44,9 @@ PYTHON = "3.12"
 MEMBERS = read_members()
 #: The CDK app: type-checked with the others; its tests run in `infra` (they need the build).
 INFRA = "query-infra"
-TESTED = [name for name in MEMBERS if name != INFRA]
+#: The runbook's rehearsal: its tests run in `rehearse` (they need the CDK CLI and the build).
+REHEARSAL = "query-rehearsal"
+TESTED = [name for name in MEMBERS if name not in (INFRA, REHEARSAL)]
 #: Members whose tests run on DynamoDB Local too (its jar from apps/local_stack's npm lock).
 DYNAMODB_LOCAL_TESTED = {"query-core", "query-devstack", "query-lambdas", "query-local-stack"}
 
@@ -108,6 +111,18 @@ def infra(session: nox.Session) -> None:
     node_bin = use_node(session)  # jsii runs the CDK's JavaScript on it
     npm_ci(session, node_bin, "infra")  # the CDK CLI the runbook's `npx aws-cdk@2` runs
     session.run("pytest", "infra/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def rehearse(session: nox.Session) -> None:
+    """The runbook run as written against the running account emulated in moto's server
+    (query-migrate and the locked CDK CLI on PATH), rewriting docs/rehearsal.md; then the
+    rehearsal's own tests (a broken runbook fails with its step named). Pytest args after --."""
+    build_artifacts(session, MEMBERS)  # synth stages dist/ as the CDK app's assets
+    sync(session, REHEARSAL, "test")
+    npm_ci(session, use_node(session), "infra")  # the CDK CLI the runbook's `npx aws-cdk@2` runs
+    session.run("query-rehearsal")
+    session.run("pytest", "apps/rehearsal/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)

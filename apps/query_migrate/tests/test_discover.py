@@ -9,10 +9,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from query_migrate._owner import OWNER_CLAIMS
+
 from apps.query_migrate.tests.fixtures.aws import REGION
 from apps.query_migrate.tests.fixtures.running import Running
 
-INFRA_CONTEXT = Path(__file__).parents[3] / "infra" / "src" / "query_infra" / "context.py"
+INFRA = Path(__file__).parents[3] / "infra" / "src" / "query_infra"
+INFRA_CONTEXT = INFRA / "context.py"
 
 
 def infra_keys() -> set[str]:
@@ -52,6 +55,8 @@ def test_discover_writes_the_context_of_the_running_account(run, running, tmp_pa
             "/query/marketing/{proxy+}",
             "/query/result",
         ],
+        # The methods' Cognito authorizer issues sub, which its users cannot change.
+        "ownerClaim": "sub",
         "account": "123456789012",
         "oldEksHandlerUrl": "http://query-handler.eks.internal:8080",
         "oldEksHandlerPort": 8080,
@@ -64,7 +69,7 @@ def test_discover_writes_the_context_of_the_running_account(run, running, tmp_pa
         "availabilityZones": running.zones,
         # The first subnet's own table, the second's the VPC's main one.
         "privateRouteTableIds": running.route_tables,
-        "existingVpcEndpoints": ["ecr.api", "logs"],
+        "existingVpcEndpoints": ["ecr.api", "ecr.dkr", "logs"],
         # The reused endpoints' own group: the tasks' only egress to them (synth requires it).
         "existingEndpointPeers": [running.endpoint_sg],
         "executeApiPrivateDns": False,
@@ -87,6 +92,7 @@ def test_discover_writes_the_context_of_the_running_account(run, running, tmp_pa
         f"{running.subnets[1]}: VPC's main table"
     )
     assert sources["oldEksHandlerPeer"].endswith("security group on port 8080")
+    assert "COGNITO_USER_POOLS query-users" in sources["ownerClaim"]
     assert found["missing"] == {"environment": found["missing"]["environment"]}
     assert "QueryService-<environment>" in found["missing"]["environment"]
 
@@ -143,3 +149,27 @@ def test_discover_lists_what_it_could_not_find(run, aws, make_api, tmp_path) -> 
         "environment",
     }
     assert "Service/Ingress URL" in found["missing"]["oldEksHandlerUrl"]
+
+
+def test_the_owner_claims_discover_writes_are_the_ones_synth_accepts() -> None:
+    """query_infra.rules.OWNER_CLAIMS' values, read as data (apps never import infra)."""
+    tree = ast.parse((INFRA / "rules.py").read_text())
+    (infra,) = [
+        ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "OWNER_CLAIMS" for t in node.targets)
+    ]
+    assert set(OWNER_CLAIMS.values()) == set(infra.values())
+
+
+def test_discover_names_no_owner_claim_when_the_methods_disagree(
+    run, running, running_method, tmp_path
+) -> None:
+    """One method on IAM, the others on the Cognito authorizer: the operator chooses."""
+    running_method("/query/marketing", "ANY", "AWS_IAM")
+    found = run.json("discover", "--api-id", running.api_id, "--output", str(tmp_path / "c.json"))
+    assert "ownerClaim" not in found["context"]
+    how = found["missing"]["ownerClaim"]
+    assert "ANY /query/marketing: AWS_IAM" in how
+    assert "ownerCheck=false" in how

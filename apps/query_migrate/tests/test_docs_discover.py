@@ -14,6 +14,7 @@ def test_discover_and_retire_examples(run, running: Running, aws, monkeypatch, t
     Path("infra").mkdir()
     stable = Stable()
     stable.add(running.api_id, "a1b2c3d4e5")
+    stable.add(running.account.authorizer_id, "k9x8w7v6u5")
     endpoint = ["--endpoint-url", run.moto_url]
     args = ["discover", "--api-id", running.api_id, "--output", "infra/cdk.context.json"]
     discover = _run(

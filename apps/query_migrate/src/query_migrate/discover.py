@@ -4,8 +4,10 @@ From the public API's id and stage it follows the Lambda proxy integrations to t
 Lambda, and from there its VPC configuration, security groups and environment
 (``EKS_HANDLER_URL``, the table), the VPC's CIDRs (every associated block), the private
 subnets' zones and route tables (the explicit association, else the VPC's main table), the
-VPC's endpoints, and the security group that admits the old Query Lambda at the EKS handler's
-port. Every value names where it came from; what it could not find names how to find it.
+VPC's endpoints, the security group that admits the old Query Lambda at the EKS handler's
+port, and the owner rule its methods' authorizer gives (``ownerClaim``: the one identity that
+authorizer issues and the caller cannot choose). Every value names where it came from; what
+it could not find names how to find it.
 Read-only: every call is a Get/Describe/List (the IAM policy in docs/reference).
 
 Only keys the CDK app reads are written (those ``infra/src/query_infra/context.py`` reads; a
@@ -23,7 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from query_migrate._aws import Aws, aws_errors
-from query_migrate._restapi import LAMBDA_URI, get_integration, resources
+from query_migrate._owner import owner_claim
+from query_migrate._restapi import LAMBDA_URI, MethodIntegration, get_integration, resources
 
 __all__ = [
     "CHOICES",
@@ -76,9 +79,15 @@ def discover(aws: Aws, api_id: str, stage: str) -> Discovered:
     found.found("region", aws.region, "the AWS session's region (where the API was found)")
     found.found("existingPublicApiId", api_id, "given (--api-id)")
     found.found("existingPublicApiStage", stage, f"given (--api-stage), GetStage {stage}")
-    function_arn = _old_lambda(aws, api_id, found)
-    if function_arn is None:
+    old = _old_lambda(aws, api_id, found)
+    if old is None:
         return found
+    function_arn, methods = old
+    claim, how = owner_claim(aws, api_id, methods)
+    if claim:
+        found.found("ownerClaim", claim, how)
+    else:
+        found.lack("ownerClaim", how)
     with aws_errors(f"GetFunctionConfiguration {function_arn}"):
         config = aws.lambda_.get_function_configuration(FunctionName=function_arn)
     name = config.get("FunctionName", function_arn)
@@ -99,15 +108,21 @@ def discover(aws: Aws, api_id: str, stage: str) -> Discovered:
     return found
 
 
-def _old_lambda(aws: Aws, api_id: str, found: Discovered) -> str | None:
-    """The function the API's Lambda proxy integrations invoke (the old Query Lambda)."""
+def _old_lambda(
+    aws: Aws, api_id: str, found: Discovered
+) -> tuple[str, list[MethodIntegration]] | None:
+    """The function the API's Lambda proxy integrations invoke (the old Query Lambda), and the
+    methods that invoke it."""
     invoked: dict[str, str] = {}
+    proxies: dict[str, list[MethodIntegration]] = {}
     for path, resource in sorted(resources(aws, api_id).items()):
         for verb in sorted(resource.get("resourceMethods", {})):
             integration = get_integration(aws, api_id, resource["id"], verb)
             match = LAMBDA_URI.match(str(integration.get("uri", "")))
             if integration.get("type") == "AWS_PROXY" and match:
                 invoked[path] = match.group("function")
+                method = MethodIntegration(path, resource["id"], verb, integration)
+                proxies.setdefault(invoked[path], []).append(method)
     if not invoked:
         found.lack(
             "existingPublicApiPaths",
@@ -122,7 +137,7 @@ def _old_lambda(aws: Aws, api_id: str, found: Discovered) -> str | None:
         paths,
         f"GetResources/GetIntegration: the paths that invoke {function_arn.split(':')[6]}",
     )
-    return function_arn
+    return function_arn, proxies[function_arn]
 
 
 def _eks_handler(env: dict[str, str], name: str, found: Discovered) -> int | None:

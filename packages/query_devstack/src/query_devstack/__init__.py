@@ -1,8 +1,10 @@
 """The local stack's shared parts: DynamoDB emulators, the results table, demo data, processes.
 
-The emulators: AWS's DynamoDB Local (of record), moto's server and dynalite.
+The emulators: AWS's DynamoDB Local (of record), moto's server and dynalite. The running
+account of the cutover (``accounts/running.toml``), created in moto's server by ``load_account``.
 """
 
+from query_devstack._account import RUNNING_ACCOUNT, RunningAccount, load_account
 from query_devstack._demo import DEMO_AP_IDS, DEMO_USERS, demo_items, ulid
 from query_devstack._dynamodb_local import (
     DynamoDBLocal,
@@ -24,6 +26,7 @@ from query_devstack._gateway import (
     LambdaInvokeFront,
     LocalLambdaContext,
 )
+from query_devstack._lambda_front import LambdaAccountFront
 from query_devstack._process import free_port, orphan_safe, port_is_free, wait_listening
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
@@ -32,16 +35,19 @@ __all__ = [
     "DEMO_AP_IDS",
     "DEMO_USERS",
     "LOCAL_REGION",
+    "RUNNING_ACCOUNT",
     "ApiGatewayFront",
     "ClientContext",
     "DynamoDBEmulator",
     "DynamoDBLocal",
     "EmulatorProcess",
+    "LambdaAccountFront",
     "LambdaInvokeFront",
     "LocalLambdaContext",
     "MisbehavingServer",
     "RecordedRequest",
     "Reply",
+    "RunningAccount",
     "create_results_table",
     "demo_items",
     "dynalite_command",
@@ -49,6 +55,7 @@ __all__ = [
     "dynamodb_local_command",
     "dynamodb_local_home",
     "free_port",
+    "load_account",
     "moto_command",
     "orphan_safe",
     "port_is_free",

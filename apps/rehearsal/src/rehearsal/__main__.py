@@ -1,0 +1,81 @@
+"""``query-rehearsal`` (``nox -s rehearse``): the runbook run as written against the running
+account emulated in moto's server; docs/decisions/0015-runbook-rehearsal.md.
+
+moto's server is a child process, stopped whatever happens (and by the kernel if this process
+dies: ``query_devstack.orphan_safe``); Lambda's calls go through a front that answers what
+moto does not (``GetAccountSettings``, ``query_devstack.LambdaAccountFront``). Exit 0 when
+every rehearsed block exits 0; 1 when one fails (its step named); 2 when the rehearsal itself
+could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, LambdaAccountFront, load_account
+
+from rehearsal.page import page, timeline
+from rehearsal.run import run_blocks
+from rehearsal.runbook import parse
+from rehearsal.stage import block_environment, lay_out, missing_tools
+
+__all__ = ["main"]
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="query-rehearsal", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the repository's root")
+    parser.add_argument("--runbook", type=Path, help="default: REPO/docs/runbook.md")
+    parser.add_argument(
+        "--page", type=Path, help="the transcript to write (default: REPO/docs/rehearsal.md)"
+    )
+    parser.add_argument("--no-page", action="store_true", help="write no transcript")
+    return parser.parse_args(argv)
+
+
+def _cannot_start(why: str) -> NoReturn:
+    print(f"query-rehearsal: {why}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    repo = args.repo.resolve()
+    runbook_path = args.runbook or repo / "docs" / "runbook.md"
+    try:
+        runbook = parse(runbook_path.read_text())
+    except (OSError, ValueError) as exc:
+        _cannot_start(f"{runbook_path}: {exc}")
+    if missing := missing_tools(repo, os.environ.get("PATH", "")):
+        _cannot_start(f"needs {'; '.join(missing)}")
+    started = time.perf_counter()
+    with (
+        EmulatorProcess() as moto,
+        LambdaAccountFront(moto.endpoint_url) as front,
+        tempfile.TemporaryDirectory(prefix="rehearsal-") as root,
+    ):
+        print(f"moto's server on {moto.endpoint_url}; the account of {RUNNING_ACCOUNT}")
+        account = load_account(moto.endpoint_url)
+        env = block_environment(
+            os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url, region=account.region
+        )
+        rehearsal = run_blocks(runbook, cwd=lay_out(repo, Path(root)), env=env, echo=print)
+    print(timeline(rehearsal))
+    if not args.no_page:
+        target = args.page or repo / "docs" / "rehearsal.md"
+        fixture = "packages/query_devstack/src/query_devstack/accounts/running.toml"
+        seconds = time.perf_counter() - started
+        target.write_text(page(rehearsal, fixture=fixture, seconds=seconds))
+        print(f"wrote {target}")
+    if rehearsal.failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Running the rehearsed blocks in order, each in its own ``bash -e -o pipefail`` from the
+rehearsal's copy of the repository's root, and the timeline they leave.
+
+The first block that fails (a non-zero exit, a placeholder no fill marker fills, a timeout)
+ends the run: the steps after it stand on what it should have done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rehearsal.runbook import Block, Runbook, unfilled
+
+__all__ = ["Outcome", "Rehearsal", "run_blocks"]
+
+#: One block's bound: the CDK CLI's synth is the slowest step (about a minute on 2 cores).
+BLOCK_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one block did: its exit code (None: it could not run, ``problem`` says why)."""
+
+    block: Block
+    exit_code: int | None
+    seconds: float
+    output: str
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def verdict(self) -> str:
+        """Why the block failed, in one line naming its step."""
+        why = self.problem or f"exited {self.exit_code}"
+        return f"step '{self.block.step}' failed: `{self.block.first_line}` {why}"
+
+
+@dataclass
+class Rehearsal:
+    runbook: Runbook
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> Outcome | None:
+        return next((outcome for outcome in self.outcomes if not outcome.ok), None)
+
+    @property
+    def seconds(self) -> float:
+        return sum(outcome.seconds for outcome in self.outcomes)
+
+
+def run_block(block: Block, *, cwd: Path, env: Mapping[str, str], timeout: float) -> Outcome:
+    if missing := unfilled(block):
+        problem = (
+            f"left {', '.join(missing)} unfilled: add "
+            f"<!-- rehearse fill: {missing[0]} = <value> --> to the page"
+        )
+        return Outcome(block, None, 0.0, "", problem)
+    bash = shutil.which("bash", path=env.get("PATH"))
+    if bash is None:
+        return Outcome(block, None, 0.0, "", "could not run: no bash on PATH")
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [bash, "-e", "-o", "pipefail", "-c", block.command],
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.output if isinstance(exc.output, str) else ""
+        seconds = time.perf_counter() - start
+        return Outcome(block, None, seconds, output, f"timed out after {timeout:.0f} s")
+    return Outcome(block, done.returncode, time.perf_counter() - start, done.stdout)
+
+
+def run_blocks(
+    runbook: Runbook,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    echo: Callable[[str], None],
+    timeout: float = BLOCK_TIMEOUT,
+) -> Rehearsal:
+    """Run the rehearsed blocks until one fails; ``echo`` gets each block and its output."""
+    rehearsal = Rehearsal(runbook)
+    for block in runbook.rehearsed():
+        echo(f"── {block.step}\n$ {block.command.rstrip()}")
+        outcome = run_block(block, cwd=cwd, env=env, timeout=timeout)
+        rehearsal.outcomes.append(outcome)
+        echo(outcome.output.rstrip())
+        echo(f"-> exit {outcome.exit_code}, {outcome.seconds:.1f} s {outcome.problem}".rstrip())
+        if not outcome.ok:
+            break
+    return rehearsal

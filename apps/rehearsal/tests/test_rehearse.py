@@ -1,0 +1,76 @@
+"""A broken runbook fails the rehearsal with its step named: the real ``query-rehearsal`` run as
+``nox -s rehearse`` runs it (moto's server, the locked CDK CLI on PATH), on a copy of
+``docs/runbook.md`` with one mistake in it."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).parents[3]
+RUNBOOK = REPO / "docs" / "runbook.md"
+STEP = "Deploy 0: Write the context from the running account"
+
+
+def _rehearse(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    text = RUNBOOK.read_text()
+    assert text.count(old) == 1, old
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text(text.replace(old, new))
+    return subprocess.run(
+        ["query-rehearsal", "--repo", str(REPO), "--runbook", str(runbook), "--no-page"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def test_a_mistyped_command_fails_with_its_step_and_exit_127(tmp_path) -> None:
+    result = _rehearse(tmp_path, "query-migrate discover", "query-migrat discover")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        f"FAILED: step '{STEP}' failed: `query-migrat discover --api-id a1b2c3d4e5" in result.stdout
+    )
+    assert "exited 127" in result.stdout
+    assert "query-migrat: command not found" in result.stdout
+    # Nothing after the failure ran, and moto's server is gone with the rehearsal.
+    assert "query-migrate preflight" not in result.stdout.split("FAILED")[0]
+    url = re.search(r"moto's server on http://127\.0\.0\.1:(\d+)", result.stdout)
+    assert url, result.stdout
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", int(url[1]))) != 0
+
+
+def test_a_wrong_context_key_fails_at_synth_with_its_step(tmp_path) -> None:
+    result = _rehearse(tmp_path, '{"environment": "prod"', '{"enviroment": "prod"')
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        f"FAILED: step '{STEP}' failed: `cd infra && npx aws-cdk@2 synth --quiet` exited 1"
+        in result.stdout
+    )
+    assert "enviroment" in result.stdout.split("FAILED")[0]  # the CDK app's line names the key
+
+
+def test_an_unfilled_placeholder_fails_before_running(tmp_path) -> None:
+    result = _rehearse(
+        tmp_path,
+        "<!-- rehearse fill: <its region> = us-east-1 -->\n",
+        "",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"FAILED: step '{STEP}' failed" in result.stdout
+    assert "left <its region> unfilled: add <!-- rehearse fill: <its region> = <value> -->" in (
+        result.stdout
+    )
+
+
+def test_a_marker_that_names_no_block_stops_the_rehearsal_before_it_starts(tmp_path) -> None:
+    """Exit 2 and one line: the page is wrong, nothing ran (no moto, no block)."""
+    result = _rehearse(tmp_path, "## Deploy\n", "## Deploy\n\n<!-- rehearse skip: why -->\ntext\n")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "a rehearse skip marker must be the line before a ```bash block" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,110 @@
+"""The runbook's blocks as the rehearsal reads them: markers, steps, fills, and the list of
+rehearsed commands, pinned so that a new block in the rehearsed part is a deliberate change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rehearsal.runbook import Kind, parse, unfilled
+
+RUNBOOK = Path(__file__).parents[3] / "docs" / "runbook.md"
+
+#: Every command the rehearsal runs, in order (each block's first line, placeholders filled).
+#: A new ```bash block before the stop marker lands here: add it, or mark it
+#: `<!-- rehearse skip: <reason> -->` in the page.
+REHEARSED = [
+    (
+        "Deploy 0: Write the context from the running account",
+        "query-migrate discover --api-id a1b2c3d4e5 --api-stage prod "
+        "--output infra/cdk.context.json --region us-east-1",
+    ),
+    ("Deploy 0: Write the context from the running account", "python3 - <<'EOF' … EOF (5 lines)"),
+    (
+        "Deploy 0: Write the context from the running account",
+        "cd infra && npx aws-cdk@2 synth --quiet",
+    ),
+    (
+        "Deploy 1: Check the account before the first deploy",
+        "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
+]
+
+
+def test_the_rehearsed_commands_are_pinned() -> None:
+    runbook = parse(RUNBOOK.read_text())
+    assert [(b.step, b.first_line) for b in runbook.rehearsed()] == REHEARSED
+    assert '"canaryTestUserId": "u-1001"' in runbook.rehearsed()[1].command
+    stop = runbook.stop()
+    assert stop is not None
+    assert stop.step == "Deploy 2: Deploy with `trafficTarget=eks`"
+    assert all(not unfilled(block) for block in runbook.rehearsed())
+
+
+def test_every_skip_names_its_reason() -> None:
+    runbook = parse(RUNBOOK.read_text())
+    assert runbook.skipped(), "the prerequisites cannot run here"
+    assert all(block.reason for block in runbook.skipped())
+
+
+PAGE = """\
+# Page
+
+<!-- rehearse fill: <the id> = abc -->
+
+## Deploy
+
+0. **First.** Text.
+
+    ```bash
+    echo <the id> \\
+        --more
+    ```
+
+1. **Second.**
+
+    <!-- rehearse skip: not here -->
+    ```bash
+    aws something
+    ```
+
+## Clean-up
+
+- [ ] **Checked item.** text
+
+    <!-- rehearse stop: the end -->
+    ```bash
+    echo never
+    ```
+
+- **After.**
+
+    ```bash
+    echo <an unfilled one>
+    ```
+"""
+
+
+def test_markers_steps_and_fills() -> None:
+    runbook = parse(PAGE)
+    kinds = [(b.step, b.kind) for b in runbook.blocks]
+    assert kinds == [
+        ("Deploy 0: First", Kind.RUN),
+        ("Deploy 1: Second", Kind.SKIP),
+        ("Clean-up: Checked item", Kind.STOP),
+        ("Clean-up: After", Kind.RUN),
+    ]
+    first = runbook.blocks[0]
+    assert first.command == "echo abc \\\n    --more\n"  # filled, the list's indent removed
+    assert first.first_line == "echo abc --more"
+    assert [b.step for b in runbook.rehearsed()] == ["Deploy 0: First"]
+    assert [b.reason for b in runbook.skipped()] == ["not here"]
+    assert [b.step for b in runbook.not_reached()] == ["Clean-up: After"]
+    assert unfilled(runbook.blocks[-1]) == ["<an unfilled one>"]
+
+
+def test_a_marker_must_be_followed_by_a_block() -> None:
+    with pytest.raises(ValueError, match="must be the line before a ```bash block"):
+        parse("<!-- rehearse skip: why -->\nsome text\n")
+    with pytest.raises(ValueError, match="a fill marker is"):
+        parse("<!-- rehearse fill: no equals sign -->\n")
