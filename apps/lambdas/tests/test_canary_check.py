@@ -31,6 +31,8 @@ VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:query-lambda:7"
 TEST_USER = "canary-test-user"
 _RNG = random.Random(4)
 RESULTS = sorted((ulid(datetime(2026, 12, 1, tzinfo=UTC), _RNG) for _ in range(7)), reverse=True)
+#: The public API's id: the Query Lambda takes only its events, and the hook says it is one.
+API_ID = "q7r8s9t0u1"
 EVENT = {"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": "hook-exec-1"}
 
 
@@ -120,7 +122,7 @@ def chain(
 
     monkeypatch.setattr(_forward, "_pool", None)
     with MisbehavingServer(service) as alb, MisbehavingServer(invoke_api) as invoke:
-        settings = QueryLambdaSettings(eks_handler_url=alb.url)
+        settings = QueryLambdaSettings(eks_handler_url=alb.url, public_api_id=API_ID)
         monkeypatch.setattr(query_module, "get_settings", lambda: settings)
         yield alb, invoke
 
@@ -143,7 +145,12 @@ def hook(
             },
         )
         config = CanaryCheckSettings(
-            **{"target_version_arn": VERSION_ARN, "test_user_id": TEST_USER, **settings}
+            **{
+                "target_version_arn": VERSION_ARN,
+                "test_user_id": TEST_USER,
+                "public_api_id": API_ID,
+                **settings,
+            }
         )
         verdict = run_hook(dict(EVENT), config, lambda_client, codedeploy)
         stub.assert_no_pending_responses()
@@ -176,6 +183,13 @@ def test_an_identity_the_version_does_not_read_is_refused_by_the_owner_check(cha
     """The hook's claim differs from the Query Lambda's OWNER_CLAIM: the service's 403."""
     verdict, _ = hook(chain[1], "Failed", owner_claim="custom:user_id")
     assert ": 403, not 200" in verdict["problems"][0]
+
+
+def test_a_check_that_does_not_name_the_public_api_is_refused(chain):
+    """PUBLIC_API_ID of the hook differs from the Query Lambda's: its events are 403."""
+    verdict, _ = hook(chain[1], "Failed", public_api_id="another-api")
+    assert ": 403, not 200" in verdict["problems"][0]
+    assert chain[0].requests == []
 
 
 def test_a_test_user_without_results_proves_nothing(chain, service):

@@ -14,6 +14,7 @@ def test_top_level_api_is_pinned():
         "DEFAULT_TOKEN_KEY",
         "DEFAULT_TOKEN_KEYS",
         "ERROR_STATUSES",
+        "FOREIGN_EVENT_DETAIL",
         "INTERNAL_ERROR_DETAIL",
         "MAX_BODY_BYTES",
         "MAX_LIMIT",

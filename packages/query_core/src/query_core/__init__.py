@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from query_core._answers import ERROR_STATUSES, error_answer
 from query_core._exceptions import (
+    FOREIGN_EVENT_DETAIL,
     INTERNAL_ERROR_DETAIL,
     BadGatewayError,
     BadRequestError,
@@ -85,6 +86,7 @@ __all__ = [
     "DEFAULT_TOKEN_KEY",
     "DEFAULT_TOKEN_KEYS",
     "ERROR_STATUSES",
+    "FOREIGN_EVENT_DETAIL",
     "INTERNAL_ERROR_DETAIL",
     "MAX_BODY_BYTES",
     "MAX_LIMIT",

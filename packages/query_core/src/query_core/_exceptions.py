@@ -20,7 +20,8 @@ QueryCoreError
 │   │   │   ├── InvalidNextTokenError        next_token malformed, tampered, foreign, expired
 │   │   │   ├── InvalidQueryError            DynamoDB refused the query (ValidationException)
 │   │   │   └── UnsupportedEventError        a Lambda event of no known shape
-│   │   ├── ForbiddenError                 403 user_id is not the authenticated caller's
+│   │   ├── ForbiddenError                 403 user_id is not the authenticated caller's,
+│   │   │                                      or the event comes from another API
 │   │   ├── NotFoundError                  404 unknown path
 │   │   ├── MethodNotAllowedError          405 wrong method on a known path (Allow)
 │   │   ├── RetiredPathError               410 /query/marketing and below
@@ -58,6 +59,7 @@ from typing import Any, ClassVar, Final, Literal, get_args, get_origin
 from query_core._http import MAX_BODY_BYTES, RETIRED_MARKETING_DETAIL
 
 __all__ = [
+    "FOREIGN_EVENT_DETAIL",
     "INTERNAL_ERROR_DETAIL",
     "BadGatewayError",
     "BadRequestError",
@@ -192,12 +194,21 @@ class UnsupportedEventError(BadRequestError):
     details = ("unsupported event",)
 
 
+#: The Query Lambda's answer to an event whose ``requestContext.apiId`` is not its public
+#: API's (docs/contract.md#side-doors).
+FOREIGN_EVENT_DETAIL: Final = "the event does not come from this function's API"
+
+
 class ForbiddenError(RequestError):
-    """403: the caller is authenticated and ``user_id`` is not theirs (the owner check)."""
+    """403: the caller is authenticated and ``user_id`` is not theirs (the owner check), or
+    (``FOREIGN_EVENT_DETAIL``) the event comes from another API than the function's."""
 
     status_code = 403
     description = "The caller is authenticated and user_id is not theirs"
-    details = ("the authenticated caller may not read this user_id's results",)
+    details = (
+        "the authenticated caller may not read this user_id's results",
+        FOREIGN_EVENT_DETAIL,
+    )
 
 
 class NotFoundError(RequestError):

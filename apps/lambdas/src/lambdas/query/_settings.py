@@ -18,6 +18,8 @@ __all__ = ["LOCAL_SERVICE_URL", "QueryLambdaSettings", "SettingsError", "get_set
 LOCAL_SERVICE_URL: Final = "http://127.0.0.1:8000"
 _LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 _CLAIM: Final = re.compile(r"[A-Za-z0-9_:.\-]{1,128}")
+#: A REST API id as API Gateway writes it in ``requestContext.apiId`` (``local`` locally).
+_API_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: The event shapes API Gateway can send this function (a direct invocation never).
 _SOURCES: Final = ("rest_v1", "http_v2")
 
@@ -97,6 +99,15 @@ class QueryLambdaSettings:
         },
     )
 
+    public_api_id: str | None = field(
+        default=None,
+        metadata={
+            "description": "The public API's id: an event whose `requestContext.apiId` is "
+            "another is 403 (docs/contract.md#side-doors). Required in `production`; unset "
+            "in `local`, any API's event is taken."
+        },
+    )
+
     service_url: str | None = field(
         default=None,
         metadata={
@@ -144,8 +155,14 @@ class QueryLambdaSettings:
         claim = env.get("OWNER_CLAIM") or None
         if claim is not None and not _CLAIM.fullmatch(claim):
             raise SettingsError(f"OWNER_CLAIM must be a claim name such as 'sub', not {claim!r}")
+        api_id = env.get("PUBLIC_API_ID") or None
+        if api_id is None and environment == "production":
+            raise SettingsError("PUBLIC_API_ID must be set when ENVIRONMENT=production")
+        if api_id is not None and not _API_ID.fullmatch(api_id):
+            raise SettingsError(f"PUBLIC_API_ID must be a REST API id, not {api_id!r}")
         return cls(
             environment=environment,
+            public_api_id=api_id,
             eks_handler_url=url,
             forward_timeout_seconds=_seconds(env, "FORWARD_TIMEOUT_SECONDS", 25.0, 29.0),
             forward_connect_timeout_seconds=_seconds(

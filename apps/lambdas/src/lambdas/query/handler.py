@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from query_core import configure_json_logging
+from query_core import FOREIGN_EVENT_DETAIL, ForbiddenError, configure_json_logging
 from query_core.events import EventSource, LambdaContext, LambdaHandler, LambdaRequest
 
 from lambdas._startup import starting
@@ -25,7 +25,13 @@ __all__ = ["get_pool", "handler"]
 
 
 def _dispatch(request: LambdaRequest, request_id: str, context: LambdaContext) -> dict[str, Any]:
-    return forward(request, request_id, context, get_settings())
+    settings = get_settings()
+    # Only its own API's events: a hand-made event (a direct Invoke, its authorizer context
+    # naming anyone) is refused before anything is read (docs/contract.md#side-doors).
+    expected = settings.public_api_id
+    if expected is not None and request.request_context.get("apiId") != expected:
+        raise ForbiddenError(FOREIGN_EVENT_DETAIL)
+    return forward(request, request_id, context, settings)
 
 
 _log = logging.getLogger("lambdas.query")

@@ -80,11 +80,13 @@ class QueryResultSettings(EnvSettings):
         description="The `next_token` keys are read again once this old, and at once when a "
         "token names a key id they lack (at most every 10 s).",
     )
-    event_sources: str = Field(
-        default="rest_v1,direct",
+    event_sources: str | None = Field(
+        default=None,
         description="The event shapes this function answers, comma-separated: `rest_v1` (the "
         "private REST API), `http_v2` (an HTTP API), `direct` (the legacy invoke path); any "
-        "other event is 400 `unsupported event`.",
+        "other event is 400 `unsupported event`. Unset: `rest_v1` in `production` (the stack "
+        "adds `direct` only with `enableLambdaRollbackSource`), `rest_v1,direct` in `local` "
+        "(docs/contract.md#side-doors).",
     )
 
     @model_validator(mode="after")
@@ -95,7 +97,9 @@ class QueryResultSettings(EnvSettings):
 
     @field_validator("event_sources")
     @classmethod
-    def _known_sources(cls, value: str) -> str:
+    def _known_sources(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         names = [name.strip() for name in value.split(",") if name.strip()]
         unknown = sorted(set(names) - set(get_args(EventSource.__value__)))
         if not names or unknown:
@@ -107,11 +111,12 @@ class QueryResultSettings(EnvSettings):
 
     @property
     def sources(self) -> frozenset[EventSource]:
-        """``event_sources`` as the handler takes them."""
+        """``event_sources`` as the handler takes them; unset, production's fail closed."""
+        given = self.event_sources
+        if given is None:
+            given = "rest_v1" if self.environment == "production" else "rest_v1,direct"
         return frozenset(
-            name
-            for name in get_args(EventSource.__value__)
-            if name in self.event_sources.split(",")
+            name for name in get_args(EventSource.__value__) if name in given.split(",")
         )
 
     @property
