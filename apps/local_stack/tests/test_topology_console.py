@@ -6,7 +6,7 @@ import json
 import sys
 
 from local_stack._console import readable
-from local_stack._topology import Ports, chain
+from local_stack._topology import EXTERNAL_API_ID, Ports, chain
 
 
 def test_every_part_has_its_own_port_and_callers_start_after_what_they_call():
@@ -27,6 +27,14 @@ def test_every_part_has_its_own_port_and_callers_start_after_what_they_call():
     assert by_name["query-result-lambda"].env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4"
     assert by_name["ecs-service-legacy"].env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:6"
     assert by_name["dynamodb"].command[:3] == (sys.executable, "-m", "moto.server")
+
+
+def test_the_query_lambda_takes_the_external_fronts_events_only():
+    """The front's ``apiId`` is the Query Lambda's ``PUBLIC_API_ID``: the chain as deployed."""
+    query_lambda = next(p for p in chain(Ports()) if p.name == "query-lambda")
+    command = list(query_lambda.command)
+    assert command[command.index("--api-id") + 1] == EXTERNAL_API_ID
+    assert query_lambda.env["PUBLIC_API_ID"] == EXTERNAL_API_ID
 
 
 def test_dynalite_replaces_moto_when_given():

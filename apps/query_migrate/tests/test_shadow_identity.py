@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from query_migrate.cli import cli
 
-from apps.query_migrate.tests.fixtures.identity import ALIAS
+from apps.query_migrate.tests.fixtures.identity import ALIAS, API_ID
 
 
 def shadow(*args: str) -> tuple[int, dict, str]:
@@ -65,3 +65,19 @@ def test_the_alias_side_needs_a_caller_and_a_function(chain) -> None:
     assert result.exit_code == 2
     assert "--identity USER" in result.stderr
     assert "--as-owner" in result.stderr
+
+
+@pytest.mark.usefixtures("fake_aws_credentials")
+def test_the_alias_side_names_the_public_api_the_query_lambda_takes(
+    chain, live_api, tmp_path
+) -> None:
+    """docs/contract.md#side-doors: the context's existingPublicApiId is the events' apiId."""
+    users = tmp_path / "users.txt"
+    users.write_text("u-1001\nu-1002\n")
+    args = ["--old", chain.legacy_service, "--new", f"query-lambda:{ALIAS}"]
+    args += ["--endpoint-url", live_api, "--as-owner", "--users", str(users), "--rate", "0"]
+    code, summary, err = shadow(*args, "-c", f"existingPublicApiId={API_ID}", "-c", "ownerClaim=sub")
+    assert (code, summary["mismatches"]["total"], summary["errors"]) == (0, 0, 0), (summary, err)
+    code, summary, _ = shadow(*args, "-c", "publicAuth=cognito")  # the API not named: 403s
+    assert code == 1
+    assert summary["mismatches"]["total"] == 2

@@ -8,12 +8,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from query_core import FOREIGN_EVENT_DETAIL
 from query_migrate._aws import Aws
+from query_migrate._inputs import Context
 from query_migrate.cli import cli
 from query_migrate.phase import Phase
-from query_migrate.smoke_identity import Identity, identity_checks
+from query_migrate.smoke_identity import Identity, identity_checks, public_api_id
 
-from apps.query_migrate.tests.fixtures.identity import ALIAS
+from apps.query_migrate.tests.fixtures.identity import ALIAS, API_ID
 
 
 def smoke(*args: str) -> tuple[int, dict]:
@@ -116,3 +118,30 @@ def test_an_invoke_that_fails_names_the_permission(chain) -> None:
     failed = checks(report)["live as u-1001: invoke"]
     assert "ResourceNotFoundException" in failed["detail"]
     assert "lambda:InvokeFunction" in failed["fix"]
+
+
+def test_the_events_name_the_public_api_the_query_lambda_takes(
+    live_api, fake_aws_credentials
+) -> None:
+    """docs/contract.md#side-doors: without the API's id every event is 403, with the fix."""
+    aws = Aws(region="us-east-1", endpoint_url=live_api)
+    identity = Identity("u-1001", "sub", "--identity")
+    named = identity_checks(aws, ALIAS, identity, stem="s", phase=Phase.ECS, api_id=API_ID)
+    assert [c.verdict.value for c in named] == ["ok", "ok", "ok", "ok"], named
+    (page, *_) = identity_checks(aws, ALIAS, identity, stem="s", phase=Phase.ECS)
+    assert page.verdict.value == "fail"
+    assert FOREIGN_EVENT_DETAIL in page.detail
+    assert "existingPublicApiId" in page.fix
+
+
+@pytest.mark.parametrize(
+    ("context", "url", "api_id"),
+    [
+        ({"existingPublicApiId": "a1b2c3d4e5"}, None, "a1b2c3d4e5"),
+        ({}, "https://k9k9k9k9k9.execute-api.eu-west-1.amazonaws.com/prod/", "k9k9k9k9k9"),
+        ({}, "https://query.example.com/prod/", None),
+        ({}, None, None),
+    ],
+)
+def test_the_public_apis_id_comes_from_the_context_or_the_stacks_url(context, url, api_id) -> None:
+    assert public_api_id(Context(context), url) == api_id

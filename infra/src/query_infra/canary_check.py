@@ -35,6 +35,7 @@ class CanaryCheck(Construct):
         *,
         config: DeploymentConfig,
         version: lambda_.IVersion,
+        public_api_id: str,
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {
@@ -45,8 +46,8 @@ class CanaryCheck(Construct):
         }
         if config.owner_claim:
             environment["OWNER_CLAIM"] = config.owner_claim
-        if config.existing_public_api_id:
-            environment["PUBLIC_API_ID"] = config.existing_public_api_id
+        # The Query Lambda takes only its public API's events (docs/contract.md#side-doors).
+        environment["PUBLIC_API_ID"] = public_api_id
         hook = PythonFunction(
             self,
             "Hook",

@@ -99,9 +99,18 @@ class Edge(Construct):
         self.alias = lambda_.Alias(
             self, "Live", alias_name="live", version=self.function.function.current_version
         )
+        self.public = PublicApi(self, "Public", config=config, alias=self.alias, account=account)
+        # Only the public API's events (docs/contract.md#side-doors); the check sends its id.
+        self.function.function.add_environment("PUBLIC_API_ID", self.public.api_id)
         self.check: CanaryCheck | None = None
         if config.canary_test_user_id:
-            self.check = CanaryCheck(self, "Check", config=config, version=self.alias.version)
+            self.check = CanaryCheck(
+                self,
+                "Check",
+                config=config,
+                version=self.alias.version,
+                public_api_id=self.public.api_id,
+            )
             # the check, its role and its policy are in place before the alias moves
             self.alias.node.add_dependency(self.check)
         else:
@@ -110,7 +119,6 @@ class Edge(Construct):
                 "canaryTestUserId is not set: CodeDeploy moves traffic to each new Query Lambda "
                 "version without checking it first (docs/runbook.md#the-test-identity)",
             )
-        self.public = PublicApi(self, "Public", config=config, alias=self.alias, account=account)
         self.canary = Canary(
             self,
             "Rollback",

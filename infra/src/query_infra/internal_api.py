@@ -6,6 +6,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -53,6 +54,10 @@ class InternalApi(Construct):
             environment={
                 "RESULTS_TABLE_NAME": table.table_name,
                 "NEXT_TOKEN_SECRET_ARN": token_keys.secret_arn,
+                # The direct door is open only for the rollback source (docs/contract.md#side-doors).
+                "EVENT_SOURCES": (
+                    "rest_v1,direct" if config.enable_lambda_rollback_source else "rest_v1"
+                ),
             },
             description="Query Result Lambda: a page of results, behind the private API",
             reserved_concurrency=config.reserved_concurrency,
@@ -100,10 +105,30 @@ class InternalApi(Construct):
             cloud_watch_role=False,
         )
         account.attach(self.api)
+        function = self.function.function
+        stack = Stack.of(self)
+        # The function's whole resource policy is ours (PutResourcePolicy): no CDK-added
+        # AWS::Lambda::Permission beside it, which the two would overwrite in turn. So the
+        # integration is written out, as LambdaIntegration(allow_test_invoke=False) would.
         self.api.root.resource_for_path(path).add_method(
             method,
-            apigw.LambdaIntegration(self.function.function, proxy=True),
+            apigw.Integration(
+                type=apigw.IntegrationType.AWS_PROXY,
+                integration_http_method="POST",
+                uri=f"arn:{stack.partition}:apigateway:{stack.region}:lambda:path/2015-03-31"
+                f"/functions/{function.function_arn}/invocations",
+            ),
             authorization_type=apigw.AuthorizationType.IAM,
+        )
+        self.function_policy = lambda_.CfnResourcePolicy(
+            self,
+            "QueryResultPolicy",
+            resource_arn=function.function_arn,
+            policy_document=_function_policy(
+                function.function_arn,
+                self.api.arn_for_execute_api(method, path, STAGE),
+                caller.role_arn if config.enable_lambda_rollback_source else None,
+            ).to_json(),
         )
         nag.private_api(self.api)
         caller.add_to_principal_policy(
@@ -112,7 +137,6 @@ class InternalApi(Construct):
                 resources=[self.api.arn_for_execute_api(method, path, STAGE)],
             )
         )
-        stack = Stack.of(self)
         # Without private DNS the API's own hostname does not resolve to the endpoint inside
         # the VPC: the endpoint-specific hostname does (docs/contract.md#configuration).
         self.url = (
@@ -146,4 +170,43 @@ def _deny(sid: str, operator: str, key: str, value: str) -> iam.PolicyStatement:
         actions=["execute-api:Invoke"],
         resources=["execute-api:/*"],
         conditions={operator: {key: value}},
+    )
+
+
+def _function_policy(function_arn: str, route_arn: str, invoker: str | None) -> iam.PolicyDocument:
+    """The Query Result Lambda's resource policy (docs/security.md#side-doors).
+
+    API Gateway may invoke it for the private API's route on its stage only (not
+    ``test-invoke-stage``: TestInvokeMethod skips the API's IAM auth and resource policy).
+    Every other principal is denied, whatever its own policies grant, except ``invoker``
+    (the task role, while ``enableLambdaRollbackSource`` lets it invoke directly).
+    """
+    others: dict[str, dict[str, object]] = {"Bool": {"aws:PrincipalIsAWSService": "false"}}
+    if invoker is not None:
+        others["ArnNotEquals"] = {"aws:PrincipalArn": invoker}
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="OnlyThePrivateApisRoute",
+                principals=[iam.ServicePrincipal("apigateway.amazonaws.com")],
+                actions=["lambda:InvokeFunction"],
+                resources=[function_arn],
+                conditions={"ArnLike": {"aws:SourceArn": route_arn}},
+            ),
+            iam.PolicyStatement(
+                sid="NobodyElse" if invoker is None else "NobodyElseButTheTaskRole",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["lambda:InvokeFunction"],
+                resources=[function_arn],
+                conditions=others,
+            ),
+            iam.PolicyStatement(
+                sid="NoFunctionUrl",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["lambda:InvokeFunctionUrl"],
+                resources=[function_arn],
+            ),
+        ]
     )

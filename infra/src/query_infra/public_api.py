@@ -48,7 +48,8 @@ class PublicApi(Construct):
     ``publicAuth``, the stage throttled. ``existing`` mode: no API is created; the existing
     one, whose auth and routes stay as they are, may invoke the alias on its proxied paths.
 
-    Attributes: ``api`` and ``url`` (None in existing mode); ``requests`` and
+    Attributes: ``api`` and ``url`` (None in existing mode); ``api_id`` (either mode);
+    ``requests`` and
     ``server_errors``, the API's metrics in either mode (the canary's public 5XX rate).
 
     In both modes, unless ``callerRateLimit`` is 0, an AWS WAF web ACL limits each caller on
@@ -67,6 +68,8 @@ class PublicApi(Construct):
         super().__init__(scope, construct_id)
         self.api: apigw.RestApi | None = None
         self.url: str | None = None
+        #: The id in the events of the API in front (the Query Lambda's ``PUBLIC_API_ID``).
+        self.api_id: str = config.existing_public_api_id
         if config.creates_public_api:
             stage = self._create(config, alias, account)
         else:
@@ -94,6 +97,9 @@ class PublicApi(Construct):
             "Api",
             handler=alias,
             proxy=True,
+            # No Lambda permission for test-invoke-stage: TestInvokeMethod runs the integration
+            # without the method's auth (docs/security.md#side-doors).
+            integration_options=apigw.LambdaIntegrationOptions(allow_test_invoke=False),
             rest_api_name=f"query-public-{config.environment}",
             description=f"The query service's public API (alias live; auth {config.public_auth})",
             deploy_options=stage_options(
@@ -111,7 +117,7 @@ class PublicApi(Construct):
                 "query:public-auth-none",
                 "publicAuth=none: the public API lets ANYONE read any user's results",
             )
-        self.api, self.url = api, api.url
+        self.api, self.url, self.api_id = api, api.url, api.rest_api_id
         self.requests, self.server_errors = _metrics({"ApiName": api.rest_api_name})
         return api.deployment_stage.stage_arn
 

@@ -25,6 +25,7 @@ from query_devstack import (
 )
 
 __all__ = [
+    "EXTERNAL_API_ID",
     "FRONT_GRACE_SECONDS",
     "LEGACY_FUNCTION",
     "LOCAL_ENVIRONMENT",
@@ -40,6 +41,9 @@ FRONT_GRACE_SECONDS = 5.0
 #: The same for the service (``timeout_graceful_shutdown`` in ``ecs_service.__main__``).
 SERVICE_GRACE_SECONDS = 20.0
 LEGACY_FUNCTION = "query_result_lambda"
+#: The external API's id in its events, and so the Query Lambda's ``PUBLIC_API_ID``: it takes
+#: only that API's events, as deployed (docs/contract.md#side-doors).
+EXTERNAL_API_ID = "local-external"
 #: Every part runs with these: ENVIRONMENT=local and the emulator's dummy credentials.
 LOCAL_ENVIRONMENT = {
     "ENVIRONMENT": "local",
@@ -155,9 +159,9 @@ def chain(
         ),
         Part(
             "query-lambda",
-            _gateway("lambdas.query.handler:handler", ports.external),
+            _gateway("lambdas.query.handler:handler", ports.external, "--api-id", EXTERNAL_API_ID),
             ports.external,
-            {"EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}"},
+            {"EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}", "PUBLIC_API_ID": EXTERNAL_API_ID},
         ),
         Part(
             "lambda-invoke-api",

@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stage", default=None, help="path prefix such as prod (default: none)")
     parser.add_argument("--invoke", metavar="NAME", help="serve the Lambda Invoke API instead")
     parser.add_argument(
+        "--api-id",
+        default="local",
+        help="the events' requestContext.apiId (the Query Lambda's PUBLIC_API_ID; default local)",
+    )
+    parser.add_argument(
         "--grace",
         type=float,
         default=5.0,
@@ -41,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.invoke:
         front = LambdaInvokeFront({args.invoke: handler})
     else:
-        front = ApiGatewayFront(handler, stage=args.stage)
+        front = ApiGatewayFront(handler, stage=args.stage, api_id=args.api_id)
     uvicorn.run(
         front,
         host="127.0.0.1",

@@ -35,7 +35,7 @@ from query_migrate._errors import MigrateError
 from query_migrate._inputs import Context, Outputs
 from query_migrate.phase import Phase
 from query_migrate.smoke_direct import direct_invocation_check
-from query_migrate.smoke_identity import Identity, identity_checks, read_identity
+from query_migrate.smoke_identity import Identity, identity_checks, public_api_id, read_identity
 from query_migrate.smoke_logs import LOG_HOPS, LogSource, log_checks
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class SmokeTargets:
     #: Alias live of the Query Lambda, invoked with the test identity.
     alias_arn: str | None = None
     identity: Identity | None = None
+    #: The public API's id, in the events sent to alias live (None: not known).
+    api_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,7 @@ def run_smoke(
         stem=stem,
         phase=plan.phase,
         owner_check=plan.owner_check,
+        api_id=targets.api_id,
     )
     if targets.query_result_function:
         checks.append(
@@ -367,4 +370,5 @@ def smoke_targets(
         internal_signer=aws.signer() if internal_url and internal_auth == "iam" else None,
         alias_arn=outputs.get("QueryLambdaAliasArn"),
         identity=read_identity(identity, context),
+        api_id=public_api_id(context, outputs.get("PublicApiUrl")),
     )

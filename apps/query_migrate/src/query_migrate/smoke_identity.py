@@ -4,7 +4,9 @@ The Query Lambda's alias (``QueryLambdaAliasArn``) is invoked with REST proxy ev
 public API sends them (``query_core.events.rest_proxy_event``), whose authorizer names the
 test identity (``canaryTestUserId``, or ``--identity``): the request then crosses the whole
 path behind the alias (ALB → service → private API → Query Result Lambda → table, or the EKS
-handler) with the owner check on. No host in the Query Lambda's security group and no
+handler) with the owner check on. Each event carries the public API's id
+(``existingPublicApiId``, else the host of ``PublicApiUrl``), as the Query Lambda takes only
+that API's events (docs/contract.md#side-doors). No host in the Query Lambda's security group and no
 ``OWNER_CHECK`` off are needed: the same identity the CodeDeploy hook uses
 (docs/decisions/0012-canary-check-hook.md).
 
@@ -21,8 +23,9 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
-from query_core import RESULT_PATH, RETIRED_MARKETING_DETAIL, RETIRED_PATH
+from query_core import FOREIGN_EVENT_DETAIL, RESULT_PATH, RETIRED_MARKETING_DETAIL, RETIRED_PATH
 from query_core.events import rest_proxy_event
 
 from query_migrate._aws import Aws, aws_errors
@@ -37,11 +40,18 @@ __all__ = [
     "identity_checks",
     "owner_checked",
     "owner_claim",
+    "public_api_id",
     "read_identity",
 ]
 
 #: The claim the Query Lambda reads per ``publicAuth`` when the context names none.
 _DEFAULT_CLAIMS: Final = {"cognito": "sub", "lambda": "principalId", "iam": "caller"}
+#: ``apiId`` of the events when neither the context nor the outputs name the public API.
+_NO_API: Final = "unknown-public-api"
+_FIX_FOREIGN = (
+    "the Query Lambda takes only its public API's events: give smoke the stack (--stack, "
+    "for PublicApiUrl) or the context's existingPublicApiId"
+)
 _FIX_NO_RESULTS = (
     "give the test identity a few results (docs/runbook.md#the-test-identity), or name "
     "another one with --identity"
@@ -63,6 +73,19 @@ def read_identity(given: str | None, context: Context) -> Identity | None:
     if user is None:
         return None
     return Identity(user, owner_claim(context), "--identity" if given else "canaryTestUserId")
+
+
+def public_api_id(context: Context, public_url: str | None) -> str | None:
+    """The public API's id: ``existingPublicApiId``, else the first label of the host of
+    ``PublicApiUrl`` (``https://{id}.execute-api.{region}.amazonaws.com/prod/``), else None."""
+    existing = context.string("existingPublicApiId")
+    if existing:
+        return existing
+    if public_url:
+        host = urlsplit(public_url).hostname or ""
+        if ".execute-api." in host:
+            return host.split(".", 1)[0]
+    return None
 
 
 def owner_claim(context: Context) -> str:
@@ -91,8 +114,11 @@ def alias_leads_to(phase: Phase | None) -> str:
 class _Alias:
     """Invocations of alias live, each a proxy response or a MigrateError naming the failure."""
 
-    def __init__(self, aws: Aws, alias_arn: str, identity: Identity, stem: str) -> None:
+    def __init__(
+        self, aws: Aws, alias_arn: str, identity: Identity, stem: str, api_id: str | None
+    ) -> None:
         self._aws, self._arn, self._identity, self._stem = aws, alias_arn, identity, stem
+        self._api_id = api_id or _NO_API
         self.count = 0
 
     def send(self, method: str, path: str, body: Any = None) -> tuple[dict[str, Any], float]:
@@ -104,6 +130,7 @@ class _Alias:
             caller=self._identity.user,
             claim=self._identity.claim,
             request_id=f"{self._stem}-live-{self.count}",
+            api_id=self._api_id,
             stage="smoke",
             user_agent="query-migrate-smoke",
         )
@@ -141,6 +168,8 @@ def _page(alias: _Alias, name: str, user: str, token: str | None) -> tuple[Check
     response, ms = alias.send("POST", RESULT_PATH, body)
     status, text = response.get("statusCode"), str(response.get("body"))
     fix = "see the Query Lambda's log for this request id (smoke-…-live-N)"
+    if _detail(response) == FOREIGN_EVENT_DETAIL:
+        fix = _FIX_FOREIGN
     if status != 200:
         return Check.fail(name, f"status {status}: {text[:160]}", fix, latency_ms=ms), None
     try:
@@ -201,16 +230,17 @@ def identity_checks(
     stem: str,
     phase: Phase | None = None,
     owner_check: bool = True,
+    api_id: str | None = None,
 ) -> list[Check]:
     """Two pages as the test identity, ``/query/marketing`` and another user's page, each
-    through alias live; skipped (one line saying what is missing) without alias or identity."""
+    through alias live as from public API ``api_id``; skipped (one line saying what is missing) without alias or identity."""
     if alias_arn is None:
         return [Check.skipped("alias live", "no --alias-arn (QueryLambdaAliasArn)")]
     if identity is None:
         why = "no test identity: set canaryTestUserId in the context, or pass --identity USER"
         return [Check.skipped("alias live", why)]
     leads = alias_leads_to(phase)
-    alias = _Alias(aws, alias_arn, identity, stem)
+    alias = _Alias(aws, alias_arn, identity, stem, api_id)
     prefix = f"live as {identity.user}"
     checks: list[Check] = []
     try:

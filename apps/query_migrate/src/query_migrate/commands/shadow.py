@@ -25,7 +25,7 @@ from query_migrate.shadow import (
     run_shadow,
     summary_rows,
 )
-from query_migrate.smoke_identity import owner_claim, read_identity
+from query_migrate.smoke_identity import owner_claim, public_api_id, read_identity
 
 _REPORTS = {".md": markdown_report, ".html": html_report, ".htm": html_report}
 
@@ -198,6 +198,7 @@ def shadow(options: ShadowOptions) -> int:
         claim=identity.claim if identity else owner_claim(inputs.context),
         as_owner=options.as_owner,
         function=inputs.outputs.get("QueryLambdaFunctionName"),
+        api_id=public_api_id(inputs.context, inputs.outputs.get("PublicApiUrl")),
     )
     old_side, new_side = (
         parse_target(

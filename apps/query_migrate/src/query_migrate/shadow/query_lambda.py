@@ -5,7 +5,9 @@ Each body becomes a REST proxy event of ``POST /query/result``
 (``query_core.events.rest_proxy_event``) whose authorizer names the caller: the test identity
 (``--identity``, else the context's ``canaryTestUserId``), or with ``--as-owner`` the body's
 own ``user_id``, so that real users' pages can be compared through the whole path behind the
-alias with the owner check on. Nothing needs a host in the Query Lambda's security group.
+alias with the owner check on. The events carry the public API's id (``apiId``: the Query
+Lambda takes only its API's events, docs/contract.md#side-doors): ``existingPublicApiId``,
+else the host of ``PublicApiUrl``. Nothing needs a host in the Query Lambda's security group.
 """
 
 from __future__ import annotations
@@ -49,7 +51,14 @@ class QueryLambdaTarget:
     """The Query Lambda's alias, each body sent as the caller (``identity`` or its owner)."""
 
     def __init__(
-        self, function: str, aws: Aws, *, identity: str | None, claim: str, as_owner: bool
+        self,
+        function: str,
+        aws: Aws,
+        *,
+        identity: str | None,
+        claim: str,
+        as_owner: bool,
+        api_id: str | None = None,
     ) -> None:
         if identity is None and not as_owner:
             raise MigrateError(
@@ -60,6 +69,7 @@ class QueryLambdaTarget:
         self.label = f"{PREFIX}{function} as {who}"
         self._function, self._aws = function, aws
         self._identity, self._claim, self._as_owner = identity, claim, as_owner
+        self._api_id = api_id or "unknown-public-api"
 
     def _caller(self, body: bytes) -> str:
         if self._as_owner:
@@ -80,6 +90,7 @@ class QueryLambdaTarget:
             caller=self._caller(body),
             claim=self._claim,
             request_id=request_id,
+            api_id=self._api_id,
             stage="shadow",
             user_agent="query-migrate-shadow",
         )

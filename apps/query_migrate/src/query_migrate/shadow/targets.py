@@ -149,6 +149,8 @@ class Caller:
     claim: str = "sub"
     as_owner: bool = False
     function: str | None = None
+    #: The public API's id, in the events' ``apiId`` (the Query Lambda takes only its API's).
+    api_id: str | None = None
 
 
 def envelope_answer(response: dict[str, Any], payload: bytes, elapsed: float) -> Answer:
@@ -190,6 +192,7 @@ def parse_target(
             identity=caller.identity,
             claim=caller.claim,
             as_owner=caller.as_owner,
+            api_id=caller.api_id,
         )
     if not spec.startswith(("http://", "https://")):
         raise MigrateError(
