@@ -91,6 +91,7 @@ def test_the_page_has_the_sections_the_code_relies_on():
         "tokens",
         "inside",
         "running-account",
+        "side-doors",
     }
     assert expected <= sections()
 

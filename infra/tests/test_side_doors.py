@@ -79,7 +79,9 @@ def _environment(synth: Any, handler: str) -> dict[str, Any]:
     return _function(synth, handler)["Environment"]["Variables"]
 
 
-@pytest.mark.parametrize(("variant", "sources"), [("fresh", "rest_v1"), ("existing", "rest_v1,direct")])
+@pytest.mark.parametrize(
+    ("variant", "sources"), [("fresh", "rest_v1"), ("existing", "rest_v1,direct")]
+)
 def test_the_direct_door_is_open_only_for_the_rollback_source(variant, sources, request):
     synth = request.getfixturevalue(variant)
     environment = _environment(synth, "lambdas.query_result.handler.handler")
@@ -89,13 +91,13 @@ def test_the_direct_door_is_open_only_for_the_rollback_source(variant, sources, 
 def _function_policy(synth: Any) -> list[dict[str, Any]]:
     (policy,) = synth.resources("AWS::Lambda::ResourcePolicy").values()
     document = policy["Properties"]["PolicyDocument"]
-    return document["Statement"] if isinstance(document, dict) else json.loads(document)["Statement"]
+    return (
+        document["Statement"] if isinstance(document, dict) else json.loads(document)["Statement"]
+    )
 
 
 def test_nobody_but_api_gateway_invokes_the_query_result_lambda(fresh):
-    (permission_holders,) = [
-        s for s in _function_policy(fresh) if s["Effect"] == "Allow"
-    ]
+    (permission_holders,) = [s for s in _function_policy(fresh) if s["Effect"] == "Allow"]
     assert permission_holders["Principal"] == {"Service": "apigateway.amazonaws.com"}
     assert render(permission_holders["Condition"]["ArnLike"]["aws:SourceArn"]).endswith(
         "/prod/POST/query/result"
@@ -114,7 +116,9 @@ def test_with_the_rollback_source_only_the_task_role_is_let_through(existing):
     deny = {s["Sid"]: s for s in _function_policy(existing) if s["Effect"] == "Deny"}
     condition = deny["NobodyElseButTheTaskRole"]["Condition"]
     assert condition["Bool"] == {"aws:PrincipalIsAWSService": "false"}
-    assert render(condition["ArnNotEquals"]["aws:PrincipalArn"]).startswith("<GetAtt:ServiceTaskRole")
+    assert render(condition["ArnNotEquals"]["aws:PrincipalArn"]).startswith(
+        "<GetAtt:ServiceTaskRole"
+    )
 
 
 def test_the_query_lambda_and_its_check_know_the_created_apis_id(fresh, existing):
@@ -126,9 +130,10 @@ def test_the_query_lambda_and_its_check_know_the_created_apis_id(fresh, existing
     ]
     assert environment["PUBLIC_API_ID"] == {"Ref": public}
     check = _environment(existing, "lambdas.canary_check.handler.handler")
-    assert check["PUBLIC_API_ID"] == _environment(existing, "lambdas.query.handler.handler")[
-        "PUBLIC_API_ID"
-    ]
+    assert (
+        check["PUBLIC_API_ID"]
+        == _environment(existing, "lambdas.query.handler.handler")["PUBLIC_API_ID"]
+    )
 
 
 def test_the_query_lambda_and_its_check_know_the_existing_apis_id(existing_api):

@@ -105,9 +105,9 @@ def test_production_without_the_api_id_is_refused_with_one_line():
     from lambdas.query._settings import QueryLambdaSettings, SettingsError
 
     production = {"ENVIRONMENT": "production", "EKS_HANDLER_URL": "http://alb.internal"}
-    with pytest.raises(SettingsError, match="^PUBLIC_API_ID must be set when ENVIRONMENT="):
+    with pytest.raises(SettingsError, match=r"^PUBLIC_API_ID must be set when ENVIRONMENT=produ"):
         QueryLambdaSettings.from_environ(production)
-    with pytest.raises(SettingsError, match="^PUBLIC_API_ID must be a REST API id, not 'a/b'$"):
+    with pytest.raises(SettingsError, match=r"^PUBLIC_API_ID must be a REST API id, not 'a/b'$"):
         QueryLambdaSettings.from_environ({**production, "PUBLIC_API_ID": "a/b"})
     settings = QueryLambdaSettings.from_environ({**production, "PUBLIC_API_ID": API_ID})
     assert settings.public_api_id == API_ID
@@ -138,4 +138,3 @@ def test_the_query_result_lambda_answers_direct_only_where_listed(
     monkeypatch.setenv("EVENT_SOURCES", "rest_v1,direct")
     handler_module.get_settings.cache_clear()
     assert invoke(handler_module, load_event("direct_query_result.json"))[0] == 200
-

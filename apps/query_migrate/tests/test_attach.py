@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -333,6 +334,9 @@ def test_attach_grants_the_other_stages_and_detach_removes_the_grants(
         return [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]]
 
     assert staging in sources()
+    # Stage by stage: no grant lets TestInvokeMethod (test-invoke-stage) in (docs/security.md).
+    test_invoke = staging.replace("/staging/*/", "/test-invoke-stage/POST/")
+    assert not any(fnmatchcase(test_invoke, source) for source in sources())
     assert run("detach", str(record)).exit_code == 0
     assert staging not in sources()
     assert len(sources()) == 1

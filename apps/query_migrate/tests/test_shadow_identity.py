@@ -76,7 +76,9 @@ def test_the_alias_side_names_the_public_api_the_query_lambda_takes(
     users.write_text("u-1001\nu-1002\n")
     args = ["--old", chain.legacy_service, "--new", f"query-lambda:{ALIAS}"]
     args += ["--endpoint-url", live_api, "--as-owner", "--users", str(users), "--rate", "0"]
-    code, summary, err = shadow(*args, "-c", f"existingPublicApiId={API_ID}", "-c", "ownerClaim=sub")
+    code, summary, err = shadow(
+        *args, "-c", f"existingPublicApiId={API_ID}", "-c", "ownerClaim=sub"
+    )
     assert (code, summary["mismatches"]["total"], summary["errors"]) == (0, 0, 0), (summary, err)
     code, summary, _ = shadow(*args, "-c", "publicAuth=cognito")  # the API not named: 403s
     assert code == 1

@@ -9,6 +9,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from query_core import UnsupportedEventError
+from query_core.events import error_response
 from query_devstack import MisbehavingServer, Reply, free_port
 from query_migrate.cli import cli
 from query_migrate.smoke_logs import LOCAL_LOG_FILES
@@ -183,8 +185,22 @@ def test_the_direct_door_is_open_only_with_the_rollback_source(chain) -> None:
     assert code == 1
     assert "without enableLambdaRollbackSource" in found["detail"]
     assert "EVENT_SOURCES=rest_v1" in found["fix"]
-    refusal = {"statusCode": 400, "body": json.dumps({"detail": "direct events are not accepted"})}
+    # The function's own answer without "direct" in EVENT_SOURCES (production's default).
+    refusal = error_response(UnsupportedEventError(), "smoke-invoke")
     with MisbehavingServer(Reply(status=200, body=json.dumps(refusal).encode())) as invoke:
         code, report = smoke(*direct, "--endpoint-url", invoke.url, "--log-wait", "0")
     assert code == 0, report
     assert verdicts(report)["Query Result Lambda: direct invocation"] == "ok"
+    # Its resource policy denies Invoke to all but the task role (docs/security.md#side-doors).
+    denied = Reply(
+        status=403,
+        body=b'{"Type": "User", "message": "explicit deny in a resource-based policy"}',
+        headers={"x-amzn-errortype": "AccessDeniedException"},
+    )
+    with MisbehavingServer(denied) as invoke:
+        args = (*direct, "--endpoint-url", invoke.url, "--log-wait", "0")
+        assert verdicts(smoke(*args)[1])["Query Result Lambda: direct invocation"] == "ok"
+        opened = smoke(*args, "-c", "enableLambdaRollbackSource=true")[1]
+    found = {check["name"]: check for check in opened["checks"]}
+    assert found["Query Result Lambda: direct invocation"]["verdict"] == "skipped"
+    assert "only the task role" in found["Query Result Lambda: direct invocation"]["detail"]

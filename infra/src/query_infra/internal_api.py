@@ -54,7 +54,7 @@ class InternalApi(Construct):
             environment={
                 "RESULTS_TABLE_NAME": table.table_name,
                 "NEXT_TOKEN_SECRET_ARN": token_keys.secret_arn,
-                # The direct door is open only for the rollback source (docs/contract.md#side-doors).
+                # The direct door: only for the rollback source (docs/contract.md#side-doors).
                 "EVENT_SOURCES": (
                     "rest_v1,direct" if config.enable_lambda_rollback_source else "rest_v1"
                 ),

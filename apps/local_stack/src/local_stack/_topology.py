@@ -161,7 +161,10 @@ def chain(
             "query-lambda",
             _gateway("lambdas.query.handler:handler", ports.external, "--api-id", EXTERNAL_API_ID),
             ports.external,
-            {"EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}", "PUBLIC_API_ID": EXTERNAL_API_ID},
+            {
+                "EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}",
+                "PUBLIC_API_ID": EXTERNAL_API_ID,
+            },
         ),
         Part(
             "lambda-invoke-api",

@@ -3,7 +3,9 @@ path's ``invoke_lambda``).
 
 Only the rollback source may use it: with ``enableLambdaRollbackSource`` a direct invocation
 answers the proxy envelope of a page; without it the function refuses ``direct`` events
-(its ``EVENT_SOURCES`` holds ``rest_v1`` only), and an answer is a finding, not a pass.
+(its ``EVENT_SOURCES`` holds ``rest_v1`` only), and an answer is a finding, not a pass. Its
+resource policy denies ``Invoke`` to everyone but the task role (docs/security.md#side-doors):
+with the door open, Invoke denied to whoever runs smoke is a skip that says so.
 """
 
 from __future__ import annotations
@@ -43,8 +45,14 @@ def direct_invocation_check(
             )
             payload = response["Payload"].read()
     except AwsError as exc:
-        if not accepted and exc.code == "AccessDeniedException":
-            return Check.ok(NAME, f"refused: {exc}")
+        if exc.code == "AccessDeniedException":
+            if not accepted:
+                return Check.ok(NAME, f"refused: {exc}")
+            return Check.skipped(
+                NAME,
+                "Invoke is denied to you: only the task role may invoke it directly "
+                "(docs/security.md#side-doors)",
+            )
         return Check.fail(NAME, str(exc), "check the name and lambda:InvokeFunction for you")
     ms = (time.perf_counter() - started) * 1000
     try:

@@ -233,7 +233,8 @@ def identity_checks(
     api_id: str | None = None,
 ) -> list[Check]:
     """Two pages as the test identity, ``/query/marketing`` and another user's page, each
-    through alias live as from public API ``api_id``; skipped (one line saying what is missing) without alias or identity."""
+    through alias live as from public API ``api_id``; skipped (one line saying what is
+    missing) without alias or identity."""
     if alias_arn is None:
         return [Check.skipped("alias live", "no --alias-arn (QueryLambdaAliasArn)")]
     if identity is None:
