@@ -226,7 +226,11 @@ def test_production_needs_the_service_url():
     with pytest.raises(SettingsError, match="FORWARD_TIMEOUT_SECONDS"):
         QueryLambdaSettings.from_environ({"FORWARD_TIMEOUT_SECONDS": "40"})
     settings = QueryLambdaSettings.from_environ(
-        {"ENVIRONMENT": "production", "EKS_HANDLER_URL": "http://internal-alb.local/"}
+        {
+            "ENVIRONMENT": "production",
+            "EKS_HANDLER_URL": "http://internal-alb.local/",
+            "PUBLIC_API_ID": "q7r8s9t0u1",
+        }
     )
     assert settings.eks_handler_url == "http://internal-alb.local"
 
