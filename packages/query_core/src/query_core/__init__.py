@@ -14,6 +14,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from query_core._answers import ERROR_STATUSES, error_answer
+from query_core._caller_proof import (
+    CALLER_PROOF_HEADER,
+    DEFAULT_CALLER_PROOF_SKEW_SECONDS,
+    MIN_CALLER_PROOF_KEY_CHARS,
+    CallerProofKeys,
+)
 from query_core._exceptions import (
     INTERNAL_ERROR_DETAIL,
     BadGatewayError,
@@ -37,6 +43,7 @@ from query_core._exceptions import (
     RetiredPathError,
     ServiceUnavailableError,
     TooManyRequestsError,
+    UnauthorizedError,
     UnsupportedEventError,
     UnsupportedMediaTypeError,
 )
@@ -80,6 +87,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALLER_ID_HEADER",
+    "CALLER_PROOF_HEADER",
+    "DEFAULT_CALLER_PROOF_SKEW_SECONDS",
     "DEFAULT_KEYS_TTL_SECONDS",
     "DEFAULT_LIMIT",
     "DEFAULT_TOKEN_KEY",
@@ -88,6 +97,7 @@ __all__ = [
     "INTERNAL_ERROR_DETAIL",
     "MAX_BODY_BYTES",
     "MAX_LIMIT",
+    "MIN_CALLER_PROOF_KEY_CHARS",
     "MIN_SECRET_KEY_CHARS",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
@@ -95,6 +105,7 @@ __all__ = [
     "RETIRED_PATH",
     "BadGatewayError",
     "BadRequestError",
+    "CallerProofKeys",
     "DependencyError",
     "ForbiddenError",
     "GatewayTimeoutError",
@@ -122,6 +133,7 @@ __all__ = [
     "TokenKey",
     "TokenKeys",
     "TooManyRequestsError",
+    "UnauthorizedError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "check_route",

@@ -20,6 +20,7 @@ QueryCoreError
 │   │   │   ├── InvalidNextTokenError        next_token malformed, tampered, foreign, expired
 │   │   │   ├── InvalidQueryError            DynamoDB refused the query (ValidationException)
 │   │   │   └── UnsupportedEventError        a Lambda event of no known shape
+│   │   ├── UnauthorizedError              401 X-Caller-Id without a valid X-Caller-Proof
 │   │   ├── ForbiddenError                 403 user_id is not the authenticated caller's
 │   │   ├── NotFoundError                  404 unknown path
 │   │   ├── MethodNotAllowedError          405 wrong method on a known path (Allow)
@@ -80,6 +81,7 @@ __all__ = [
     "RetiredPathError",
     "ServiceUnavailableError",
     "TooManyRequestsError",
+    "UnauthorizedError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "error_classes",
@@ -192,6 +194,19 @@ class UnsupportedEventError(BadRequestError):
     details = ("unsupported event",)
 
 
+class UnauthorizedError(RequestError):
+    """401: the service was named a caller without the Query Lambda's proof
+    (docs/contract.md#caller-proof); ``WWW-Authenticate: CallerProof``."""
+
+    status_code = 401
+    description = "X-Caller-Id without a valid X-Caller-Proof (only the Query Lambda calls)"
+    details = ("the caller is not proven: X-Caller-Proof is missing or not valid",)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "CallerProof"}
+
+
 class ForbiddenError(RequestError):
     """403: the caller is authenticated and ``user_id`` is not theirs (the owner check)."""
 
@@ -300,6 +315,7 @@ type BadGatewayProblem = Literal[
     "the results service refused the call",
     "the query service is unreachable",
     "the query service answered something unusable",
+    "the query service refused this function's caller proof",
 ]
 
 
