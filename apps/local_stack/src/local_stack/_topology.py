@@ -13,6 +13,8 @@ Nothing here starts a process (``local_stack._processes`` does).
 
 from __future__ import annotations
 
+import json
+import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +136,8 @@ def chain(
     emulator_url = f"http://127.0.0.1:{ports.dynamodb}"
     table = {"AWS_ENDPOINT_URL": emulator_url, "RESULTS_TABLE_NAME": DEFAULT_TABLE_NAME}
     query_result = "lambdas.query_result.handler:handler"
+    # A key per run, shared by the Query Lambda and the service (docs/contract.md#caller-proof).
+    proof = {"CALLER_PROOF_KEYS": json.dumps({"keys": [secrets.token_urlsafe(32)]})}
     return [
         emulator(ports, dynalite=dynalite, dynamodb_local=dynamodb_local),
         Part(
@@ -150,6 +154,7 @@ def chain(
                 "INTERNAL_API_URL": f"http://127.0.0.1:{ports.internal}/prod",
                 "HOST": "127.0.0.1",
                 "PORT": str(ports.service),
+                **proof,
             },
             grace=SERVICE_GRACE_SECONDS + 1,
         ),
@@ -157,7 +162,7 @@ def chain(
             "query-lambda",
             _gateway("lambdas.query.handler:handler", ports.external),
             ports.external,
-            {"EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}"},
+            {"EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}", **proof},
         ),
         Part(
             "lambda-invoke-api",
