@@ -65,7 +65,7 @@ def test_a_refused_proof_is_a_502_not_the_clients_fault(proving, service, load_e
     response = call(proving, load_event("rest_v1_cognito_authorizer.json"))
     assert response["statusCode"] == 502
     assert json.loads(response["body"]) == {
-        "detail": "the query service refused this function's caller proof"
+        "detail": "the query service answered something unusable"
     }
     assert "www-authenticate" not in {name.lower() for name in response["headers"]}
 

@@ -195,8 +195,7 @@ class UnsupportedEventError(BadRequestError):
 
 
 class UnauthorizedError(RequestError):
-    """401: the service was named a caller without the Query Lambda's proof
-    (docs/contract.md#caller-proof); ``WWW-Authenticate: CallerProof``."""
+    """401 ``WWW-Authenticate: CallerProof``: no valid proof (docs/contract.md#caller-proof)."""
 
     status_code = 401
     description = "X-Caller-Id without a valid X-Caller-Proof (only the Query Lambda calls)"
@@ -315,7 +314,6 @@ type BadGatewayProblem = Literal[
     "the results service refused the call",
     "the query service is unreachable",
     "the query service answered something unusable",
-    "the query service refused this function's caller proof",
 ]
 
 

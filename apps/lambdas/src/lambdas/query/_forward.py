@@ -148,7 +148,7 @@ def forward(
     body = response.data
     if response.status == _UNAUTHORIZED:
         _log.error("the query service refused the caller proof: are the keys out of step?")
-        raise BadGatewayError("the query service refused this function's caller proof")
+        raise BadGatewayError("the query service answered something unusable")
     if response.status >= 400:
         body = public_error_body(response.status, body)
     try:
