@@ -167,6 +167,7 @@ def _service_parts(stack: Stack, config: DeploymentConfig) -> dict[str, Any]:
         network=parts["network"],
         internal_api=parts["internal_api"],
         task_role=parts["task_role"],
+        caller_proof_keys=parts["data"].caller_proof_keys,
     )
     return parts
 

@@ -22,6 +22,7 @@ def synth(bare_stack, service_parts):
             network=parts["network"],
             service=parts["service"],
             account=parts["account"],
+            caller_proof_keys=parts["data"].caller_proof_keys,
         )
         return Template.from_stack(stack), edge
 

@@ -144,8 +144,9 @@ def test_the_runbook_example_synthesizes_as_written(synthesized):
     assert permissions.count("a1b2c3d4e5/prod/*/query/") == 3  # the existing API's paths
     endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
     services = json.dumps([e["Properties"]["ServiceName"] for e in endpoints.values()])
-    assert "ecr" not in services
+    assert ".ecr." not in services
     assert "logs" not in services
+    assert "secretsmanager" in services  # the example's VPC lacks it: the caller proof keys
     assert "execute-api" in services
     assert "s3" in services
 

@@ -45,11 +45,29 @@ def test_existing_table_is_imported_and_never_created(bare_stack, make_config):
 def test_the_token_keys_are_generated_once_and_never_written_by_an_update(bare_stack, make_config):
     """No SecretString in the template: an update of the stack cannot undo a rotation."""
     template, _ = synth(bare_stack, make_config())
-    (secret,) = template.find_resources("AWS::SecretsManager::Secret").values()
+    secrets = template.find_resources("AWS::SecretsManager::Secret")
+    (secret,) = [v for k, v in secrets.items() if k.startswith("DataTokenKeys")]
     properties = secret["Properties"]
     assert "SecretString" not in properties
     assert properties["GenerateSecretString"] == {
         "SecretStringTemplate": '{"id": "k1"}',
+        "GenerateStringKey": "key",
+        "PasswordLength": 64,
+        "ExcludePunctuation": True,
+    }
+
+
+def test_the_caller_proof_keys_are_generated_once_and_never_in_the_template(
+    bare_stack, make_config
+):
+    """docs/contract.md#caller-proof: {"key": <generated>} at creation, no SecretString."""
+    template, _ = synth(bare_stack, make_config())
+    secrets = template.find_resources("AWS::SecretsManager::Secret")
+    (secret,) = [v for k, v in secrets.items() if k.startswith("DataCallerProofKeys")]
+    properties = secret["Properties"]
+    assert "SecretString" not in properties
+    assert properties["GenerateSecretString"] == {
+        "SecretStringTemplate": "{}",
         "GenerateStringKey": "key",
         "PasswordLength": 64,
         "ExcludePunctuation": True,

@@ -22,6 +22,7 @@ def synth(bare_stack, service_parts):
             network=parts["network"],
             service=parts["service"],
             account=parts["account"],
+            caller_proof_keys=parts["data"].caller_proof_keys,
         )
         return Template.from_stack(stack)
 
@@ -110,8 +111,13 @@ def _egress(template: Template) -> set[tuple[str, int, int]]:
     return out
 
 
-def test_ecs_mode_without_the_peer_may_reach_the_alb_only(ecs):
-    assert _egress(ecs) == {("ServiceAlbSg", 80, 80)}
+#: The VPC endpoints (execute-api, the shared ones, S3's prefix list): Network.admit's rules,
+#: for Secrets Manager (the caller proof keys, docs/contract.md#caller-proof).
+ENDPOINTS = {("NetworkS3Pre", 443, 443), ("NetworkShare", 443, 443), ("NetworkExecu", 443, 443)}
+
+
+def test_ecs_mode_without_the_peer_may_reach_the_alb_and_the_endpoints_only(ecs):
+    assert _egress(ecs) == {("ServiceAlbSg", 80, 80), *ENDPOINTS}
 
 
 def test_eks_mode_may_reach_exactly_the_old_handler(eks, context):
@@ -119,6 +125,7 @@ def test_eks_mode_may_reach_exactly_the_old_handler(eks, context):
     assert _egress(eks) == {
         ("ServiceAlbSg", 80, 80),
         (context["oldEksHandlerPeer"], 8080, 8080),
+        *ENDPOINTS,
     }
 
 
@@ -126,7 +133,11 @@ def test_the_old_handler_stays_reachable_while_named(synth, make_config):
     # After the switch a canary can still roll back to the EKS version: while the peer is in
     # the context (ecs mode), the egress stays; the clean-up removes the key and the rule.
     window = synth(make_config(old_eks_handler_peer="10.20.64.0/20", old_eks_handler_port=8443))
-    assert _egress(window) == {("ServiceAlbSg", 80, 80), ("10.20.64.0/20", 8443, 8443)}
+    assert _egress(window) == {
+        ("ServiceAlbSg", 80, 80),
+        ("10.20.64.0/20", 8443, 8443),
+        *ENDPOINTS,
+    }
 
 
 def _canary_alarms(template: Template) -> dict[str, dict]:
@@ -207,3 +218,19 @@ def test_with_a_certificate_the_lambda_calls_the_name_it_covers(synth, make_conf
     )
     environment = _query_function(template)["Environment"]["Variables"]
     assert environment["EKS_HANDLER_URL"] == "https://query.internal.example.com"
+
+
+def test_the_query_lambda_reads_the_caller_proof_keys_and_nothing_else(ecs):
+    """docs/contract.md#caller-proof: GetSecretValue on that secret's ARN only."""
+    variables = _query_function(ecs)["Environment"]["Variables"]
+    assert variables["CALLER_PROOF_SECRET_ARN"]["Ref"].startswith("DataCallerProofKeys")
+    statements = [
+        statement
+        for policy in ecs.find_resources("AWS::IAM::Policy").values()
+        if "EdgeQuery" in str(policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager" in str(statement["Action"])
+    ]
+    (statement,) = statements
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Resource"]["Ref"].startswith("DataCallerProofKeys")

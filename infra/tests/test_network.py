@@ -81,8 +81,8 @@ def test_fresh_vpc_is_private_with_flow_logs(fresh):
 
 def test_fresh_vpc_gets_every_endpoint_the_tasks_need_with_private_dns(fresh):
     endpoints = _endpoints(fresh)
-    assert set(endpoints) == {"execute-api", "ecr.api", "ecr.dkr", "logs", "s3"}
-    for name in ("execute-api", "ecr.api", "ecr.dkr", "logs"):
+    assert set(endpoints) == {"execute-api", "ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager"}
+    for name in ("execute-api", "ecr.api", "ecr.dkr", "logs", "secretsmanager"):
         assert endpoints[name]["PrivateDnsEnabled"] is True, name
     assert endpoints["s3"]["VpcEndpointType"] == "Gateway"
 
@@ -101,7 +101,13 @@ def test_existing_vpc_is_imported_not_created(existing, context):
 
 def test_existing_vpc_gets_only_the_endpoints_it_lacks(existing):
     # ecr.api and s3 exist already; lambda is needed by the rollback source.
-    assert set(_endpoints(existing)) == {"execute-api", "ecr.dkr", "logs", "lambda"}
+    assert set(_endpoints(existing)) == {
+        "execute-api",
+        "ecr.dkr",
+        "logs",
+        "lambda",
+        "secretsmanager",
+    }
 
 
 def test_no_private_dns_on_execute_api_in_an_existing_vpc_unless_asked(existing, synth, imported):
@@ -204,8 +210,9 @@ def test_what_other_workloads_use_outlives_the_stack_in_an_existing_vpc(synth, i
     template = synth(imported())  # the VPC has no endpoint yet: the stack creates them all
     endpoints = _retained(template, "AWS::EC2::VPCEndpoint")
     shared = {k: v for k, v in endpoints.items() if "ExecuteApi" not in k}
-    # ECR API and Docker, Logs (private DNS: the whole VPC resolves to them), S3 (its routes).
-    assert len(shared) == 4
+    # ECR API and Docker, Logs, Secrets Manager (private DNS: the whole VPC resolves to them),
+    # S3 (its routes).
+    assert len(shared) == 5
     assert all(shared.values()), shared
     # The execute-api endpoint is the stack's own (private DNS off): it goes with the stack.
     assert [v for k, v in endpoints.items() if "ExecuteApi" in k] == [False]

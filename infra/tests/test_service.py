@@ -293,3 +293,15 @@ def test_listener_is_https_on_443_with_a_certificate(synth, make_config):
 def test_owner_check_follows_the_public_auth(template, synth, make_config):
     assert _env(template)["OWNER_CHECK"] == "true"  # publicAuth=iam by default
     assert _env(synth(make_config(public_auth="none")))["OWNER_CHECK"] == "false"
+
+
+def test_the_task_reads_the_caller_proof_keys_from_their_secret(template, synth, make_config):
+    """docs/contract.md#caller-proof: injected by ECS, never in the environment."""
+    (task,) = template.find_resources("AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    (secret,) = container["Secrets"]
+    assert secret["Name"] == "CALLER_PROOF_KEYS"
+    assert secret["ValueFrom"]["Ref"].startswith("DataCallerProofKeys")
+    assert "CALLER_PROOF_REQUIRED" not in _env(template)
+    off = synth(make_config(caller_proof_required=False))
+    assert _env(off)["CALLER_PROOF_REQUIRED"] == "false"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -157,3 +158,28 @@ class _BrokenTransport:
 def broken_client() -> Callable[[], AsyncQueryClient]:
     """Makes a results client whose transport has that bug."""
     return lambda: AsyncQueryClient(_BrokenTransport())
+
+
+@pytest.fixture
+def lambda_handler_factory(
+    monkeypatch: pytest.MonkeyPatch, upstream: MisbehavingServer
+) -> Iterator[Callable[[], Any]]:
+    """The Mangum entry, loaded afresh from the environment when called."""
+    monkeypatch.setenv("INTERNAL_API_URL", upstream.url + "/prod")
+    monkeypatch.setenv("ENVIRONMENT", "local")
+    from ecs_service import settings
+
+    def load() -> Any:
+        settings.get_settings.cache_clear()
+        import importlib
+
+        import ecs_service.lambda_handler as module
+
+        return importlib.reload(module).handler
+
+    yield load
+    settings.get_settings.cache_clear()
+    # Mangum makes an event loop for the process (as on Lambda) and never closes it.
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    loop.close()
+    asyncio.set_event_loop(None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -61,23 +60,8 @@ def http_event(method: str, path: str, body: str | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def lambda_handler(monkeypatch, upstream):
-    monkeypatch.setenv("INTERNAL_API_URL", upstream.url + "/prod")
-    monkeypatch.setenv("ENVIRONMENT", "local")
-    from ecs_service import settings
-
-    settings.get_settings.cache_clear()
-    import importlib
-
-    import ecs_service.lambda_handler as module
-
-    module = importlib.reload(module)
-    yield module.handler
-    settings.get_settings.cache_clear()
-    # Mangum makes an event loop for the process (as on Lambda) and never closes it.
-    loop = asyncio.get_event_loop_policy().get_event_loop()
-    loop.close()
-    asyncio.set_event_loop(None)
+def lambda_handler(lambda_handler_factory):
+    return lambda_handler_factory()
 
 
 @pytest.mark.parametrize(

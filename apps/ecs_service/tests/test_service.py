@@ -284,6 +284,7 @@ def test_openapi_documents_the_contract(service):
     assert set(operation["responses"]) == {
         "200",
         "400",
+        "401",
         "403",
         "413",
         "415",
@@ -295,6 +296,7 @@ def test_openapi_documents_the_contract(service):
     }
     assert "Retry-After" in operation["responses"]["503"]["headers"]
     assert "Retry-After" in operation["responses"]["429"]["headers"]
+    assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
     assert "/health" not in spec["paths"]
 
 

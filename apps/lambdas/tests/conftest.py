@@ -20,6 +20,8 @@ from query_core.testing import JsonLogs, capture_json_logs
 from query_devstack import (
     DynamoDBEmulator,
     DynamoDBLocal,
+    MisbehavingServer,
+    Reply,
     create_results_table,
     demo_items,
     dynamodb_client,
@@ -27,6 +29,7 @@ from query_devstack import (
     put_items,
 )
 
+QUERY_SERVICE_PAGE = b'{"user_id":"u-1001","items":[],"count":0,"next_token":null}'
 EVENTS = Path(__file__).parent / "events"
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -134,3 +137,38 @@ def _invoke(
 def invoke() -> Any:
     """Call a handler like the runtime does; answers (status, parsed body, headers)."""
     return _invoke
+
+
+@pytest.fixture
+def service() -> Iterator[MisbehavingServer]:
+    """A real HTTP server standing in for the ECS service, behind the Query Lambda."""
+    reply = Reply(
+        body=QUERY_SERVICE_PAGE,
+        headers={
+            "content-type": "application/json",
+            "x-request-id": "client-req-7",
+            "server": "uvicorn",
+            "set-cookie": "internal=1",
+        },
+    )
+    with MisbehavingServer(reply) as server:
+        yield server
+
+
+@pytest.fixture
+def query_module(monkeypatch: pytest.MonkeyPatch, service: MisbehavingServer) -> Iterator[Any]:
+    """The Query Lambda's handler module, forwarding to ``service``."""
+    monkeypatch.setenv("ENVIRONMENT", "local")
+    monkeypatch.setenv("EKS_HANDLER_URL", service.url)
+    monkeypatch.setenv("FORWARD_TIMEOUT_SECONDS", "1")
+    from lambdas.query import _forward
+    from lambdas.query import handler as module
+    from lambdas.query._proof import get_proof_keys
+    from lambdas.query._settings import get_settings
+
+    get_settings.cache_clear()
+    get_proof_keys.cache_clear()
+    monkeypatch.setattr(_forward, "_pool", None)
+    yield module
+    get_settings.cache_clear()
+    get_proof_keys.cache_clear()

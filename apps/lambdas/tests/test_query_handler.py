@@ -11,39 +11,9 @@ import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from query_core import RESULT_PATH, RETIRED_MARKETING_DETAIL, is_public_path, is_retired_path
-from query_devstack import MisbehavingServer, Reply
+from query_devstack import Reply
 
 SERVICE_PAGE = b'{"user_id":"u-1001","items":[],"count":0,"next_token":null}'
-
-
-@pytest.fixture
-def service():
-    reply = Reply(
-        body=SERVICE_PAGE,
-        headers={
-            "content-type": "application/json",
-            "x-request-id": "client-req-7",
-            "server": "uvicorn",
-            "set-cookie": "internal=1",
-        },
-    )
-    with MisbehavingServer(reply) as server:
-        yield server
-
-
-@pytest.fixture
-def query_module(monkeypatch, service):
-    monkeypatch.setenv("ENVIRONMENT", "local")
-    monkeypatch.setenv("EKS_HANDLER_URL", service.url)
-    monkeypatch.setenv("FORWARD_TIMEOUT_SECONDS", "1")
-    from lambdas.query import _forward
-    from lambdas.query import handler as module
-    from lambdas.query._settings import get_settings
-
-    get_settings.cache_clear()
-    monkeypatch.setattr(_forward, "_pool", None)
-    yield module
-    get_settings.cache_clear()
 
 
 def call(module: Any, event: Any, remaining_ms: int = 29_000) -> dict[str, Any]:
@@ -230,6 +200,7 @@ def test_production_needs_the_service_url():
             "ENVIRONMENT": "production",
             "EKS_HANDLER_URL": "http://internal-alb.local/",
             "PUBLIC_API_ID": "q7r8s9t0u1",
+            "CALLER_PROOF_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:p",
         }
     )
     assert settings.eks_handler_url == "http://internal-alb.local"

@@ -114,3 +114,32 @@ def test_a_good_secret_starts(secrets, moto_endpoint):
     )
     assert code == 0
     assert all(json.loads(line)["level"] in ("DEBUG", "INFO") for line in lines)
+
+
+CALLER_PROOF_SECRET = json.dumps({"keys": ["q" * 40]})
+
+
+def test_production_without_the_secret_does_not_start():
+    code, lines = start(
+        "lambdas.query.handler",
+        ENVIRONMENT="production",
+        EKS_HANDLER_URL="https://internal.example",
+        CALLER_PROOF_KEYS=CALLER_PROOF_SECRET,  # a literal is not enough in production
+    )
+    assert code == 1
+    assert one_line(lines)["message"] == (
+        "cannot start: CALLER_PROOF_SECRET_ARN must be set when ENVIRONMENT=production"
+    )
+
+
+def test_an_unreadable_caller_proof_secret_stops_the_query_lambda(moto_endpoint):
+    code, lines = start(
+        "lambdas.query.handler",
+        ENVIRONMENT="local",
+        AWS_ENDPOINT_URL=moto_endpoint,
+        CALLER_PROOF_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf",
+    )
+    assert code == 1
+    assert one_line(lines)["message"] == (
+        "cannot start: CALLER_PROOF_SECRET_ARN could not be read: ResourceNotFoundException"
+    )

@@ -29,8 +29,17 @@ type ImageBuilder = Literal["codebuild", "local-docker"]
 
 #: The VPC endpoints the private subnets may need (``existingVpcEndpoints`` names a subset):
 #: execute-api (the private API), ECR and S3 (image pulls), Logs (the tasks' log driver),
-#: lambda (only for the ``RESULT_SOURCE=lambda`` rollback source).
-ENDPOINT_SERVICES = ("execute-api", "ecr.api", "ecr.dkr", "logs", "s3", "lambda")
+#: lambda (only for the ``RESULT_SOURCE=lambda`` rollback source), secretsmanager (the
+#: caller proof keys: the tasks' secret and the Query Lambda's read).
+ENDPOINT_SERVICES = (
+    "execute-api",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "s3",
+    "lambda",
+    "secretsmanager",
+)
 
 #: The paths an existing public API proxies to the Query Lambda (docs/contract.md#public-api);
 #: query-migrate's attach repoints the same ones (pinned by tests/test_app.py).
@@ -86,6 +95,9 @@ class DeploymentConfig:
     #: ``ownerCheck=false`` (existing-API mode only): no owner check, every caller of the
     #: existing API reads any user's results; warned at synth and output as ``OwnerCheck``.
     owner_check_disabled: bool = False
+    #: ``callerProofRequired=false``: the service trusts ``X-Caller-Id`` from any peer in the
+    #: Query Lambda's security group (``CALLER_PROOF_REQUIRED=false``); warned at synth.
+    caller_proof_required: bool = True
     #: The test identity of the canary's check (a user_id whose results exist, sent as the
     #: caller too): CodeDeploy's hooks check each new version with it before traffic moves.
     canary_test_user_id: str = ""

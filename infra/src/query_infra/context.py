@@ -209,6 +209,7 @@ def read_context(scope: Construct, **paths: Any) -> DeploymentConfig:
         ),
         owner_claim=read.text("ownerClaim", pattern=p["claim"], expected=rules.CLAIM),
         owner_check_disabled=not read.flag("ownerCheck", True),
+        caller_proof_required=read.flag("callerProofRequired", True),
         canary_test_user_id=read.text(
             "canaryTestUserId", pattern=p["user"], expected="a user_id whose results exist"
         ),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from query_infra import rules
@@ -56,6 +58,7 @@ class Edge(Construct):
         network: Network,
         service: Service,
         account: ApiGatewayAccount,
+        caller_proof_keys: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.security_group = ec2.SecurityGroup(
@@ -66,6 +69,7 @@ class Edge(Construct):
             description="Query Lambda: calls the internal ALB (and the old EKS handler if named)",
         )
         service.admit(self.security_group)
+        network.admit(self.security_group)  # Secrets Manager's endpoint: the caller proof keys
         if config.old_eks_handler_peer:
             self.security_group.add_egress_rule(
                 eks_peer(config.old_eks_handler_peer),
@@ -82,6 +86,7 @@ class Edge(Construct):
             }
         if config.owner_claim:
             environment["OWNER_CLAIM"] = config.owner_claim
+        environment["CALLER_PROOF_SECRET_ARN"] = caller_proof_keys.secret_arn
         self.function = PythonFunction(
             self,
             "Query",
@@ -95,6 +100,12 @@ class Edge(Construct):
             vpc=network.vpc,
             subnets=network.subnets,
             security_groups=[self.security_group],
+        )
+        # It reads the caller proof keys (at init, then on a TTL), and nothing else of the store.
+        self.function.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[caller_proof_keys.secret_arn]
+            )
         )
         self.alias = lambda_.Alias(
             self, "Live", alias_name="live", version=self.function.function.current_version

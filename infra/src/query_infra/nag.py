@@ -208,6 +208,13 @@ ACCEPTED: Final[Mapping[str, tuple[Accepted, ...]]] = MappingProxyType(
                 "flight stay valid once",
             ),
         ),
+        "caller_proof_secret": (
+            Accepted(
+                "SMG4",
+                "the caller proof keys rotate by the documented procedure (docs/runbook.md): "
+                "the new key is added beside the old one, so both sides stay in step",
+            ),
+        ),
         "canary": (
             Accepted(
                 "IAM4",
@@ -295,6 +302,7 @@ task_definition = _acknowledger("task_definition")
 access_log_bucket = _acknowledger("access_log_bucket")
 alb_without_access_logs = _acknowledger("alb_without_access_logs")
 token_secret = _acknowledger("token_secret")
+caller_proof_secret = _acknowledger("caller_proof_secret")
 canary = _acknowledger("canary")
 
 image_build_project = _acknowledger("image_build_project")

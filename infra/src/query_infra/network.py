@@ -18,6 +18,7 @@ _INTERFACES = {
     "ecr.dkr": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
     "lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+    "secretsmanager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
 }
 _HTTPS = ec2.Port.tcp(443)
 
@@ -28,9 +29,10 @@ class Network(Construct):
     - execute-api: always the stack's own endpoint (the private API's policy names it), its
       private DNS per ``executeApiPrivateDns`` (off by default in an imported VPC, so that the
       VPC's other calls to API Gateway keep resolving publicly); only the tasks may use it.
-    - ECR, Logs (and Lambda for the rollback source): created only when the VPC lacks them
-      (``existingVpcEndpoints``), with private DNS, open on 443 to ``endpointIngressCidrs``
-      (default: the VPC's CIDR), since every workload of the VPC then resolves to them.
+    - ECR, Logs, Secrets Manager (and Lambda for the rollback source): created only when the
+      VPC lacks them (``existingVpcEndpoints``), with private DNS, open on 443 to
+      ``endpointIngressCidrs`` (default: the VPC's CIDR), since every workload of the VPC then
+      resolves to them.
     - S3 (image layers): a gateway endpoint unless the VPC has one.
 
     In an existing VPC the shared endpoints, their security group and the S3 gateway endpoint
@@ -67,7 +69,7 @@ class Network(Construct):
             subnets=self.subnets,
             open=False,
         )
-        needed = ["ecr.api", "ecr.dkr", "logs"]
+        needed = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
         if config.enable_lambda_rollback_source:
             needed.append("lambda")
         self.missing = [name for name in needed if name not in config.existing_vpc_endpoints]

@@ -107,7 +107,7 @@ def consistency(config: DeploymentConfig, given: Callable[[str], bool]) -> list[
 type _Add = Callable[[str], None]
 
 #: The interface endpoints the tasks call (S3 is a gateway endpoint: its prefix list).
-_INTERFACE_ENDPOINTS = frozenset({"ecr.api", "ecr.dkr", "logs", "lambda"})
+_INTERFACE_ENDPOINTS = frozenset({"ecr.api", "ecr.dkr", "logs", "lambda", "secretsmanager"})
 
 
 def _reused_endpoints(c: DeploymentConfig, _given: Callable[[str], bool], add: _Add) -> None:

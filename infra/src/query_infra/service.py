@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from query_infra import nag
@@ -44,6 +45,7 @@ class Service(Construct):
         network: Network,
         internal_api: InternalApi,
         task_role: iam.IRole,
+        caller_proof_keys: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         vpc = network.vpc
@@ -91,6 +93,7 @@ class Service(Construct):
             internal_api=internal_api,
             task_role=task_role,
             image=self._image(config),
+            caller_proof_keys=caller_proof_keys,
         )
         self.log_group = self.task.log_group
         self.service = ecs.FargateService(

@@ -62,6 +62,7 @@ class QueryServiceStack(Stack):
             network=self.network,
             internal_api=self.internal_api,
             task_role=self.task_role,
+            caller_proof_keys=self.data.caller_proof_keys,
         )
         self.edge = Edge(
             self,
@@ -70,6 +71,7 @@ class QueryServiceStack(Stack):
             network=self.network,
             service=self.service,
             account=self.api_account,
+            caller_proof_keys=self.data.caller_proof_keys,
         )
         self.monitoring = Monitoring(
             self,
@@ -83,7 +85,17 @@ class QueryServiceStack(Stack):
             ],
             also=self.edge.alarms,
         )
+        self._caller_proof_rule()
         self._outputs()
+
+    def _caller_proof_rule(self) -> None:
+        """``callerProofRequired=false`` is warned at synth, like ``ownerCheck=false``."""
+        if not self.config.caller_proof_required:
+            Annotations.of(self).add_warning_v2(
+                "query:caller-proof-off",
+                "callerProofRequired=false: the service trusts X-Caller-Id from any peer in the "
+                "Query Lambda's security group (docs/security.md#caller-proof)",
+            )
 
     def _owner_rule(self) -> str:
         """The existing API's owner rule, as output ``OwnerCheck``; warned at synth when off."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from query_infra import nag
@@ -31,6 +32,7 @@ class ServiceTask(Construct):
         internal_api: InternalApi,
         task_role: iam.IRole,
         image: ecs.ContainerImage,
+        caller_proof_keys: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.definition = ecs.FargateTaskDefinition(
@@ -55,6 +57,8 @@ class ServiceTask(Construct):
             "LOG_LEVEL": "INFO",
             "OWNER_CHECK": "true" if config.owner_check else "false",
         }
+        if not config.caller_proof_required:
+            environment["CALLER_PROOF_REQUIRED"] = "false"
         query_result = internal_api.function.function
         if config.enable_lambda_rollback_source:
             # The rollback source invokes the unqualified function, as invoke_lambda did.
@@ -70,6 +74,8 @@ class ServiceTask(Construct):
             image=image,
             port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
             environment=environment,
+            # The execution role reads it when a task starts (docs/contract.md#caller-proof).
+            secrets={"CALLER_PROOF_KEYS": ecs.Secret.from_secrets_manager(caller_proof_keys)},
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="query-service", log_group=self.log_group
             ),

@@ -35,7 +35,7 @@ from query_core import (
 UNAVAILABLE = "the results service is unavailable; retry later"
 NOT_JSON = "request body is not valid JSON"
 THROTTLED = "the results store is busy reading this user's results; retry later"
-CONTRACT_STATUSES = [400, 403, 404, 405, 410, 413, 415, 422, 429, 502, 503, 504]
+CONTRACT_STATUSES = [400, 401, 403, 404, 405, 410, 413, 415, 422, 429, 502, 503, 504]
 
 
 def test_every_status_of_the_contract_has_its_class():
@@ -51,6 +51,12 @@ def test_every_status_of_the_contract_has_its_class():
     [
         (InvalidBodyError(NOT_JSON), 400, {}, NOT_JSON),
         (InvalidNextTokenError("next_token is malformed"), 400, {}, "next_token is malformed"),
+        (
+            query_core.UnauthorizedError(),
+            401,
+            {"WWW-Authenticate": "CallerProof"},
+            query_core.UnauthorizedError.details[0],
+        ),
         (query_core.ForbiddenError(), 403, {}, query_core.ForbiddenError.details[0]),
         (NotFoundError(), 404, {}, "Not Found"),
         (MethodNotAllowedError(("POST",)), 405, {"Allow": "POST"}, "Method Not Allowed"),
@@ -158,7 +164,7 @@ def test_the_contracts_own_details_pass(status, detail):
         (400, ["not", "a", "string"], "the request is not valid"),
         (404, "no route /internal/admin", "Not Found"),
         (403, "User: arn:aws:sts::123:assumed-role/x is not authorized", None),
-        (401, "Unauthorized by rule 7", "Unauthorized"),
+        (401, "Unauthorized by rule 7", query_core.UnauthorizedError.details[0]),
         (409, {"secret": 1}, "Conflict"),
         (500, "Traceback (most recent call last)", "internal error"),
         (503, "upstream connect error or disconnect/reset before headers", UNAVAILABLE),

@@ -9,6 +9,8 @@ import query_core.events
 def test_top_level_api_is_pinned():
     assert query_core.__all__ == [
         "CALLER_ID_HEADER",
+        "CALLER_PROOF_HEADER",
+        "DEFAULT_CALLER_PROOF_SKEW_SECONDS",
         "DEFAULT_KEYS_TTL_SECONDS",
         "DEFAULT_LIMIT",
         "DEFAULT_TOKEN_KEY",
@@ -18,6 +20,7 @@ def test_top_level_api_is_pinned():
         "INTERNAL_ERROR_DETAIL",
         "MAX_BODY_BYTES",
         "MAX_LIMIT",
+        "MIN_CALLER_PROOF_KEY_CHARS",
         "MIN_SECRET_KEY_CHARS",
         "REQUEST_ID_HEADER",
         "RESULT_PATH",
@@ -25,6 +28,7 @@ def test_top_level_api_is_pinned():
         "RETIRED_PATH",
         "BadGatewayError",
         "BadRequestError",
+        "CallerProofKeys",
         "DependencyError",
         "ForbiddenError",
         "GatewayTimeoutError",
@@ -52,6 +56,7 @@ def test_top_level_api_is_pinned():
         "TokenKey",
         "TokenKeys",
         "TooManyRequestsError",
+        "UnauthorizedError",
         "UnsupportedEventError",
         "UnsupportedMediaTypeError",
         "check_route",

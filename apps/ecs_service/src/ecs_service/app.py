@@ -17,7 +17,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from query_core import (
-    CALLER_ID_HEADER,
     MAX_BODY_BYTES,
     RESULT_PATH,
     RETIRED_PATH,
@@ -32,6 +31,7 @@ from query_core import (
     RetiredPathError,
     ServiceUnavailableError,
     TooManyRequestsError,
+    UnauthorizedError,
     UnsupportedMediaTypeError,
     is_json_media_type,
     openapi_responses,
@@ -39,6 +39,7 @@ from query_core import (
 )
 from query_http_client import AsyncQueryClient
 
+from ecs_service.caller import CallerResolver, header_caller
 from ecs_service.errors import ERROR_HANDLERS, register_error_handlers
 from ecs_service.hot_route import HotRouteDispatcher
 from ecs_service.middleware import RequestIdMiddleware
@@ -54,6 +55,7 @@ _ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 #: What ``POST /query/result`` may answer besides its page.
 _RESULT_ERRORS = (
     BadRequestError,
+    UnauthorizedError,
     ForbiddenError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
@@ -88,12 +90,17 @@ async def _read_body(request: Request) -> bytes:
 
 
 def create_app(
-    settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
+    settings: ServiceSettings | None = None,
+    client: AsyncQueryClient | None = None,
+    caller: CallerResolver | None = None,
 ) -> FastAPI:
-    """The application; ``settings`` and the results ``client`` default to the environment's."""
+    """The application; ``settings`` and the results ``client`` default to the environment's,
+    and ``caller`` (who the owner check compares ``user_id`` with) to ``X-Caller-Id`` with the
+    caller proof the settings ask for (``ecs_service.caller``)."""
     settings = settings or get_settings()
     upstream = client or create_client(settings)
     owner_check = settings.owner_check
+    resolve_caller = caller or header_caller(settings.proof_keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,7 +133,7 @@ def create_app(
         if not is_json_media_type(content_types[-1] if content_types else None):
             raise UnsupportedMediaTypeError
         query = parse_query_request(await _read_body(request))
-        if owner_check and request.headers.get(CALLER_ID_HEADER) != query.user_id:
+        if owner_check and resolve_caller(request) != query.user_id:
             raise ForbiddenError  # docs/contract.md#ownership
         # The upstream's page, validated; sent on as its own bytes when exactly a page.
         page = await upstream.query_json(query, request_id=request.state.request_id)
@@ -184,12 +191,14 @@ def create_app(
 
 
 def create_service(
-    settings: ServiceSettings | None = None, client: AsyncQueryClient | None = None
+    settings: ServiceSettings | None = None,
+    client: AsyncQueryClient | None = None,
+    caller: CallerResolver | None = None,
 ) -> FastAPI | HotRouteDispatcher:
     """The application as served: ``POST /query/result`` dispatched straight to its endpoint,
     the rest to FastAPI; only FastAPI with ``HOT_PATH=false``."""
     settings = settings or get_settings()
-    app = create_app(settings, client)
+    app = create_app(settings, client, caller)
     if not settings.hot_path:
         return app
     return HotRouteDispatcher(

@@ -8,8 +8,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from query_core import CallerProofKeys
 from query_core.aws import endpoint_url_for
 
 __all__ = ["ServiceSettings", "get_settings"]
@@ -18,7 +19,10 @@ __all__ = ["ServiceSettings", "get_settings"]
 class ServiceSettings(BaseSettings):
     """Environment variables of the ECS service (names are the field names, upper-case)."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True)
+    # No input in an error's text: CALLER_PROOF_KEYS holds a key, and a traceback would print it.
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, env_ignore_empty=True, hide_input_in_errors=True
+    )
 
     environment: Literal["local", "production"] = Field(
         default="local",
@@ -84,6 +88,24 @@ class ServiceSettings(BaseSettings):
         "(docs/contract.md#ownership); a request without that header is refused too. Turn it on "
         "whenever the public API authenticates callers.",
     )
+    caller_proof_keys: SecretStr | None = Field(
+        default=None,
+        description='The caller proof secret\'s JSON (`{"keys": [...]}`), which ECS injects '
+        "from Secrets Manager: `X-Caller-Id` then counts only with the Query Lambda's valid "
+        "`X-Caller-Proof`, else 401 (docs/contract.md#caller-proof). Required in production "
+        "with `OWNER_CHECK=true` unless `CALLER_PROOF_REQUIRED=false`.",
+    )
+    caller_proof_required: bool | None = Field(
+        default=None,
+        description="Check the caller proof; unset: whenever `CALLER_PROOF_KEYS` is set, and "
+        "always in production with `OWNER_CHECK=true`. `false` trusts any peer's `X-Caller-Id`.",
+    )
+    owner_claim: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_:.\-]{1,128}$",
+        description="On Lambda (the Mangum entry) only: the authorizer's claim that names the "
+        "caller, as the Query Lambda's `OWNER_CLAIM`; unset: `sub` or `principalId`.",
+    )
     hot_path: bool = Field(
         default=True,
         description="`POST /query/result` dispatched straight to its endpoint, in front of "
@@ -108,7 +130,38 @@ class ServiceSettings(BaseSettings):
             raise ValueError("QUERY_RESULT_LAMBDA_NAME must be set when RESULT_SOURCE=lambda")
         if self.upstream_attempt_timeout_seconds > self.upstream_deadline_seconds:
             raise ValueError("UPSTREAM_ATTEMPT_TIMEOUT_SECONDS must not exceed the deadline")
+        if self.caller_proof_keys is not None:
+            try:
+                CallerProofKeys.from_secret_string(self.caller_proof_keys.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"CALLER_PROOF_KEYS: {exc}") from None
+        elif self.caller_proof_enforced:
+            raise ValueError(
+                "CALLER_PROOF_KEYS must be set when "
+                + (
+                    "CALLER_PROOF_REQUIRED=true"
+                    if self.caller_proof_required
+                    else "ENVIRONMENT=production and OWNER_CHECK=true"
+                )
+                + " (or set CALLER_PROOF_REQUIRED=false: any peer may then name any caller)"
+            )
         return self
+
+    @property
+    def caller_proof_enforced(self) -> bool:
+        """Whether ``X-Caller-Id`` needs the Query Lambda's proof (see the two fields)."""
+        if self.caller_proof_required is not None:
+            return self.caller_proof_required
+        return self.caller_proof_keys is not None or (
+            self.environment == "production" and self.owner_check
+        )
+
+    @property
+    def proof_keys(self) -> CallerProofKeys | None:
+        """The keys that check the caller proof, when it is enforced (validated at start)."""
+        if not self.caller_proof_enforced or self.caller_proof_keys is None:
+            return None
+        return CallerProofKeys.from_secret_string(self.caller_proof_keys.get_secret_value())
 
     @property
     def aws_endpoint(self) -> str | None:

@@ -13,6 +13,8 @@ Nothing here starts a process (``local_stack._processes`` does).
 
 from __future__ import annotations
 
+import json
+import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +140,8 @@ def chain(
     emulator_url = f"http://127.0.0.1:{ports.dynamodb}"
     table = {"AWS_ENDPOINT_URL": emulator_url, "RESULTS_TABLE_NAME": DEFAULT_TABLE_NAME}
     query_result = "lambdas.query_result.handler:handler"
+    # A key per run, shared by the Query Lambda and the service (docs/contract.md#caller-proof).
+    proof = {"CALLER_PROOF_KEYS": json.dumps({"keys": [secrets.token_urlsafe(32)]})}
     return [
         emulator(ports, dynalite=dynalite, dynamodb_local=dynamodb_local),
         Part(
@@ -154,6 +158,7 @@ def chain(
                 "INTERNAL_API_URL": f"http://127.0.0.1:{ports.internal}/prod",
                 "HOST": "127.0.0.1",
                 "PORT": str(ports.service),
+                **proof,
             },
             grace=SERVICE_GRACE_SECONDS + 1,
         ),
@@ -164,6 +169,7 @@ def chain(
             {
                 "EKS_HANDLER_URL": f"http://127.0.0.1:{ports.service}",
                 "PUBLIC_API_ID": EXTERNAL_API_ID,
+                **proof,
             },
         ),
         Part(

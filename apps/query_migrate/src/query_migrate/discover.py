@@ -44,7 +44,15 @@ __all__ = [
 _GATEWAY_ENDPOINTS = frozenset({"s3"})
 
 #: The VPC endpoint services the CDK app knows (``query_infra.config.ENDPOINT_SERVICES``).
-ENDPOINT_SERVICES = ("execute-api", "ecr.api", "ecr.dkr", "logs", "s3", "lambda")
+ENDPOINT_SERVICES = (
+    "execute-api",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "s3",
+    "lambda",
+    "secretsmanager",
+)
 _GONE = {"deleted", "deleting", "failed", "rejected", "expired"}
 
 

@@ -14,6 +14,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from query_core._answers import ERROR_STATUSES, error_answer
+from query_core._caller_proof import (
+    CALLER_PROOF_HEADER,
+    DEFAULT_CALLER_PROOF_SKEW_SECONDS,
+    MIN_CALLER_PROOF_KEY_CHARS,
+    CallerProofKeys,
+)
 from query_core._exceptions import (
     FOREIGN_EVENT_DETAIL,
     INTERNAL_ERROR_DETAIL,
@@ -38,6 +44,7 @@ from query_core._exceptions import (
     RetiredPathError,
     ServiceUnavailableError,
     TooManyRequestsError,
+    UnauthorizedError,
     UnsupportedEventError,
     UnsupportedMediaTypeError,
 )
@@ -81,6 +88,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALLER_ID_HEADER",
+    "CALLER_PROOF_HEADER",
+    "DEFAULT_CALLER_PROOF_SKEW_SECONDS",
     "DEFAULT_KEYS_TTL_SECONDS",
     "DEFAULT_LIMIT",
     "DEFAULT_TOKEN_KEY",
@@ -90,6 +99,7 @@ __all__ = [
     "INTERNAL_ERROR_DETAIL",
     "MAX_BODY_BYTES",
     "MAX_LIMIT",
+    "MIN_CALLER_PROOF_KEY_CHARS",
     "MIN_SECRET_KEY_CHARS",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
@@ -97,6 +107,7 @@ __all__ = [
     "RETIRED_PATH",
     "BadGatewayError",
     "BadRequestError",
+    "CallerProofKeys",
     "DependencyError",
     "ForbiddenError",
     "GatewayTimeoutError",
@@ -124,6 +135,7 @@ __all__ = [
     "TokenKey",
     "TokenKeys",
     "TooManyRequestsError",
+    "UnauthorizedError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "check_route",

@@ -26,6 +26,7 @@ from query_core._exceptions import (
     RetiredPathError,
     ServiceUnavailableError,
     TooManyRequestsError,
+    UnauthorizedError,
     UnsupportedMediaTypeError,
 )
 
@@ -35,6 +36,7 @@ __all__ = ["ERROR_STATUSES", "error_answer"]
 ERROR_STATUSES: Final[Mapping[int, type[HTTPError]]] = MappingProxyType(
     {
         400: BadRequestError,
+        401: UnauthorizedError,
         403: ForbiddenError,
         404: NotFoundError,
         405: MethodNotAllowedError,

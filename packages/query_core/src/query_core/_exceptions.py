@@ -1,15 +1,13 @@
 """The one error tree of the query service (docs/contract.md#errors).
 
-Every error ``query_core`` raises is a ``QueryCoreError``; no pydantic, botocore or
-``json`` exception escapes it. Each ``HTTPError`` carries its own answer: its
-``status_code``, its ``detail`` and, where it applies, ``retry_after`` (429, 503) or
-``allow`` (405). The service's exception handlers and OpenAPI ``responses`` and the
-Lambdas' proxy answers are all built from this tree (``query_core.error_answer`` and
-``query_core.openapi_responses``), so a status is added here, once.
-
-The ``detail`` of every class is one of a closed set of texts (the class's
-``details``): a 400 says which rule the request broke and never echoes internals,
-and the public edge passes an upstream ``detail`` through only when it is one of them.
+Every error ``query_core`` raises is a ``QueryCoreError`` (no pydantic, botocore or
+``json`` exception escapes it). Each ``HTTPError`` carries its own answer: ``status_code``,
+``detail`` (one of the class's closed set ``details``: a 400 says which rule the request
+broke, never internals; the edge passes an upstream ``detail`` on only when it is one of
+them) and, where it applies, ``retry_after`` (429, 503) or ``allow`` (405). The service's
+exception handlers and OpenAPI ``responses`` and the Lambdas' proxy answers are all built
+from this tree (``query_core.error_answer``, ``query_core.openapi_responses``), so a
+status is added here, once.
 
 ```
 QueryCoreError
@@ -20,8 +18,8 @@ QueryCoreError
 │   │   │   ├── InvalidNextTokenError        next_token malformed, tampered, foreign, expired
 │   │   │   ├── InvalidQueryError            DynamoDB refused the query (ValidationException)
 │   │   │   └── UnsupportedEventError        a Lambda event of no known shape
-│   │   ├── ForbiddenError                 403 user_id is not the authenticated caller's,
-│   │   │                                      or the event comes from another API
+│   │   ├── UnauthorizedError              401 X-Caller-Id without a valid X-Caller-Proof
+│   │   ├── ForbiddenError                 403 user_id not the caller's; another API's event
 │   │   ├── NotFoundError                  404 unknown path
 │   │   ├── MethodNotAllowedError          405 wrong method on a known path (Allow)
 │   │   ├── RetiredPathError               410 /query/marketing and below
@@ -40,12 +38,9 @@ QueryCoreError
     └── RepositoryUnavailableError       (also a ServiceUnavailableError)
 ```
 
-A 429 is neither the request's fault nor the dependency's: DynamoDB throttles one
-partition (one user's results) while it serves every other, so the hop in front passes
-it on without retrying it and without counting it against the store's availability
-(docs/contract.md#fair-share).
-
-Anything that is not an ``HTTPError`` (``RepositoryError``, a bug) is answered
+A 429 is neither the request's fault nor the dependency's: DynamoDB throttles one user's
+partition while it serves every other, so it is passed on, never retried nor counted
+against the store's availability (docs/contract.md#fair-share). Anything that is not an ``HTTPError`` (``RepositoryError``, a bug) is answered
 500 ``{"detail": "internal error"}`` and logged with the request id.
 """
 
@@ -56,7 +51,7 @@ from collections.abc import Iterator
 from types import get_original_bases
 from typing import Any, ClassVar, Final, Literal, get_args, get_origin
 
-from query_core._http import MAX_BODY_BYTES, RETIRED_MARKETING_DETAIL
+from query_core._http import FOREIGN_EVENT_DETAIL, MAX_BODY_BYTES, RETIRED_MARKETING_DETAIL
 
 __all__ = [
     "FOREIGN_EVENT_DETAIL",
@@ -82,6 +77,7 @@ __all__ = [
     "RetiredPathError",
     "ServiceUnavailableError",
     "TooManyRequestsError",
+    "UnauthorizedError",
     "UnsupportedEventError",
     "UnsupportedMediaTypeError",
     "error_classes",
@@ -194,9 +190,16 @@ class UnsupportedEventError(BadRequestError):
     details = ("unsupported event",)
 
 
-#: The Query Lambda's answer to an event whose ``requestContext.apiId`` is not its public
-#: API's (docs/contract.md#side-doors).
-FOREIGN_EVENT_DETAIL: Final = "the event does not come from this function's API"
+class UnauthorizedError(RequestError):
+    """401 ``WWW-Authenticate: CallerProof``: no valid proof (docs/contract.md#caller-proof)."""
+
+    status_code = 401
+    description = "X-Caller-Id without a valid X-Caller-Proof (only the Query Lambda calls)"
+    details = ("the caller is not proven: X-Caller-Proof is missing or not valid",)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "CallerProof"}
 
 
 class ForbiddenError(RequestError):

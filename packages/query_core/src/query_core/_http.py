@@ -8,6 +8,7 @@ from typing import Final
 
 __all__ = [
     "CALLER_ID_HEADER",
+    "FOREIGN_EVENT_DETAIL",
     "MAX_BODY_BYTES",
     "REQUEST_ID_HEADER",
     "RESULT_PATH",
@@ -37,6 +38,9 @@ RETIRED_MARKETING_DETAIL: Final = (
     "The marketing-campaign query has been retired. Results are queried by user_id: "
     'POST /query/result with a JSON body such as {"user_id": "..."}.'
 )
+#: The Query Lambda's 403 to an event whose ``requestContext.apiId`` is not its public
+#: API's (docs/contract.md#side-doors).
+FOREIGN_EVENT_DETAIL: Final = "the event does not come from this function's API"
 
 
 def is_retired_path(path: str) -> bool:

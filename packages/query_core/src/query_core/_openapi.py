@@ -10,7 +10,12 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from query_core._answers import ERROR_STATUSES
-from query_core._exceptions import HTTPError, MethodNotAllowedError, RequestValidationError
+from query_core._exceptions import (
+    HTTPError,
+    MethodNotAllowedError,
+    RequestValidationError,
+    UnauthorizedError,
+)
 
 __all__ = ["openapi_responses"]
 
@@ -46,6 +51,10 @@ _HEADER_DOCS: Final = {
         "schema": {"type": "integer", "minimum": 1},
     },
     "Allow": {"description": "The methods the path takes", "schema": {"type": "string"}},
+    "WWW-Authenticate": {
+        "description": "`CallerProof`: the proof the service asks for",
+        "schema": {"type": "string"},
+    },
 }
 
 
@@ -63,6 +72,7 @@ def _response_doc(cls: type[HTTPError]) -> dict[str, Any]:
         for name, applies in (
             ("Retry-After", cls.default_retry_after is not None),
             ("Allow", cls is MethodNotAllowedError),
+            ("WWW-Authenticate", cls is UnauthorizedError),
         )
         if applies
     ]

@@ -4,15 +4,19 @@ Only the contract's paths are forwarded (``is_public_path``); anything else is 4
 here, so the service's ``/health``, ``/docs`` and ``/openapi.json`` are never public.
 Method, path, query string, body and a few headers go to ``EKS_HANDLER_URL`` (or, for a
 page whose token the other side issued, to that side: ``_target``), with
-``X-Caller-Id`` set from the authorizer's context only (``caller_identity``); the
+``X-Caller-Id`` set from the authorizer's context only (``caller_identity``) and, with
+keys, its ``X-Caller-Proof`` (``_proof``, docs/contract.md#caller-proof); the
 service's status, body and a few headers come back, except that an error answer's
-``detail`` is passed on only when it is the contract's own (``public_error_body``).
+``detail`` is passed on only when it is the contract's own (``public_error_body``), and
+a 401 (the service refused this function's proof: the keys are out of step) is the
+contract's 502, never an answer that blames the client.
 urllib3's exceptions become the error tree's through one table (``_TRANSLATIONS``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -20,6 +24,7 @@ from urllib.parse import urlencode
 import urllib3
 from query_core import (
     CALLER_ID_HEADER,
+    CALLER_PROOF_HEADER,
     REQUEST_ID_HEADER,
     BadGatewayError,
     GatewayTimeoutError,
@@ -30,15 +35,19 @@ from query_core import (
 )
 from query_core.events import LambdaContext, LambdaRequest, caller_identity
 
+from lambdas.query._proof import get_proof_keys
 from lambdas.query._settings import QueryLambdaSettings
 from lambdas.query._target import target_url
 
 __all__ = ["forward", "get_pool"]
 
-#: Request headers passed to the service; everything else stays at the edge.
+#: Request headers passed to the service; everything else (a client's own ``X-Caller-Id`` and
+#: ``X-Caller-Proof`` too) stays at the edge.
 FORWARDED_REQUEST_HEADERS: Final = ("content-type", "accept", "accept-language", "user-agent")
 #: Response headers passed back to the client.
 RETURNED_RESPONSE_HEADERS: Final = ("content-type", "retry-after", "allow")
+#: The service's answer to a missing or bad caller proof (docs/contract.md#caller-proof).
+_UNAUTHORIZED: Final = 401
 #: Time kept back from the Lambda's own limit to answer before it is cut off.
 _MARGIN_SECONDS: Final = 0.5
 
@@ -118,6 +127,9 @@ def forward(
     caller = caller_identity(request, settings.owner_claim)
     if caller is not None:  # only from the authorizer: a client's own X-Caller-Id is never sent
         headers[CALLER_ID_HEADER] = caller
+        keys = get_proof_keys().keys()
+        if keys is not None:
+            headers[CALLER_PROOF_HEADER] = keys.sign(caller, request_id, time.time())
     deadline = _deadline(settings, context)
     try:
         response = get_pool().request(
@@ -134,6 +146,9 @@ def forward(
         _log.warning("forwarding failed: %s", exc, extra={"url": url, "deadline_s": deadline})
         raise _translate(exc) from exc
     body = response.data
+    if response.status == _UNAUTHORIZED:
+        _log.error("the query service refused the caller proof: are the keys out of step?")
+        raise BadGatewayError("the query service answered something unusable")
     if response.status >= 400:
         body = public_error_body(response.status, body)
     try:

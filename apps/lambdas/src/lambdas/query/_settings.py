@@ -107,6 +107,34 @@ class QueryLambdaSettings:
             "in `local`, any API's event is taken."
         },
     )
+    caller_proof_secret_arn: str | None = field(
+        default=None,
+        metadata={
+            "description": "The Secrets Manager secret of the caller proof keys "
+            '(`{"keys": [...]}`), read at start and again after `CALLER_PROOF_KEYS_TTL_SECONDS`; '
+            "each `X-Caller-Id` goes with an `X-Caller-Proof` signed with its first key "
+            "(docs/contract.md#caller-proof). Required in `production`."
+        },
+    )
+    caller_proof_keys: str | None = field(
+        default=None,
+        repr=False,
+        metadata={
+            "description": "`local` only, instead of the secret: the keys' JSON itself. "
+            "Neither set in `local`: no proof is sent."
+        },
+    )
+    caller_proof_keys_ttl_seconds: float = field(
+        default=300.0,
+        metadata={"description": "The caller proof keys are read again once this old."},
+    )
+    aws_region: str = field(
+        default="us-east-1", metadata={"description": "The secret's region (Lambda's own)."}
+    )
+    aws_endpoint_url: str | None = field(
+        default=None,
+        metadata={"description": "AWS endpoint for `local`; ignored in `production`."},
+    )
 
     service_url: str | None = field(
         default=None,
@@ -160,9 +188,24 @@ class QueryLambdaSettings:
             raise SettingsError("PUBLIC_API_ID must be set when ENVIRONMENT=production")
         if api_id is not None and not _API_ID.fullmatch(api_id):
             raise SettingsError(f"PUBLIC_API_ID must be a REST API id, not {api_id!r}")
+        proof_arn = env.get("CALLER_PROOF_SECRET_ARN") or None
+        proof_keys = env.get("CALLER_PROOF_KEYS") or None
+        if environment == "production":
+            if proof_arn is None:
+                raise SettingsError(
+                    "CALLER_PROOF_SECRET_ARN must be set when ENVIRONMENT=production"
+                )
+            proof_keys = None
         return cls(
             environment=environment,
             public_api_id=api_id,
+            caller_proof_secret_arn=proof_arn,
+            caller_proof_keys=proof_keys,
+            caller_proof_keys_ttl_seconds=_seconds(
+                env, "CALLER_PROOF_KEYS_TTL_SECONDS", 300.0, 3601.0
+            ),
+            aws_region=env.get("AWS_REGION") or "us-east-1",
+            aws_endpoint_url=_url(env, "AWS_ENDPOINT_URL"),
             eks_handler_url=url,
             forward_timeout_seconds=_seconds(env, "FORWARD_TIMEOUT_SECONDS", 25.0, 29.0),
             forward_connect_timeout_seconds=_seconds(

@@ -19,6 +19,7 @@ from query_core.events import EventSource, LambdaContext, LambdaHandler, LambdaR
 
 from lambdas._startup import starting
 from lambdas.query._forward import forward, get_pool
+from lambdas.query._proof import get_proof_keys
 from lambdas.query._settings import get_settings
 
 __all__ = ["get_pool", "handler"]
@@ -45,5 +46,6 @@ def _sources() -> tuple[EventSource, ...]:
 #: invocation, or an HTTP API event where the REST API is deployed, is an unsupported event.
 handler = LambdaHandler(_dispatch, logger=_log, sources=_sources)
 
-with starting(_log):  # at init: a wrong setting is one line and exit 1
+with starting(_log):  # at init: a wrong setting or an unreadable secret is one line and exit 1
     configure_json_logging(get_settings().log_level)
+    get_proof_keys()
