@@ -46,7 +46,6 @@ CLOUDFORMATION = frozenset(
         "AWS::ApiGateway::Method",
         "AWS::ApiGateway::Resource",
         "AWS::ApiGateway::RestApi",
-        "AWS::CloudWatch::Dashboard",
         "AWS::EC2::SecurityGroup",
         "AWS::EC2::SecurityGroupIngress",
         "AWS::EC2::VPCEndpoint",
@@ -74,6 +73,13 @@ _NAMES: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 #: moto's dummy credentials: it accepts any, and nothing leaves 127.0.0.1.
 _DUMMY_KEY = "testing"
+#: Attributes moto's models do not answer (one such Fn::GetAtt among the stack's outputs and
+#: the stack answers none): derived from the resource's Ref (its ARN) instead.
+_DERIVED: dict[tuple[str, str], Callable[[str], str]] = {
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): lambda arn: arn.split(
+        ":", 5
+    )[5],
+}
 PART_CLOUDFORMATION = "CloudFormation"
 PART_API = "its API"
 PART_NONE = "not created"
@@ -211,7 +217,7 @@ class _Deploy:
             resource["Properties"].setdefault(key, rule(f"{self.stack}-{logical_id}"))
         return resource
 
-    def _send(self, outputs: dict[str, Any]) -> dict[str, str]:
+    def _send(self, outputs: dict[str, Any], new: list[str] | None = None) -> dict[str, str]:
         body: dict[str, Any] = {"Resources": self.sent, "Outputs": outputs}
         if "Parameters" in self.template:
             body["Parameters"] = self.template["Parameters"]
@@ -224,7 +230,7 @@ class _Deploy:
         except Exception as exc:  # moto's answer, whatever the service: the deploy's refusal
             raise DeployError(
                 f"moto's CloudFormation refused wave {self.waves} "
-                f"({', '.join(sorted(self.sent))[:300]}…): {exc}"
+                f"(adding {', '.join(new or ['the outputs'])}): {str(exc)[:300]}"
             ) from exc
         stack = cloudformation.describe_stacks(StackName=self.stack)["Stacks"][0]
         if not stack["StackStatus"].endswith("_COMPLETE"):
@@ -248,10 +254,10 @@ class _Deploy:
         for logical_id in self.sent:
             outputs[_output_key(logical_id)] = {"Value": {"Ref": logical_id}}
         for logical_id, attribute in self.read:
-            if logical_id in self.sent:
+            if logical_id in self.sent and not self._derived(logical_id, attribute):
                 value = {"Fn::GetAtt": [logical_id, attribute]}
                 outputs[_output_key(logical_id, attribute)] = {"Value": value}
-        answered = self._send(outputs)
+        answered = self._send(outputs, ready)
         if missing := sorted(set(outputs) - set(answered)):
             raise DeployError(
                 f"wave {self.waves}: the stack answers {len(answered)} of its {len(outputs)} "
@@ -261,8 +267,14 @@ class _Deploy:
             self.values.refs[logical_id] = answered[_output_key(logical_id)]
         for logical_id, attribute in self.read:
             if logical_id in self.sent:
-                answer = answered[_output_key(logical_id, attribute)]
+                if derive := self._derived(logical_id, attribute):
+                    answer = derive(self.values.refs[logical_id])
+                else:
+                    answer = answered[_output_key(logical_id, attribute)]
                 self.values.attributes[(logical_id, attribute)] = answer
+
+    def _derived(self, logical_id: str, attribute: str) -> Callable[[str], str] | None:
+        return _DERIVED.get((self.resources[logical_id]["Type"], attribute))
 
     def outside(self, logical_id: str) -> None:
         resource, placed = self.resources[logical_id], self.placed[logical_id]

@@ -161,13 +161,27 @@ def _alarm(aws: Clients, stack: str, lid: str, p: dict[str, Any]) -> Created:
     return Created(name, {"Arn": arn})
 
 
+def _transformation(transformation: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's ``Dimensions`` (a list of ``Key``/``Value``) as the API's map."""
+    made = _camel({k: v for k, v in transformation.items() if k != "Dimensions"})
+    if dimensions := transformation.get("Dimensions"):
+        made["dimensions"] = {d["Key"]: d["Value"] for d in dimensions}
+    return dict(made)
+
+
+def _dashboard(aws: Clients, stack: str, lid: str, p: dict[str, Any]) -> Created:
+    name = p.get("DashboardName", _name(stack, lid, 255))
+    aws("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
+    return Created(name, {})
+
+
 def _metric_filter(aws: Clients, stack: str, lid: str, p: dict[str, Any]) -> Created:
     name = p.get("FilterName", _name(stack, lid, 512))
     aws("logs").put_metric_filter(
         logGroupName=p["LogGroupName"],
         filterName=name,
         filterPattern=p["FilterPattern"],
-        metricTransformations=_camel(p["MetricTransformations"]),
+        metricTransformations=[_transformation(t) for t in p["MetricTransformations"]],
     )
     return Created(name, {})
 
@@ -202,7 +216,9 @@ def _codebuild_project(aws: Clients, stack: str, lid: str, p: dict[str, Any]) ->
         fields["timeoutInMinutes"] = int(p["TimeoutInMinutes"])
     project = aws("codebuild").create_project(
         name=name,
-        source=_camel(p["Source"]),
+        source={
+            ("buildspec" if k == "buildSpec" else k): v for k, v in _camel(p["Source"]).items()
+        },
         artifacts=_camel(p["Artifacts"]),
         environment=_camel(p["Environment"]),
         serviceRole=p["ServiceRole"],
@@ -288,6 +304,10 @@ API: dict[str, tuple[Callable[[Clients, str, str, dict[str, Any]], Created], str
     "AWS::ApiGateway::Stage": (_stage, "no CloudFormation model"),
     "AWS::ApiGateway::Account": (_account, "no CloudFormation model"),
     "AWS::CloudWatch::Alarm": (_alarm, "no CloudFormation model"),
+    "AWS::CloudWatch::Dashboard": (
+        _dashboard,
+        "moto's model creates it but returns no resource: its Ref breaks the stack's outputs",
+    ),
     "AWS::Logs::MetricFilter": (_metric_filter, "no CloudFormation model"),
     "AWS::EC2::SecurityGroupEgress": (_egress, "no CloudFormation model"),
     "AWS::S3::BucketPolicy": (_bucket_policy, "no CloudFormation model"),
