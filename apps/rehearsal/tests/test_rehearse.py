@@ -74,3 +74,32 @@ def test_a_marker_that_names_no_block_stops_the_rehearsal_before_it_starts(tmp_p
     assert result.stdout == ""
     assert "a rehearse skip marker must be the line before a ```bash block" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_deploy_places_every_resource_of_the_real_template_once(tmp_path) -> None:
+    """The runbook as it is, plus one block after the deploy that prints the synthesized
+    template's logical ids: the transcript's deploy table lists each in exactly one part."""
+    stop = "    <!-- rehearse stop: preflight on the deployed stack"
+    show = (
+        "    ```bash\n    python3 -c \"import json; print('IDS', *json.load(open("
+        "'infra/cdk.out/QueryService-prod.template.json'))['Resources'])\"\n    ```\n\n"
+    )
+    page = tmp_path / "rehearsal.md"
+    text = RUNBOOK.read_text()
+    assert text.count(stop) == 1
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text(text.replace(stop, show + stop))
+    result = subprocess.run(
+        ["query-rehearsal", "--repo", str(REPO), "--runbook", str(runbook), "--page", str(page)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    ids = re.search(r"^IDS (.+)$", result.stdout, re.MULTILINE)
+    assert ids, result.stdout
+    table = page.read_text().split("## The deploy")[1].split("\n## ")[0]
+    rows = re.findall(r"^\| `([^`]+)` \| `[^`]+` \| ([^|]+) \|", table, re.MULTILINE)
+    assert sorted(lid for lid, _ in rows) == sorted(ids[1].split())
+    assert {part.strip() for _, part in rows} == {"CloudFormation", "its API", "not created"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rehearsal.run import run_blocks
 from rehearsal.runbook import Kind, parse, unfilled
 
 RUNBOOK = Path(__file__).parents[3] / "docs" / "runbook.md"
@@ -28,6 +29,8 @@ REHEARSED = [
         "Deploy 1: Check the account before the first deploy",
         "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
+    # `rehearse instead: deploy`: rehearsal.deploy runs in the place of this block.
+    ("Deploy 2: Deploy with `trafficTarget=eks`", "./nox -s build"),
 ]
 
 
@@ -37,7 +40,10 @@ def test_the_rehearsed_commands_are_pinned() -> None:
     assert '"canaryTestUserId": "u-1001"' in runbook.rehearsed()[1].command
     stop = runbook.stop()
     assert stop is not None
-    assert stop.step == "Deploy 2: Deploy with `trafficTarget=eks`"
+    assert stop.step == "Deploy 3: Check again, now with the stack"
+    assert [(b.step, b.instead) for b in runbook.rehearsed() if b.kind is Kind.INSTEAD] == [
+        ("Deploy 2: Deploy with `trafficTarget=eks`", "deploy")
+    ]
     assert all(not unfilled(block) for block in runbook.rehearsed())
 
 
@@ -68,6 +74,11 @@ PAGE = """\
     aws something
     ```
 
+    <!-- rehearse instead: deploy: the rehearsal's own -->
+    ```bash
+    cdk deploy
+    ```
+
 ## Clean-up
 
 - [ ] **Checked item.** text
@@ -91,13 +102,16 @@ def test_markers_steps_and_fills() -> None:
     assert kinds == [
         ("Deploy 0: First", Kind.RUN),
         ("Deploy 1: Second", Kind.SKIP),
+        ("Deploy 1: Second", Kind.INSTEAD),
         ("Clean-up: Checked item", Kind.STOP),
         ("Clean-up: After", Kind.RUN),
     ]
     first = runbook.blocks[0]
     assert first.command == "echo abc \\\n    --more\n"  # filled, the list's indent removed
     assert first.first_line == "echo abc --more"
-    assert [b.step for b in runbook.rehearsed()] == ["Deploy 0: First"]
+    assert [b.step for b in runbook.rehearsed()] == ["Deploy 0: First", "Deploy 1: Second"]
+    instead = runbook.rehearsed()[1]
+    assert (instead.instead, instead.reason) == ("deploy", "the rehearsal's own")
     assert [b.reason for b in runbook.skipped()] == ["not here"]
     assert [b.step for b in runbook.not_reached()] == ["Clean-up: After"]
     assert unfilled(runbook.blocks[-1]) == ["<an unfilled one>"]
@@ -106,5 +120,29 @@ def test_markers_steps_and_fills() -> None:
 def test_a_marker_must_be_followed_by_a_block() -> None:
     with pytest.raises(ValueError, match="must be the line before a ```bash block"):
         parse("<!-- rehearse skip: why -->\nsome text\n")
+    with pytest.raises(ValueError, match="an instead marker is 'instead: <step>: <reason>'"):
+        parse("<!-- rehearse instead: no reason -->\n```bash\nx\n```\n")
     with pytest.raises(ValueError, match="a fill marker is"):
         parse("<!-- rehearse fill: no equals sign -->\n")
+
+
+def test_an_instead_block_runs_the_rehearsal_step_it_names(tmp_path) -> None:
+    """The named step runs in the block's place (its exit code is the block's); a name the
+    rehearsal does not know fails the block naming it; the block's bash never runs."""
+    runbook = parse(
+        "<!-- rehearse instead: deploy: ours -->\n```bash\ntouch ran\n```\n"
+        "<!-- rehearse instead: other: ours -->\n```bash\ntouch ran\n```\n"
+    )
+    calls = []
+
+    def deploy() -> tuple[int, str]:
+        calls.append("deploy")
+        return 0, "deployed"
+
+    done = run_blocks(runbook, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, echo=lambda _: None,
+                      instead={"deploy": deploy})  # fmt: skip
+    assert calls == ["deploy"]
+    assert [(o.exit_code, o.output) for o in done.outcomes] == [(0, "deployed"), (None, "")]
+    assert done.failed is not None
+    assert "names no step of the rehearsal: 'other' (known: deploy)" in done.failed.verdict()
+    assert not (tmp_path / "ran").exists()

@@ -20,12 +20,16 @@ from typing import NoReturn
 
 from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, LambdaAccountFront, load_account
 
+from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.page import page, timeline
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
 
 __all__ = ["main"]
+
+#: The stack the runbook deploys (``cdk.json``'s app names it after the environment).
+STACK = "QueryService-prod"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -65,13 +69,33 @@ def main(argv: list[str] | None = None) -> None:
         env = block_environment(
             os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url, region=account.region
         )
-        rehearsal = run_blocks(runbook, cwd=lay_out(repo, Path(root)), env=env, echo=print)
+        cwd = lay_out(repo, Path(root))
+        deployed: list[Deployed] = []
+
+        def deploy_step() -> tuple[int, str]:
+            """``rehearse instead: deploy``: the real synth's cdk.out created in moto."""
+            aws = clients(moto.endpoint_url, front.url, account.region)
+            try:
+                done = deploy(cwd / "infra" / "cdk.out", STACK, aws=aws,
+                              account=account.account, region=account.region)  # fmt: skip
+            except (DeployError, OSError) as exc:
+                return 1, f"the deploy stopped: {exc}"
+            deployed.append(done)
+            lines = [f"{p.logical_id}  {p.type}  {p.part}: {p.reason}" for p in done.resources]
+            lines.append(f"{STACK}: {len(done.resources)} resources in {done.waves} waves, "
+                         f"{len(done.outputs)} outputs")  # fmt: skip
+            return 0, "\n".join(lines)
+
+        rehearsal = run_blocks(
+            runbook, cwd=cwd, env=env, echo=print, instead={"deploy": deploy_step}
+        )
     print(timeline(rehearsal))
     if not args.no_page:
         target = args.page or repo / "docs" / "rehearsal.md"
         fixture = "packages/query_devstack/src/query_devstack/accounts/running.toml"
         seconds = time.perf_counter() - started
-        target.write_text(page(rehearsal, fixture=fixture, seconds=seconds))
+        text = page(rehearsal, fixture=fixture, seconds=seconds, deployed=deployed[:1])
+        target.write_text(text)
         print(f"wrote {target}")
     if rehearsal.failed:
         sys.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rehearsal.deploy import Deployed
 from rehearsal.run import Rehearsal
 from rehearsal.runbook import Block
 
@@ -50,7 +51,9 @@ def _listed(blocks: list[Block], why: bool) -> list[str]:
     ]
 
 
-def page(rehearsal: Rehearsal, *, fixture: str, seconds: float) -> str:
+def page(
+    rehearsal: Rehearsal, *, fixture: str, seconds: float, deployed: list[Deployed] | None = None
+) -> str:
     """``docs/rehearsal.md``: what ran, what was skipped and why, where it stopped."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -80,6 +83,22 @@ def page(rehearsal: Rehearsal, *, fixture: str, seconds: float) -> str:
             f"| {_cell(outcome.block.step)} | {_code(outcome.block.first_line)} | {code} "
             f"| {outcome.seconds:.1f} |"
         )
+    for done in deployed or []:
+        lines += [
+            "",
+            "## The deploy",
+            "",
+            f"`{done.stack}`'s {len(done.resources)} resources in {done.waves} waves, "
+            "in the place of the runbook's deploy (`rehearse instead: deploy`, "
+            "[decision 15](decisions/0015-runbook-rehearsal.md#the-deploy)):",
+            "",
+            "| resource | type | part | why |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{p.logical_id}` | `{p.type}` | {p.part} | {_cell(p.reason)} |"
+            for p in sorted(done.resources, key=lambda p: (p.part, p.type, p.logical_id))
+        ]
     if skipped := rehearsal.runbook.skipped():
         lines += ["", "## Skipped", "", "| step | command | why |", "| --- | --- | --- |"]
         lines += _listed(skipped, why=True)

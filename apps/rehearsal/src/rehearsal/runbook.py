@@ -4,7 +4,10 @@ do with each (docs/decisions/0015-runbook-rehearsal.md):
 * ``<!-- rehearse fill: <placeholder> = <value> -->`` anywhere on the page: every block's
   ``<placeholder>`` becomes ``<value>``;
 * ``<!-- rehearse skip: <reason> -->`` on the line before a block: listed, not run;
-* ``<!-- rehearse stop: <reason> -->`` on the line before a block: the rehearsal ends there.
+* ``<!-- rehearse stop: <reason> -->`` on the line before a block: the rehearsal ends there;
+* ``<!-- rehearse instead: <name>: <reason> -->`` on the line before a block: the rehearsal
+  runs its own step ``<name>`` in the block's place (``deploy``: ``rehearsal.deploy``), the
+  block stays as written for the operator.
 
 Each block is named after the step it belongs to: the page's ``##`` heading, and the numbered
 (``0. **Title.**``) or bulleted (``- **Title.**``) item it sits in.
@@ -19,7 +22,9 @@ from enum import StrEnum
 __all__ = ["Block", "Kind", "Runbook", "parse", "unfilled"]
 
 _FENCE = re.compile(r"^(?P<indent>\s*)```bash\s*$")
-_MARKER = re.compile(r"^\s*<!--\s*rehearse (?P<kind>skip|stop|fill):\s*(?P<text>.*?)\s*-->\s*$")
+_MARKER = re.compile(
+    r"^\s*<!--\s*rehearse (?P<kind>skip|stop|fill|instead):\s*(?P<text>.*?)\s*-->\s*$"
+)
 _FILL = re.compile(r"^(?P<placeholder><[^<>]+>)\s*=\s*(?P<value>.*)$")
 _HEADING = re.compile(r"^##\s+(?P<title>.+?)(?:\s+\{#[^}]*\})?\s*$")
 _ITEM = re.compile(r"^\s*(?:(?P<number>\d+)\.|-(?: \[ \])?)\s+\*\*(?P<title>.+?)\*\*")
@@ -34,6 +39,7 @@ class Kind(StrEnum):
     RUN = "run"
     SKIP = "skip"
     STOP = "stop"
+    INSTEAD = "instead"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class Block:
     command: str
     kind: Kind = Kind.RUN
     reason: str = ""
+    #: For ``instead``: the name of the rehearsal's own step run in the block's place.
+    instead: str = ""
 
     @property
     def first_line(self) -> str:
@@ -75,7 +83,7 @@ class Runbook:
         for block in self.blocks:
             if block.kind is Kind.STOP:
                 break
-            if block.kind is Kind.RUN:
+            if block.kind in (Kind.RUN, Kind.INSTEAD):
                 run.append(block)
         return run
 
@@ -125,6 +133,14 @@ def parse(text: str) -> Runbook:
                 index += 1
             written = "\n".join(body) + "\n"
             kind, reason = pending or (Kind.RUN, "")
+            instead = ""
+            if kind is Kind.INSTEAD:
+                instead, _, reason = reason.partition(":")
+                instead, reason = instead.strip(), reason.strip()
+                if not instead or not reason:
+                    raise ValueError(
+                        f"line {index}: an instead marker is 'instead: <step>: <reason>'"
+                    )
             step = f"{heading} {item}".replace(" : ", ": ").strip() if item else heading
             runbook.blocks.append(
                 Block(
@@ -134,6 +150,7 @@ def parse(text: str) -> Runbook:
                     command=_filled(written, runbook.fills),
                     kind=kind,
                     reason=reason,
+                    instead=instead,
                 )
             )
             pending = None
