@@ -40,8 +40,8 @@ QueryCoreError
 
 A 429 is neither the request's fault nor the dependency's: DynamoDB throttles one user's
 partition while it serves every other, so it is passed on, never retried nor counted
-against the store's availability (docs/contract.md#fair-share). Anything that is not an ``HTTPError`` (``RepositoryError``, a bug) is answered
-500 ``{"detail": "internal error"}`` and logged with the request id.
+against the store's availability (docs/contract.md#fair-share). Anything else (a
+``RepositoryError``, a bug) is answered 500 ``{"detail": "internal error"}``, logged.
 """
 
 from __future__ import annotations
