@@ -104,7 +104,11 @@ def test_the_api_is_checked_before_the_path(query_lambda, service, load_event):
 def test_production_without_the_api_id_is_refused_with_one_line():
     from lambdas.query._settings import QueryLambdaSettings, SettingsError
 
-    production = {"ENVIRONMENT": "production", "EKS_HANDLER_URL": "http://alb.internal"}
+    production = {
+        "ENVIRONMENT": "production",
+        "EKS_HANDLER_URL": "http://alb.internal",
+        "CALLER_PROOF_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:p",
+    }
     with pytest.raises(SettingsError, match=r"^PUBLIC_API_ID must be set when ENVIRONMENT=produ"):
         QueryLambdaSettings.from_environ(production)
     with pytest.raises(SettingsError, match=r"^PUBLIC_API_ID must be a REST API id, not 'a/b'$"):

@@ -124,6 +124,7 @@ def test_production_without_the_secret_does_not_start():
         "lambdas.query.handler",
         ENVIRONMENT="production",
         EKS_HANDLER_URL="https://internal.example",
+        PUBLIC_API_ID="q7r8s9t0u1",
         CALLER_PROOF_KEYS=CALLER_PROOF_SECRET,  # a literal is not enough in production
     )
     assert code == 1
