@@ -163,10 +163,12 @@ def test_an_image_tag_wins_over_either_build(synth, make_config, builder):
 # -- the buildspec's commands, run by bash as CodeBuild runs them ---------------------------
 
 REPOSITORY_URI = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/queryservice-images"
+# ``docker login`` reads the password before it records its call: the pipe runs both sides at
+# once, and only the password (written after ``aws`` recorded) orders the two lines.
 STAND_IN = """#!/bin/bash
+if [ "$1" = login ]; then cat > /dev/null; fi
 echo "$(basename "$0") $*" >> "$CALLS"
 if [ "$(basename "$0") $1 $2" = "aws ecr describe-images" ]; then exit "$PUSHED"; fi
-if [ "$1" = login ]; then cat > /dev/null; fi
 [ "$(basename "$0") $1" = "aws ecr" ] && echo password
 exit 0
 """
