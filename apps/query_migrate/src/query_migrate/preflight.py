@@ -97,20 +97,25 @@ def _endpoints(aws: Aws, outputs: Outputs, context: Context) -> list[Check]:
                 Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
             )
             found = [endpoint for page in pages for endpoint in page.get("VpcEndpoints", [])]
+        own = _stack_endpoints(aws, outputs)
     except AwsError as exc:
         return [Check.fail("VPC endpoints", str(exc), "check vpcId and the region")]
     present: dict[str, bool] = {}
+    ours: set[str] = set()
     prefix = f"com.amazonaws.{aws.region}."
     for endpoint in found:
         if endpoint.get("State", "available").lower() in {"deleted", "deleting", "failed"}:
             continue
         service = endpoint.get("ServiceName", "").removeprefix(prefix)
+        if endpoint.get("VpcEndpointId") in own:  # the stack's: not one the VPC had
+            ours.add(service)
+            continue
         present[service] = present.get(service, False) or bool(endpoint.get("PrivateDnsEnabled"))
     declared = set(context.strings("existingVpcEndpoints"))
     services = list(SHARED_ENDPOINT_SERVICES)
     if context.flag("enableLambdaRollbackSource"):
         services.append("lambda")
-    checks = [_shared_endpoint(service, present, declared) for service in services]
+    checks = [_shared_endpoint(service, present, declared, ours) for service in services]
     checks.append(_execute_api(present, context.flag("executeApiPrivateDns") or False))
     return checks
 
@@ -119,9 +124,31 @@ def _dns(private_dns: bool) -> str:
     return f"private DNS {'on' if private_dns else 'off'}"
 
 
-def _shared_endpoint(service: str, present: dict[str, bool], declared: set[str]) -> Check:
+def _stack_endpoints(aws: Aws, outputs: Outputs) -> set[str]:
+    """The VPC endpoints the deployed stack created (its ``AWS::EC2::VPCEndpoint``
+    resources): after the deploy they are in the VPC, and are not the VPC's own."""
+    if not outputs.stack or not outputs.exists:
+        return set()
+    with aws_errors(f"ListStackResources {outputs.stack}"):
+        pages = aws.cloudformation.get_paginator("list_stack_resources").paginate(
+            StackName=outputs.stack
+        )
+        return {
+            resource["PhysicalResourceId"]
+            for page in pages
+            for resource in page.get("StackResourceSummaries", [])
+            if resource.get("ResourceType") == "AWS::EC2::VPCEndpoint"
+            and resource.get("PhysicalResourceId")
+        }
+
+
+def _shared_endpoint(
+    service: str, present: dict[str, bool], declared: set[str], ours: set[str] | None = None
+) -> Check:
     """An endpoint the stack creates only when the VPC lacks it (``existingVpcEndpoints``)."""
     name = f"endpoint {service}"
+    if ours and service in ours and service not in present and service not in declared:
+        return Check.ok(name, "the stack's own (created by its deploy)")
     if service in present and service not in declared:
         return Check.fail(
             name,

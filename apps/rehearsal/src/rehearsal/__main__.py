@@ -30,6 +30,11 @@ __all__ = ["main"]
 
 #: The stack the runbook deploys (``cdk.json``'s app names it after the environment).
 STACK = "QueryService-prod"
+#: moto's own setting: the tasks it counts for each ECS service it creates (it runs none). The
+#: stack's ``desiredCount`` (the CDK app's default, 2), so that the service is as a real deploy
+#: leaves it: that many tasks running, its rollout complete; the deploy starts that many tasks
+#: and registers them as the ALB's targets (``rehearsal.resources.start_tasks``).
+MOTO_SETTINGS = {"MOTO_ECS_SERVICE_RUNNING": "2"}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         _cannot_start(f"needs {'; '.join(missing)}")
     started = time.perf_counter()
     with (
-        EmulatorProcess() as moto,
+        EmulatorProcess(settings=MOTO_SETTINGS) as moto,
         LambdaAccountFront(moto.endpoint_url) as front,
         tempfile.TemporaryDirectory(prefix="rehearsal-") as root,
     ):

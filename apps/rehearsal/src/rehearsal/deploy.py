@@ -27,10 +27,11 @@ from typing import Any
 
 import boto3
 
-from rehearsal.resources import API, NOT_CREATED, Clients
+from rehearsal.resources import API, NOT_CREATED, Clients, inline_egress, start_tasks
 from rehearsal.template import TemplateError, Values, dependencies, evaluate, rewrite
 
 __all__ = [
+    "AFTER",
     "CLOUDFORMATION",
     "DeployError",
     "Deployed",
@@ -65,6 +66,18 @@ CLOUDFORMATION = frozenset(
         "AWS::StepFunctions::StateMachine",
     }
 )
+#: What moto's model of a type leaves undone, done through the service's API after the wave.
+AFTER = {
+    "AWS::EC2::SecurityGroup": (
+        "its inline egress rules through EC2's API (moto's model drops them, leaving all "
+        "outbound open)"
+    ),
+    "AWS::ECS::Service": (
+        "moto runs no task (its RunTask refuses the CDK's Fargate task definition): it counts "
+        "MOTO_ECS_SERVICE_RUNNING tasks; each gets the network interface Fargate would give it, "
+        "its address registered in the target group, which moto answers healthy unprobed"
+    ),
+}
 #: Names moto would give (from the stack and logical id) that its own services refuse: the
 #: property set instead, and the rule it must follow.
 _NAMES: dict[str, tuple[str, Callable[[str], str]]] = {
@@ -105,6 +118,8 @@ class Deployed:
     resources: list[Placed]
     outputs: dict[str, str] = field(default_factory=dict)
     waves: int = 0
+    #: Each ECS service's tasks (their network interfaces) as the deploy simulated them.
+    tasks: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parts(template: dict[str, Any]) -> list[Placed]:
@@ -114,7 +129,8 @@ def parts(template: dict[str, Any]) -> list[Placed]:
     for logical_id, resource in template["Resources"].items():
         kind = resource["Type"]
         if kind in CLOUDFORMATION:
-            placed.append(Placed(logical_id, kind, PART_CLOUDFORMATION, "moto models it"))
+            why = "moto models it" + (f"; {AFTER[kind]}" if kind in AFTER else "")
+            placed.append(Placed(logical_id, kind, PART_CLOUDFORMATION, why))
         elif kind in API:
             placed.append(Placed(logical_id, kind, PART_API, API[kind][1]))
         elif kind in NOT_CREATED:
@@ -171,6 +187,7 @@ class _Deploy:
         self.placed = {p.logical_id: p for p in parts(template)}
         self.sent: dict[str, dict[str, Any]] = {}  # the CloudFormation part, as sent
         self.waves = 0
+        self.tasks: dict[str, list[str]] = {}  # each ECS service's tasks' interfaces
         # What the other parts read from the CloudFormation part: each Ref, and each
         # Fn::GetAtt named outside it.
         self.read: set[tuple[str, str]] = set()
@@ -178,11 +195,19 @@ class _Deploy:
             self.read |= self._attributes(node)
 
     def _outside_nodes(self) -> list[Any]:
-        return [
+        nodes = [
             r.get("Properties", {})
             for lid, r in self.resources.items()
             if self.placed[lid].part != PART_CLOUDFORMATION
         ]
+        # What the deploy does after CloudFormation, through the APIs: it reads these too.
+        for resource in self.resources.values():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::EC2::SecurityGroup":
+                nodes.append(properties.get("SecurityGroupEgress", []))
+            elif resource["Type"] == "AWS::ECS::Service":
+                nodes.append(properties)
+        return nodes
 
     def _attributes(self, node: Any) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
@@ -272,6 +297,24 @@ class _Deploy:
                 else:
                     answer = answered[_output_key(logical_id, attribute)]
                 self.values.attributes[(logical_id, attribute)] = answer
+        for logical_id in ready:
+            self._after_cloudformation(logical_id)
+
+    def _after_cloudformation(self, logical_id: str) -> None:
+        """What moto's model of a type leaves undone, done through the service's API."""
+        resource = self.resources[logical_id]
+        try:
+            if resource["Type"] == "AWS::EC2::SecurityGroup":
+                egress = evaluate(resource.get("Properties", {}).get("SecurityGroupEgress", []),
+                                  self.values)  # fmt: skip
+                inline_egress(self.aws, self.values.refs[logical_id], egress)
+            elif resource["Type"] == "AWS::ECS::Service":
+                properties = evaluate(resource.get("Properties", {}), self.values)
+                self.tasks[logical_id] = start_tasks(self.aws, self.values.refs[logical_id], properties)
+        except TemplateError as exc:
+            raise DeployError(f"{logical_id} ({resource['Type']}): {exc}") from exc
+        except Exception as exc:  # moto's answer: the deploy's refusal, named
+            raise DeployError(f"{logical_id} ({resource['Type']}) through its API: {exc}") from exc
 
     def _derived(self, logical_id: str, attribute: str) -> Callable[[str], str] | None:
         return _DERIVED.get((self.resources[logical_id]["Type"], attribute))
@@ -369,4 +412,4 @@ def deploy(cdk_out: Path, stack: str, *, aws: Clients, account: str, region: str
     }
     run = _Deploy(aws, stack, template, Values(pseudo))
     outputs = run.run()
-    return Deployed(stack, placed, outputs, run.waves)
+    return Deployed(stack, placed, outputs, run.waves, run.tasks)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["API", "NOT_CREATED", "Clients", "Created"]
+__all__ = ["API", "NOT_CREATED", "Clients", "Created", "inline_egress", "start_tasks"]
 
 Clients = Callable[[str], Any]  # a boto3 client of the emulated account, by service name
 
@@ -187,18 +187,8 @@ def _metric_filter(aws: Clients, stack: str, lid: str, p: dict[str, Any]) -> Cre
 
 
 def _egress(aws: Clients, stack: str, lid: str, p: dict[str, Any]) -> Created:
-    permission: dict[str, Any] = {"IpProtocol": p["IpProtocol"]}
-    for key in ("FromPort", "ToPort"):
-        if key in p:
-            permission[key] = int(p[key])
-    if "CidrIp" in p:
-        permission["IpRanges"] = [{"CidrIp": p["CidrIp"], "Description": p.get("Description", "")}]
-    if "DestinationSecurityGroupId" in p:
-        permission["UserIdGroupPairs"] = [{"GroupId": p["DestinationSecurityGroupId"]}]
-    if "DestinationPrefixListId" in p:
-        permission["PrefixListIds"] = [{"PrefixListId": p["DestinationPrefixListId"]}]
     done = aws("ec2").authorize_security_group_egress(
-        GroupId=p["GroupId"], IpPermissions=[permission]
+        GroupId=p["GroupId"], IpPermissions=[_permission(p)]
     )
     rule = done.get("SecurityGroupRules", [{}])[0].get("SecurityGroupRuleId", _name(stack, lid))
     return Created(rule, {})
@@ -334,3 +324,71 @@ NOT_CREATED: dict[str, str] = {
         "is checked on the synthesized template (infra/tests/test_side_doors.py)"
     ),
 }
+
+
+#: CloudFormation's ``SecurityGroupEgress`` when a group has no egress (the CDK's
+#: ``allowAllOutbound: false``): a rule that matches nothing.
+_ALL = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+
+
+def _permission(rule: dict[str, Any]) -> dict[str, Any]:
+    """One ``SecurityGroupEgress`` (or ``AWS::EC2::SecurityGroupEgress``) as EC2's API takes it."""
+    permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
+    for key in ("FromPort", "ToPort"):
+        if key in rule:
+            permission[key] = int(rule[key])
+    described = {"Description": rule["Description"]} if rule.get("Description") else {}
+    if "CidrIp" in rule:
+        permission["IpRanges"] = [{"CidrIp": rule["CidrIp"], **described}]
+    if "DestinationSecurityGroupId" in rule:
+        permission["UserIdGroupPairs"] = [{"GroupId": rule["DestinationSecurityGroupId"]}]
+    if "DestinationPrefixListId" in rule:
+        permission["PrefixListIds"] = [{"PrefixListId": rule["DestinationPrefixListId"]}]
+    return permission
+
+
+def inline_egress(aws: Clients, group_id: str, egress: list[dict[str, Any]]) -> None:
+    """A security group's inline ``SecurityGroupEgress``, which moto's model drops (leaving its
+    allow-all): the allow-all revoked and each rule authorized, as CloudFormation does."""
+    if not egress:  # CloudFormation's default: all outbound, as moto leaves it
+        return
+    ec2 = aws("ec2")
+    ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=[_ALL])
+    ec2.authorize_security_group_egress(
+        GroupId=group_id, IpPermissions=[_permission(rule) for rule in egress]
+    )
+
+
+def start_tasks(aws: Clients, service_arn: str, p: dict[str, Any]) -> list[str]:
+    """An ECS service's tasks as its deployment leaves them, which moto does not run: moto
+    counts ``MOTO_ECS_SERVICE_RUNNING`` of them (its server's setting) with the rollout
+    complete; for each one counted, the network interface Fargate gives a task (in the
+    service's subnets, with its security groups) is created and its address registered in the
+    service's target groups, where moto answers ``healthy`` without probing it. moto's
+    ``RunTask`` cannot start the CDK's task definition (it sums the containers' ``memory``,
+    which a Fargate task sets on the task alone). Returns the interfaces' ids."""
+    service = aws("ecs").describe_services(cluster=p["Cluster"], services=[service_arn])[
+        "services"
+    ][0]
+    network = p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
+    subnets, groups = list(network.get("Subnets", [])), list(network.get("SecurityGroups", []))
+    count = int(service.get("runningCount", 0))
+    if not count or not subnets:
+        return []
+    interfaces = [
+        aws("ec2").create_network_interface(
+            SubnetId=subnets[index % len(subnets)],
+            Groups=groups,
+            Description=f"the task {index + 1} of {service['serviceName']} (rehearsal)",
+        )["NetworkInterface"]
+        for index in range(count)
+    ]
+    for balancer in p.get("LoadBalancers", []):
+        aws("elbv2").register_targets(
+            TargetGroupArn=balancer["TargetGroupArn"],
+            Targets=[
+                {"Id": eni["PrivateIpAddress"], "Port": int(balancer["ContainerPort"])}
+                for eni in interfaces
+            ],
+        )
+    return [eni["NetworkInterfaceId"] for eni in interfaces]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rehearsal.runbook import Block, Kind, Runbook, unfilled
+from rehearsal.runbook import Block, Kind, Runbook, filled_from, unfilled
 
 __all__ = ["Instead", "Outcome", "Rehearsal", "run_blocks"]
 
@@ -115,8 +115,13 @@ def run_blocks(
             echo(f"── {block.step}\n(instead of the block: the rehearsal's {block.instead})")
             outcome = run_instead(block, instead or {})
         else:
-            echo(f"── {block.step}\n$ {block.command.rstrip()}")
-            outcome = run_block(block, cwd=cwd, env=env, timeout=timeout)
+            before = rehearsal.outcomes[-1].output if rehearsal.outcomes else ""
+            filled = filled_from(block, before, runbook.output_fills)
+            if isinstance(filled, str):
+                outcome = Outcome(block, None, 0.0, "", filled)
+            else:
+                echo(f"── {block.step}\n$ {filled.command.rstrip()}")
+                outcome = run_block(filled, cwd=cwd, env=env, timeout=timeout)
         rehearsal.outcomes.append(outcome)
         echo(outcome.output.rstrip())
         echo(f"-> exit {outcome.exit_code}, {outcome.seconds:.1f} s {outcome.problem}".rstrip())

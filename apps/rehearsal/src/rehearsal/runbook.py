@@ -2,7 +2,9 @@
 do with each (docs/decisions/0015-runbook-rehearsal.md):
 
 * ``<!-- rehearse fill: <placeholder> = <value> -->`` anywhere on the page: every block's
-  ``<placeholder>`` becomes ``<value>``;
+  ``<placeholder>`` becomes ``<value>``; a value ``output: <regex>`` is read when the block
+  runs, from the output of the block that ran just before it (the regex's first group), as
+  the operator copies a value the previous command printed;
 * ``<!-- rehearse skip: <reason> -->`` on the line before a block: listed, not run;
 * ``<!-- rehearse stop: <reason> -->`` on the line before a block: the rehearsal ends there;
 * ``<!-- rehearse instead: <name>: <reason> -->`` on the line before a block: the rehearsal
@@ -16,10 +18,10 @@ Each block is named after the step it belongs to: the page's ``##`` heading, and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-__all__ = ["Block", "Kind", "Runbook", "parse", "unfilled"]
+__all__ = ["Block", "Kind", "Runbook", "filled_from", "parse", "unfilled"]
 
 _FENCE = re.compile(r"^(?P<indent>\s*)```bash\s*$")
 _MARKER = re.compile(
@@ -29,6 +31,8 @@ _FILL = re.compile(r"^(?P<placeholder><[^<>]+>)\s*=\s*(?P<value>.*)$")
 _HEADING = re.compile(r"^##\s+(?P<title>.+?)(?:\s+\{#[^}]*\})?\s*$")
 _ITEM = re.compile(r"^\s*(?:(?P<number>\d+)\.|-(?: \[ \])?)\s+\*\*(?P<title>.+?)\*\*")
 _HEREDOC = re.compile(r"<<-?\s*'?(?P<word>\w+)'?")
+#: A fill's value read from the output of the block before: ``output: <regex>``.
+_FROM_OUTPUT = "output:"
 #: A placeholder the page leaves to the operator: ``<`` a word, a space, more words, ``>``.
 _PLACEHOLDER = re.compile(r"<[A-Za-z][^<>\n]*\s[^<>\n]*>")
 
@@ -76,6 +80,8 @@ class Runbook:
 
     blocks: list[Block] = field(default_factory=list)
     fills: dict[str, str] = field(default_factory=dict)
+    #: Fills read from the previous block's output when the block runs (``output: <regex>``).
+    output_fills: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
     def rehearsed(self) -> list[Block]:
         """The blocks that run: those before the first stop, skips left out."""
@@ -111,7 +117,17 @@ def parse(text: str) -> Runbook:
             fill = _FILL.match(marker["text"])
             if fill is None:
                 raise ValueError(f"line {number}: a fill marker is '<placeholder> = value'")
-            runbook.fills[fill["placeholder"]] = fill["value"]
+            value = fill["value"]
+            if value.startswith(_FROM_OUTPUT):
+                try:
+                    pattern = re.compile(value.removeprefix(_FROM_OUTPUT).strip())
+                except re.error as exc:
+                    raise ValueError(f"line {number}: the fill's regex: {exc}") from exc
+                if pattern.groups < 1:
+                    raise ValueError(f"line {number}: an output fill's regex needs a group")
+                runbook.output_fills[fill["placeholder"]] = pattern
+            else:
+                runbook.fills[fill["placeholder"]] = value
     heading, item = "", ""
     pending: tuple[Kind, str] | None = None
     index = 0
@@ -167,6 +183,21 @@ def _filled(text: str, fills: dict[str, str]) -> str:
     for placeholder, value in fills.items():
         text = text.replace(placeholder, value)
     return text
+
+
+def filled_from(block: Block, output: str, fills: dict[str, re.Pattern[str]]) -> Block | str:
+    """``block`` with its output fills read from ``output`` (the block before's), or why not."""
+    command = block.command
+    for placeholder, pattern in fills.items():
+        if placeholder not in command:
+            continue
+        if (found := pattern.search(output)) is None:
+            return (
+                f"could not fill {placeholder}: the output of the block before has no match "
+                f"for /{pattern.pattern}/"
+            )
+        command = command.replace(placeholder, found.group(1))
+    return replace(block, command=command)
 
 
 def unfilled(block: Block) -> list[str]:

@@ -39,8 +39,8 @@ def lay_out(repo: Path, root: Path) -> Path:
 def missing_tools(repo: Path, path: str) -> list[str]:
     """What the blocks need and ``path`` or the repository lacks, each with how to get it."""
     missing = [
-        f"{tool} on PATH (the session's Node.js from uv.lock)"
-        for tool in ("bash", "npx", "query-migrate")
+        f"{tool} on PATH (the rehearse session's: uv.lock's Node.js, query-migrate, awscli)"
+        for tool in ("bash", "npx", "query-migrate", "aws")
         if shutil.which(tool, path=path) is None
     ]
     if not (repo / "infra" / "node_modules" / "aws-cdk").is_dir():

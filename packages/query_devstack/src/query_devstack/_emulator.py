@@ -12,6 +12,8 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 from query_devstack._process import Background, ChildServer
@@ -88,9 +90,17 @@ class EmulatorProcess(ChildServer):
 
     name = "moto's server"
 
-    def __init__(self, port: int | None = None, *, startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        startup_timeout: float = 20.0,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        """``settings``: moto's own environment settings for the server (e.g.
+        ``MOTO_ECS_SERVICE_RUNNING``), over this process's environment."""
         super().__init__(port, startup_timeout=startup_timeout)
-        self._env = {**os.environ, "MOTO_PORT": str(self.port)}
+        self._env = {**os.environ, **(settings or {}), "MOTO_PORT": str(self.port)}
 
     def command(self) -> list[str]:
         return moto_command(self.port)
