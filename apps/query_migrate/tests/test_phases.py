@@ -78,6 +78,16 @@ def test_attached(run_limits, cutover) -> None:
     assert "already attached" in _checks(report)["existing public API"]["detail"]
 
 
+def test_attached_while_marketing_waits_for_its_own_step(run_limits, cutover) -> None:
+    """attach leaves /query/marketing on the old Query Lambda (retire-marketing's step): the
+    phase is attached all the same, as the runbook says after attach."""
+    cutover.deploy_eks()
+    cutover.attach(marketing=False)
+    report = _preflight(run_limits, cutover)
+    assert report["phase"] == "attached"
+    assert _checks(report)["phase"]["detail"].startswith("attached: ")
+
+
 def test_canary(run_limits, cutover) -> None:
     cutover.deploy_eks()
     cutover.attach()

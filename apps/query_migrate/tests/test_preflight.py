@@ -262,3 +262,26 @@ def test_the_context_file_is_read_like_cdk_json(run, account, tmp_path) -> None:
     report = run.json("preflight", "--context-file", str(context))
     assert report["ok"] is True
     assert _verdicts(report)["endpoint logs"] == "ok"
+
+
+def test_the_stacks_own_endpoints_are_not_the_vpcs(run, account, aws, stack) -> None:
+    """After the deploy the VPC holds the S3 gateway endpoint the stack created: preflight
+    --stack knows it from the stack's resources, and does not ask to declare it."""
+    tables = aws("ec2").describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [account.vpc]}])
+    template = {
+        "Resources": {
+            "S3Endpoint": {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {
+                    "VpcId": account.vpc,
+                    "ServiceName": "com.amazonaws.us-east-1.s3",
+                    "VpcEndpointType": "Gateway",
+                    "RouteTableIds": [tables["RouteTables"][0]["RouteTableId"]],
+                },
+            }
+        }
+    }
+    aws("cloudformation").create_stack(StackName="Own", TemplateBody=json.dumps(template))
+    result = run("preflight", *account.options(), *CONTEXT, "--stack", "Own", "--json")
+    check = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["endpoint s3"]
+    assert (check["verdict"], check["detail"]) == ("ok", "the stack's own (created by its deploy)")

@@ -31,6 +31,28 @@ REHEARSED = [
     ),
     # `rehearse instead: deploy`: rehearsal.deploy runs in the place of this block.
     ("Deploy 2: Deploy with `trafficTarget=eks`", "./nox -s build"),
+    (
+        "Deploy 2: Deploy with `trafficTarget=eks`",
+        "group=$(aws cloudformation describe-stacks --stack-name QueryService-prod --output text",
+    ),
+    (
+        "Deploy 3: Check again, now with the stack",
+        "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
+    (
+        "Switch 1: Attach the existing public API to the alias `live`",
+        "query-migrate attach --stack QueryService-prod --context-file infra/cdk.context.json "
+        "--dry-run",
+    ),
+    (
+        "Switch 1: Attach the existing public API to the alias `live`",
+        "query-migrate attach --stack QueryService-prod --context-file infra/cdk.context.json "
+        "--record attach-record.json --plan-hash <the hash the dry run printed>",
+    ),
+    (
+        "Switch 1: Attach the existing public API to the alias `live`",
+        "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
 ]
 
 
@@ -40,11 +62,35 @@ def test_the_rehearsed_commands_are_pinned() -> None:
     assert '"canaryTestUserId": "u-1001"' in runbook.rehearsed()[1].command
     stop = runbook.stop()
     assert stop is not None
-    assert stop.step == "Deploy 3: Check again, now with the stack"
+    assert stop.step == "Switch 2: Move the traffic"
     assert [(b.step, b.instead) for b in runbook.rehearsed() if b.kind is Kind.INSTEAD] == [
         ("Deploy 2: Deploy with `trafficTarget=eks`", "deploy")
     ]
-    assert all(not unfilled(block) for block in runbook.rehearsed())
+    # The plan hash is read from the dry run's output when the block runs.
+    assert list(runbook.output_fills) == ["<the hash the dry run printed>"]
+    assert all(not unfilled(block) for block in runbook.rehearsed() if "--plan-hash" not in
+               block.command)  # fmt: skip
+
+
+def test_an_output_fill_reads_the_block_before(tmp_path) -> None:
+    """``output: <regex>``: the placeholder is filled from the previous block's output when
+    the block runs; no match fails the block naming the fill, before bash runs it."""
+    page = (
+        "<!-- rehearse fill: <the hash> = output: --plan-hash (\\w+) -->\n"
+        "```bash\necho 'apply with --plan-hash ab12'\n```\n"
+        "```bash\necho <the hash> > got\n```\n"
+        "```bash\necho <the hash> > again\n```\n"
+    )
+    done = run_blocks(parse(page), cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
+                      echo=lambda _: None)  # fmt: skip
+    assert (tmp_path / "got").read_text() == "ab12\n"
+    assert done.failed is not None  # the second block printed no hash
+    assert "could not fill <the hash>: the output of the block before has no match" in (
+        done.failed.verdict()
+    )
+    assert not (tmp_path / "again").exists()
+    with pytest.raises(ValueError, match="needs a group"):
+        parse("<!-- rehearse fill: <x y> = output: nogroup -->\n")
 
 
 def test_every_skip_names_its_reason() -> None:

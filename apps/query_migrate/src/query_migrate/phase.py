@@ -19,7 +19,7 @@ eks gone        … and the Query Lambda's security group reaches nothing but th
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from query_migrate._aws import Aws, aws_errors
 from query_migrate._errors import AwsError, RefusedError
 from query_migrate._inputs import Context, Outputs
 from query_migrate.attach import plan_attach
+from query_migrate.retire import is_marketing
 
 __all__ = ["Phase", "PhaseFacts", "decide_phase", "read_facts"]
 
@@ -145,8 +146,10 @@ def _attached(aws: Aws, outputs: Outputs, context: Context) -> bool | None:
     alias_arn = outputs.get("QueryLambdaAliasArn")
     if api is None or not alias_arn:
         return None
+    # attach leaves /query/marketing and below to retire-marketing: attached without them.
+    kept = tuple(path for path in api.paths if not is_marketing(path))
     try:
-        plan = plan_attach(aws, api, alias_arn=alias_arn)
+        plan = plan_attach(aws, replace(api, paths=kept or api.paths), alias_arn=alias_arn)
     except (RefusedError, AwsError):
         return None  # preflight's "existing public API" check says why
     return not plan.to_attach

@@ -310,7 +310,9 @@ class _Deploy:
                 inline_egress(self.aws, self.values.refs[logical_id], egress)
             elif resource["Type"] == "AWS::ECS::Service":
                 properties = evaluate(resource.get("Properties", {}), self.values)
-                self.tasks[logical_id] = start_tasks(self.aws, self.values.refs[logical_id], properties)
+                self.tasks[logical_id] = start_tasks(
+                    self.aws, self.values.refs[logical_id], properties
+                )
         except TemplateError as exc:
             raise DeployError(f"{logical_id} ({resource['Type']}): {exc}") from exc
         except Exception as exc:  # moto's answer: the deploy's refusal, named

@@ -114,20 +114,7 @@ def parse(text: str) -> Runbook:
     for number, line in enumerate(lines, 1):
         marker = _MARKER.match(line)
         if marker and marker["kind"] == "fill":
-            fill = _FILL.match(marker["text"])
-            if fill is None:
-                raise ValueError(f"line {number}: a fill marker is '<placeholder> = value'")
-            value = fill["value"]
-            if value.startswith(_FROM_OUTPUT):
-                try:
-                    pattern = re.compile(value.removeprefix(_FROM_OUTPUT).strip())
-                except re.error as exc:
-                    raise ValueError(f"line {number}: the fill's regex: {exc}") from exc
-                if pattern.groups < 1:
-                    raise ValueError(f"line {number}: an output fill's regex needs a group")
-                runbook.output_fills[fill["placeholder"]] = pattern
-            else:
-                runbook.fills[fill["placeholder"]] = value
+            _fill(runbook, number, marker["text"])
     heading, item = "", ""
     pending: tuple[Kind, str] | None = None
     index = 0
@@ -177,6 +164,24 @@ def parse(text: str) -> Runbook:
             )
         index += 1
     return runbook
+
+
+def _fill(runbook: Runbook, number: int, text: str) -> None:
+    """One fill marker's ``<placeholder> = <value>`` (or ``= output: <regex>``) noted."""
+    fill = _FILL.match(text)
+    if fill is None:
+        raise ValueError(f"line {number}: a fill marker is '<placeholder> = value'")
+    value = fill["value"]
+    if not value.startswith(_FROM_OUTPUT):
+        runbook.fills[fill["placeholder"]] = value
+        return
+    try:
+        pattern = re.compile(value.removeprefix(_FROM_OUTPUT).strip())
+    except re.error as exc:
+        raise ValueError(f"line {number}: the fill's regex: {exc}") from exc
+    if pattern.groups < 1:
+        raise ValueError(f"line {number}: an output fill's regex needs a group")
+    runbook.output_fills[fill["placeholder"]] = pattern
 
 
 def _filled(text: str, fills: dict[str, str]) -> str:
