@@ -79,7 +79,7 @@ def test_a_marker_that_names_no_block_stops_the_rehearsal_before_it_starts(tmp_p
 def test_the_deploy_places_every_resource_of_the_real_template_once(tmp_path) -> None:
     """The runbook as it is, plus one block after the deploy that prints the synthesized
     template's logical ids: the transcript's deploy table lists each in exactly one part."""
-    stop = "    <!-- rehearse stop: preflight on the deployed stack"
+    stop = "    <!-- rehearse stop: the rehearsal's deploy creates the stack once"
     show = (
         "    ```bash\n    python3 -c \"import json; print('IDS', *json.load(open("
         "'infra/cdk.out/QueryService-prod.template.json'))['Resources'])\"\n    ```\n\n"

@@ -33,7 +33,8 @@ REHEARSED = [
     ("Deploy 2: Deploy with `trafficTarget=eks`", "./nox -s build"),
     (
         "Deploy 2: Deploy with `trafficTarget=eks`",
-        "group=$(aws cloudformation describe-stacks --stack-name QueryService-prod --output text",
+        "group=$(aws cloudformation describe-stacks --stack-name QueryService-prod --output text "
+        "--query \"Stacks[0].Outputs[?OutputKey=='QueryLambdaSecurityGroupId'].OutputValue\")",
     ),
     (
         "Deploy 3: Check again, now with the stack",
