@@ -88,6 +88,21 @@ def test_attached_while_marketing_waits_for_its_own_step(run_limits, cutover) ->
     assert _checks(report)["phase"]["detail"].startswith("attached: ")
 
 
+def test_before_the_traffic_deploy_the_alb_is_checked_on_its_port(run_limits, cutover) -> None:
+    """Switch 2's preflight: trafficTarget=ecs is in the file, live still calls EKS (here on
+    8080): the Query Lambda's reach to the ALB is checked on the ALB's port, not EKS's."""
+    cutover.deploy_eks()
+    cutover.attach()
+    version = cutover._version("http://query-handler.eks.internal:8080")
+    cutover.aws("lambda").update_alias(
+        FunctionName="query-lambda", Name="live", FunctionVersion=version
+    )
+    cutover.write(trafficTarget="ecs")
+    check = _checks(_preflight(run_limits, cutover))["Query Lambda -> target"]
+    assert check["verdict"] == "ok"
+    assert check["detail"].endswith(":80)")
+
+
 def test_canary(run_limits, cutover) -> None:
     cutover.deploy_eks()
     cutover.attach()

@@ -265,7 +265,8 @@ def _query_lambda_reach(aws: Aws, outputs: Outputs, context: Context) -> list[Ch
             alb_groups = [
                 g for lb in described["LoadBalancers"] for g in lb.get("SecurityGroups", [])
             ]
-            port = _url_port(target_url)
+            # The ALB's port: before the traffic deploy, live still calls EKS (another port).
+            port = _url_port(outputs.get("ServiceUrl") or target_url)
             peers = [Peer(group_id) for group_id in alb_groups]
             target = f"ALB {target_url} ({', '.join(alb_groups)}:{port})"
             ingress = _security_group_rules(aws, alb_groups, egress=False)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,8 +22,9 @@ from typing import NoReturn
 
 from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, LambdaAccountFront, load_account
 
-from rehearsal.deploy import Deployed, DeployError, clients, deploy
+from rehearsal.deploy import Deployed, DeployError, clients, deploy, update
 from rehearsal.page import page, timeline
+from rehearsal.resources import Clients
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
@@ -78,8 +81,12 @@ def main(argv: list[str] | None = None) -> None:
         deployed: list[Deployed] = []
 
         def deploy_step() -> tuple[int, str]:
-            """``rehearse instead: deploy``: the real synth's cdk.out created in moto."""
+            """``rehearse instead: deploy``: the real synth's cdk.out created in moto; once the
+            stack exists, the context synthesized again (as ``cdk deploy`` does) and the
+            stack updated (``rehearsal.deploy.update``)."""
             aws = clients(moto.endpoint_url, front.url, account.region)
+            if deployed:
+                return update_step(deployed[0], aws)
             try:
                 done = deploy(cwd / "infra" / "cdk.out", STACK, aws=aws,
                               account=account.account, region=account.region)  # fmt: skip
@@ -89,6 +96,28 @@ def main(argv: list[str] | None = None) -> None:
             lines = [f"{p.logical_id}  {p.type}  {p.part}: {p.reason}" for p in done.resources]
             lines.append(f"{STACK}: {len(done.resources)} resources in {done.waves} waves, "
                          f"{len(done.outputs)} outputs")  # fmt: skip
+            return 0, "\n".join(lines)
+
+        def update_step(done: Deployed, aws: Clients) -> tuple[int, str]:
+            npx = shutil.which("npx", path=env.get("PATH")) or "npx"  # missing_tools checked it
+            synth = subprocess.run(
+                [npx, "aws-cdk@2", "synth", "--quiet"],
+                cwd=cwd / "infra",
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if synth.returncode != 0:
+                return synth.returncode, f"cdk synth failed:\n{synth.stdout}"
+            try:
+                changes = update(cwd / "infra" / "cdk.out", done, aws=aws)
+            except (DeployError, OSError) as exc:
+                return 1, f"the update stopped: {exc}"
+            lines = [f"{c.logical_id}  {c.type}  updated: {c.done}" for c in changes]
+            lines.append(f"{STACK}: {len(changes)} resources updated")
             return 0, "\n".join(lines)
 
         rehearsal = run_blocks(
