@@ -9,6 +9,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).parents[3]
 RUNBOOK = REPO / "docs" / "runbook.md"
 STEP = "Deploy 0: Write the context from the running account"
@@ -76,19 +78,32 @@ def test_a_marker_that_names_no_block_stops_the_rehearsal_before_it_starts(tmp_p
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_the_deploy_places_every_resource_of_the_real_template_once(tmp_path) -> None:
-    """The runbook as it is, plus one block after the deploy that prints the synthesized
-    template's logical ids: the transcript's deploy table lists each in exactly one part."""
-    stop = "    <!-- rehearse stop: the rehearsal's deploy creates the stack once"
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], str]:
+    """One rehearsal of the whole runbook (about a minute), shared: one block added after the
+    deploy prints the synthesized template's logical ids, and the attach record is made wrong
+    before Rollback's detach (its alias edited: the record of another attach). Returns the run
+    and the transcript it wrote."""
+    tmp = tmp_path_factory.mktemp("whole")
     show = (
         "    ```bash\n    python3 -c \"import json; print('IDS', *json.load(open("
         "'infra/cdk.out/QueryService-prod.template.json'))['Resources'])\"\n    ```\n\n"
     )
-    page = tmp_path / "rehearsal.md"
+    wrong = (
+        '    ```bash\n    python3 -c "import json, pathlib; p = pathlib.Path('
+        "'attach-record.json'); r = json.loads(p.read_text()); r['aliasArn'] = "
+        "r['aliasArn'].replace(':live', ':other'); p.write_text(json.dumps(r))\"\n    ```\n\n"
+    )
+    check_again = "3. **Check again, now with the stack.**"
+    detach = "    ```bash\n    query-migrate detach attach-record.json --dry-run"
     text = RUNBOOK.read_text()
-    assert text.count(stop) == 1
-    runbook = tmp_path / "runbook.md"
-    runbook.write_text(text.replace(stop, show + stop))
+    assert text.count(check_again) == 1
+    assert text.count(detach) == 1
+    runbook = tmp / "runbook.md"
+    runbook.write_text(
+        text.replace(check_again, show + check_again).replace(detach, wrong + detach)
+    )
+    page = tmp / "rehearsal.md"
     result = subprocess.run(
         ["query-rehearsal", "--repo", str(REPO), "--runbook", str(runbook), "--page", str(page)],
         capture_output=True,
@@ -96,10 +111,31 @@ def test_the_deploy_places_every_resource_of_the_real_template_once(tmp_path) ->
         timeout=900,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return result, page.read_text()
+
+
+def test_the_deploy_places_every_resource_of_the_real_template_once(whole_run) -> None:
+    """The transcript's deploy table lists each logical id of the synthesized template in
+    exactly one part."""
+    result, page = whole_run
     ids = re.search(r"^IDS (.+)$", result.stdout, re.MULTILINE)
-    assert ids, result.stdout
-    table = page.read_text().split("## The deploy")[1].split("\n## ")[0]
+    assert ids, result.stdout + result.stderr
+    table = page.split("## The deploy")[1].split("\n## ")[0]
     rows = re.findall(r"^\| `([^`]+)` \| `[^`]+` \| ([^|]+) \|", table, re.MULTILINE)
     assert sorted(lid for lid, _ in rows) == sorted(ids[1].split())
     assert {part.strip() for _, part in rows} == {"CloudFormation", "its API", "not created"}
+
+
+def test_a_detach_that_does_not_restore_fails_with_its_step(whole_run) -> None:
+    """Everything before Rollback passes (the traffic moved to ECS by the rehearsal's update);
+    detach given a wrong record restores nothing, and the rehearsal fails naming its step;
+    the re-attach after it never runs."""
+    result, _ = whole_run
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "FAILED: step 'Rollback: The public API itself' failed: "
+        "`query-migrate detach attach-record.json --dry-run` exited 1"
+    ) in result.stdout
+    assert "the integration changed since attach" in result.stdout
+    assert "phase ecs: alias live leads to the ALB at 100 %" in result.stdout
+    assert "reattach-record.json:" not in result.stdout

@@ -54,6 +54,28 @@ REHEARSED = [
         "Switch 1: Attach the existing public API to the alias `live`",
         "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
+    ("Switch 2: Move the traffic", "python3 - <<'EOF' … EOF (5 lines)"),
+    (
+        "Switch 2: Move the traffic",
+        "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
+    # `rehearse instead: deploy`: the rehearsal's update of the deployed stack.
+    ("Switch 2: Move the traffic", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    (
+        "Watch",
+        "query-migrate status --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
+    ("Rollback: The public API itself", "query-migrate detach attach-record.json --dry-run"),
+    (
+        "Rollback: The public API itself",
+        "query-migrate attach --stack QueryService-prod --context-file infra/cdk.context.json "
+        "--dry-run",
+    ),
+    (
+        "Rollback: The public API itself",
+        "query-migrate attach --stack QueryService-prod --context-file infra/cdk.context.json "
+        "--record reattach-record.json --plan-hash <the hash the dry run printed>",
+    ),
 ]
 
 
@@ -61,11 +83,10 @@ def test_the_rehearsed_commands_are_pinned() -> None:
     runbook = parse(RUNBOOK.read_text())
     assert [(b.step, b.first_line) for b in runbook.rehearsed()] == REHEARSED
     assert '"canaryTestUserId": "u-1001"' in runbook.rehearsed()[1].command
-    stop = runbook.stop()
-    assert stop is not None
-    assert stop.step == "Switch 2: Move the traffic"
+    assert runbook.stop() is None  # the whole page runs
     assert [(b.step, b.instead) for b in runbook.rehearsed() if b.kind is Kind.INSTEAD] == [
-        ("Deploy 2: Deploy with `trafficTarget=eks`", "deploy")
+        ("Deploy 2: Deploy with `trafficTarget=eks`", "deploy"),
+        ("Switch 2: Move the traffic", "deploy"),
     ]
     # The plan hash is read from the dry run's output when the block runs.
     assert list(runbook.output_fills) == ["<the hash the dry run printed>"]

@@ -211,10 +211,8 @@ class _Deploy:
             properties = resource.get("Properties", {})
             if resource["Type"] == "AWS::EC2::SecurityGroup":
                 nodes.append(properties.get("SecurityGroupEgress", []))
-            elif resource["Type"] == "AWS::ECS::Service":
-                nodes.append(properties)
-            # What an update may put again through the APIs (``update``).
-            elif resource["Type"] == "AWS::IAM::Policy":
+            # The service's tasks; what an update may put again through the APIs (``update``).
+            elif resource["Type"] in ("AWS::ECS::Service", "AWS::IAM::Policy"):
                 nodes.append(properties)
             elif resource["Type"] == "AWS::Lambda::Function":
                 nodes.append([properties.get(key) for key in _FUNCTION_UPDATES])
