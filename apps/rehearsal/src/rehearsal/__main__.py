@@ -22,12 +22,13 @@ from typing import NoReturn
 
 from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, LambdaAccountFront, load_account
 
-from rehearsal.deploy import Deployed, DeployError, clients, deploy, update
+from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.page import page, timeline
 from rehearsal.resources import Clients
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
+from rehearsal.update import update
 
 __all__ = ["main"]
 

@@ -17,30 +17,26 @@ the template's own, every value resolved, so that ``query-migrate --stack`` read
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from rehearsal.bootstrap import bootstrap, clients
 from rehearsal.resources import API, NOT_CREATED, Clients, inline_egress, start_tasks
 from rehearsal.template import TemplateError, Values, dependencies, evaluate, rewrite
 
 __all__ = [
     "AFTER",
     "CLOUDFORMATION",
-    "UPDATES",
-    "Change",
+    "FUNCTION_UPDATES",
     "DeployError",
     "Deployed",
     "Placed",
+    "clients",
     "deploy",
     "parts",
-    "update",
 ]
 
 #: The types created through moto's CloudFormation (it has a model for each, checked by a test).
@@ -69,6 +65,9 @@ CLOUDFORMATION = frozenset(
         "AWS::StepFunctions::StateMachine",
     }
 )
+#: A function's properties a traffic deploy changes (the target's URL, the description): the
+#: deploy reads what they name, so that ``rehearsal.update`` can put them again.
+FUNCTION_UPDATES = ("Environment", "Description")
 #: What moto's model of a type leaves undone, done through the service's API after the wave.
 AFTER = {
     "AWS::EC2::SecurityGroup": (
@@ -87,8 +86,6 @@ _NAMES: dict[str, tuple[str, Callable[[str], str]]] = {
     "AWS::ECR::Repository": ("RepositoryName", lambda name: name.lower()[:256]),
     "AWS::StepFunctions::StateMachine": ("StateMachineName", lambda name: name[:80]),
 }
-#: moto's dummy credentials: it accepts any, and nothing leaves 127.0.0.1.
-_DUMMY_KEY = "testing"
 #: Attributes moto's models do not answer (one such Fn::GetAtt among the stack's outputs and
 #: the stack answers none): derived from the resource's Ref (its ARN) instead.
 _DERIVED: dict[tuple[str, str], Callable[[str], str]] = {
@@ -156,32 +153,6 @@ def _needs(resource: dict[str, Any]) -> set[str]:
     )
 
 
-def _bootstrap(aws: Clients, cdk_out: Path, stack: str, template: dict[str, Any]) -> None:
-    """What ``cdk bootstrap`` and ``cdk deploy``'s asset publishing leave in the account."""
-    if parameter := template.get("Parameters", {}).get("BootstrapVersion"):
-        aws("ssm").put_parameter(
-            Name=parameter["Default"], Value="30", Type="String", Overwrite=True
-        )
-    manifest = json.loads((cdk_out / f"{stack}.assets.json").read_text())
-    s3, buckets = aws("s3"), set()
-    for asset in manifest.get("files", {}).values():
-        source = cdk_out / asset["source"]["path"]
-        if source.is_dir():
-            body = io.BytesIO()
-            with zipfile.ZipFile(body, "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in sorted(source.rglob("*")):
-                    if path.is_file():
-                        archive.write(path, path.relative_to(source).as_posix())
-            data = body.getvalue()
-        else:
-            data = source.read_bytes()
-        for destination in asset["destinations"].values():
-            if (bucket := destination["bucketName"]) not in buckets:
-                s3.create_bucket(Bucket=bucket)
-                buckets.add(bucket)
-            s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=data)
-
-
 def _output_key(logical_id: str, attribute: str = "") -> str:
     return "".join(c for c in f"Z{logical_id}{attribute}" if c.isalnum())[:255]
 
@@ -215,7 +186,7 @@ class _Deploy:
             elif resource["Type"] in ("AWS::ECS::Service", "AWS::IAM::Policy"):
                 nodes.append(properties)
             elif resource["Type"] == "AWS::Lambda::Function":
-                nodes.append([properties.get(key) for key in _FUNCTION_UPDATES])
+                nodes.append([properties.get(key) for key in FUNCTION_UPDATES])
         return nodes
 
     def _attributes(self, node: Any) -> set[tuple[str, str]]:
@@ -392,27 +363,11 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def clients(endpoint_url: str, lambda_url: str, region: str) -> Clients:
-    """boto3 clients of the emulated account (Lambda through its front)."""
-    session = boto3.session.Session(
-        aws_access_key_id=_DUMMY_KEY, aws_secret_access_key=_DUMMY_KEY, region_name=region
-    )
-    made: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in made:
-            url = lambda_url if service == "lambda" else endpoint_url
-            made[service] = session.client(service, endpoint_url=url)  # type: ignore[call-overload]
-        return made[service]
-
-    return client
-
-
 def deploy(cdk_out: Path, stack: str, *, aws: Clients, account: str, region: str) -> Deployed:
     """Create ``cdk_out``'s ``stack`` in the emulated account; every resource placed."""
     template = json.loads((cdk_out / f"{stack}.template.json").read_text())
     placed = parts(template)
-    _bootstrap(aws, cdk_out, stack, template)
+    bootstrap(aws, cdk_out, stack, template)
     pseudo = {
         "AWS::Region": region,
         "AWS::AccountId": account,
@@ -424,151 +379,3 @@ def deploy(cdk_out: Path, stack: str, *, aws: Clients, account: str, region: str
     run = _Deploy(aws, stack, template, Values(pseudo))
     outputs = run.run()
     return Deployed(stack, placed, outputs, run.waves, run.tasks, template, run.values)
-
-
-#: What an update of the deployed stack changes through the APIs, by type, and how.
-UPDATES = {
-    "AWS::Lambda::Function": "its environment and description (UpdateFunctionConfiguration)",
-    "AWS::Lambda::Version": "a new version published (PublishVersion); the old one stays",
-    "AWS::Lambda::Alias": (
-        "moved to the new version, no weights left (UpdateAlias): as CodeDeploy leaves it "
-        "after a successful canary, which does not run here"
-    ),
-    "AWS::IAM::Policy": "its document put again (PutRolePolicy)",
-    "AWS::CloudWatch::Alarm": "put again under its name (PutMetricAlarm)",
-    "AWS::CloudWatch::Dashboard": "put again under its name (PutDashboard)",
-}
-#: The name property of the types put again under the name they were created with.
-_PUT_AGAIN = {
-    "AWS::CloudWatch::Alarm": "AlarmName",
-    "AWS::CloudWatch::Dashboard": "DashboardName",
-}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One resource an update changed: what was done."""
-
-    logical_id: str
-    type: str
-    done: str
-
-
-def _changed(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    """The logical ids added, removed, and changed (their type or properties)."""
-    before, after = old["Resources"], new["Resources"]
-    added = sorted(set(after) - set(before))
-    removed = sorted(set(before) - set(after))
-    changed = sorted(
-        lid
-        for lid in set(before) & set(after)
-        if {k: v for k, v in before[lid].items() if k != "Metadata"}
-        != {k: v for k, v in after[lid].items() if k != "Metadata"}
-    )
-    return added, removed, changed
-
-
-#: A function's properties a traffic deploy changes (the target's URL, the description).
-_FUNCTION_UPDATES = ("Environment", "Description")
-
-
-def _beyond_environment(old: dict[str, Any], new: dict[str, Any], lid: str) -> list[str]:
-    """What a function's change holds beyond :data:`_FUNCTION_UPDATES` (what a traffic deploy
-    changes): the keys of its resource that differ."""
-    before, after = old["Resources"][lid], new["Resources"][lid]
-    keys = {*before.get("Properties", {}), *after.get("Properties", {})} - set(_FUNCTION_UPDATES)
-    differ = [k for k in sorted(keys) if before["Properties"].get(k) != after["Properties"].get(k)]
-    others = {*before, *after} - {"Properties", "Metadata"}
-    return differ + [k for k in sorted(others) if before.get(k) != after.get(k)]
-
-
-def update(cdk_out: Path, deployed: Deployed, *, aws: Clients) -> list[Change]:
-    """The deployed stack updated to ``cdk_out``'s template, as far as :data:`UPDATES` goes: a
-    change of any other kind (or a removed resource other than a replaced Lambda version)
-    fails naming it, before anything is changed."""
-    if deployed.values is None:
-        raise DeployError("no deployed stack to update")
-    new = json.loads((cdk_out / f"{deployed.stack}.template.json").read_text())
-    added, removed, changed = _changed(deployed.template, new)
-    resources = new["Resources"]
-    kinds = {lid: resources[lid]["Type"] for lid in [*added, *changed]}
-    kinds |= {lid: deployed.template["Resources"][lid]["Type"] for lid in removed}
-    unknown = [
-        f"{lid} ({kind})"
-        for lid, kind in sorted(kinds.items())
-        if kind not in UPDATES
-        or (lid in added and kind != "AWS::Lambda::Version")
-        or (lid in removed and kind != "AWS::Lambda::Version")
-    ]
-    unknown += [
-        f"{lid} ({kinds[lid]}: its {', '.join(others)})"
-        for lid in changed
-        if kinds[lid] == "AWS::Lambda::Function"
-        and (others := _beyond_environment(deployed.template, new, lid))
-    ]
-    if unknown:
-        raise DeployError(f"the rehearsal's update does not change {', '.join(unknown)}")
-    values, done = deployed.values, []
-    pending = set(added) | set(changed)
-    while pending:  # each after what it names (a function's new version, then its alias...)
-        ready = sorted(lid for lid in pending if not _needs(resources[lid]) & (pending - {lid}))
-        if not ready:
-            raise DeployError(f"the update's changes name each other: {sorted(pending)}")
-        for lid in ready:
-            kind = kinds[lid]
-            try:
-                properties = resources[lid].get("Properties", {})
-                if kind == "AWS::Lambda::Function":  # only these change (checked above)
-                    properties = {k: properties[k] for k in _FUNCTION_UPDATES if k in properties}
-                properties = evaluate(properties, values)
-                done.append(Change(lid, kind, _update(aws, kind, lid, properties, values)))
-            except TemplateError as exc:
-                raise DeployError(f"{lid} ({kind}): {exc}") from exc
-            except Exception as exc:  # moto's answer: the update's refusal, named
-                raise DeployError(f"{lid} ({kind}) through its API: {exc}") from exc
-            pending.discard(lid)
-    outputs = {
-        key: _text(evaluate(output["Value"], values))
-        for key, output in new.get("Outputs", {}).items()
-    }
-    if moved := sorted(k for k in outputs if outputs[k] != deployed.outputs.get(k)):
-        raise DeployError(f"the update changes the stack's outputs {', '.join(moved)}")
-    deployed.template = new
-    return done
-
-
-def _update(aws: Clients, kind: str, lid: str, p: dict[str, Any], values: Values) -> str:
-    if kind == "AWS::Lambda::Function":
-        name = values.ref(lid)
-        aws("lambda").update_function_configuration(
-            FunctionName=name,
-            Environment=p.get("Environment", {"Variables": {}}),
-            Description=p.get("Description", ""),
-        )
-        variables = sorted(p.get("Environment", {}).get("Variables", {}))
-        return f"{name}: environment {', '.join(variables)}"
-    if kind == "AWS::Lambda::Version":
-        created = API[kind][0](aws, "", lid, p)
-        values.refs[lid] = created.ref
-        for name, value in created.attributes.items():
-            values.attributes[(lid, name)] = value
-        return f"published {created.ref}"
-    if kind == "AWS::Lambda::Alias":
-        aws("lambda").update_alias(
-            FunctionName=p["FunctionName"],
-            Name=p["Name"],
-            FunctionVersion=p["FunctionVersion"],
-            RoutingConfig={"AdditionalVersionWeights": {}},
-        )
-        return f"{p['Name']} -> version {p['FunctionVersion']}, no weights"
-    if name_key := _PUT_AGAIN.get(kind):
-        name = p.get(name_key) or values.ref(lid)
-        API[kind][0](aws, "", lid, {**p, name_key: name})
-        return f"{name} put again"
-    for role in p.get("Roles", []):  # AWS::IAM::Policy
-        aws("iam").put_role_policy(
-            RoleName=role,
-            PolicyName=p["PolicyName"],
-            PolicyDocument=json.dumps(p["PolicyDocument"]),
-        )
-    return f"{p['PolicyName']} on {', '.join(p.get('Roles', []))}"

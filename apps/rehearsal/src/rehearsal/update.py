@@ -1,0 +1,162 @@
+"""The rehearsal's update of the deployed stack (docs/decisions/0015-runbook-rehearsal.md):
+what a traffic deploy (``trafficTarget`` edited, ``cdk deploy``) changes, done through the
+APIs in the emulated account, each change after what it names. The synthesized template is
+compared with the one deployed; a change of any other kind fails naming it, before anything
+is changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rehearsal.deploy import FUNCTION_UPDATES, Deployed, DeployError, _needs, _text
+from rehearsal.resources import API, Clients
+from rehearsal.template import TemplateError, Values, evaluate
+
+__all__ = ["UPDATES", "Change", "update"]
+
+#: What an update of the deployed stack changes through the APIs, by type, and how.
+UPDATES = {
+    "AWS::Lambda::Function": "its environment and description (UpdateFunctionConfiguration)",
+    "AWS::Lambda::Version": "a new version published (PublishVersion); the old one stays",
+    "AWS::Lambda::Alias": (
+        "moved to the new version, no weights left (UpdateAlias): as CodeDeploy leaves it "
+        "after a successful canary, which does not run here"
+    ),
+    "AWS::IAM::Policy": "its document put again (PutRolePolicy)",
+    "AWS::CloudWatch::Alarm": "put again under its name (PutMetricAlarm)",
+    "AWS::CloudWatch::Dashboard": "put again under its name (PutDashboard)",
+}
+#: The name property of the types put again under the name they were created with.
+_PUT_AGAIN = {
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource an update changed: what was done."""
+
+    logical_id: str
+    type: str
+    done: str
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """The logical ids added, removed, and changed (their type or properties)."""
+    before, after = old["Resources"], new["Resources"]
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    changed = sorted(
+        lid
+        for lid in set(before) & set(after)
+        if {k: v for k, v in before[lid].items() if k != "Metadata"}
+        != {k: v for k, v in after[lid].items() if k != "Metadata"}
+    )
+    return added, removed, changed
+
+
+def _beyond_environment(old: dict[str, Any], new: dict[str, Any], lid: str) -> list[str]:
+    """What a function's change holds beyond :data:`FUNCTION_UPDATES` (what a traffic deploy
+    changes): the keys of its resource that differ."""
+    before, after = old["Resources"][lid], new["Resources"][lid]
+    keys = {*before.get("Properties", {}), *after.get("Properties", {})} - set(FUNCTION_UPDATES)
+    differ = [k for k in sorted(keys) if before["Properties"].get(k) != after["Properties"].get(k)]
+    others = {*before, *after} - {"Properties", "Metadata"}
+    return differ + [k for k in sorted(others) if before.get(k) != after.get(k)]
+
+
+def update(cdk_out: Path, deployed: Deployed, *, aws: Clients) -> list[Change]:
+    """The deployed stack updated to ``cdk_out``'s template, as far as :data:`UPDATES` goes: a
+    change of any other kind (or a removed resource other than a replaced Lambda version)
+    fails naming it, before anything is changed."""
+    if deployed.values is None:
+        raise DeployError("no deployed stack to update")
+    new = json.loads((cdk_out / f"{deployed.stack}.template.json").read_text())
+    added, removed, changed = _changed(deployed.template, new)
+    resources = new["Resources"]
+    kinds = {lid: resources[lid]["Type"] for lid in [*added, *changed]}
+    kinds |= {lid: deployed.template["Resources"][lid]["Type"] for lid in removed}
+    unknown = [
+        f"{lid} ({kind})"
+        for lid, kind in sorted(kinds.items())
+        if kind not in UPDATES
+        or (lid in added and kind != "AWS::Lambda::Version")
+        or (lid in removed and kind != "AWS::Lambda::Version")
+    ]
+    unknown += [
+        f"{lid} ({kinds[lid]}: its {', '.join(others)})"
+        for lid in changed
+        if kinds[lid] == "AWS::Lambda::Function"
+        and (others := _beyond_environment(deployed.template, new, lid))
+    ]
+    if unknown:
+        raise DeployError(f"the rehearsal's update does not change {', '.join(unknown)}")
+    values, done = deployed.values, []
+    pending = set(added) | set(changed)
+    while pending:  # each after what it names (a function's new version, then its alias...)
+        ready = sorted(lid for lid in pending if not _needs(resources[lid]) & (pending - {lid}))
+        if not ready:
+            raise DeployError(f"the update's changes name each other: {sorted(pending)}")
+        for lid in ready:
+            kind = kinds[lid]
+            try:
+                properties = resources[lid].get("Properties", {})
+                if kind == "AWS::Lambda::Function":  # only these change (checked above)
+                    properties = {k: properties[k] for k in FUNCTION_UPDATES if k in properties}
+                properties = evaluate(properties, values)
+                done.append(Change(lid, kind, _update(aws, kind, lid, properties, values)))
+            except TemplateError as exc:
+                raise DeployError(f"{lid} ({kind}): {exc}") from exc
+            except Exception as exc:  # moto's answer: the update's refusal, named
+                raise DeployError(f"{lid} ({kind}) through its API: {exc}") from exc
+            pending.discard(lid)
+    outputs = {
+        key: _text(evaluate(output["Value"], values))
+        for key, output in new.get("Outputs", {}).items()
+    }
+    if moved := sorted(k for k in outputs if outputs[k] != deployed.outputs.get(k)):
+        raise DeployError(f"the update changes the stack's outputs {', '.join(moved)}")
+    deployed.template = new
+    return done
+
+
+def _update(aws: Clients, kind: str, lid: str, p: dict[str, Any], values: Values) -> str:
+    if kind == "AWS::Lambda::Function":
+        name = values.ref(lid)
+        aws("lambda").update_function_configuration(
+            FunctionName=name,
+            Environment=p.get("Environment", {"Variables": {}}),
+            Description=p.get("Description", ""),
+        )
+        variables = sorted(p.get("Environment", {}).get("Variables", {}))
+        return f"{name}: environment {', '.join(variables)}"
+    if kind == "AWS::Lambda::Version":
+        created = API[kind][0](aws, "", lid, p)
+        values.refs[lid] = created.ref
+        for name, value in created.attributes.items():
+            values.attributes[(lid, name)] = value
+        return f"published {created.ref}"
+    if kind == "AWS::Lambda::Alias":
+        aws("lambda").update_alias(
+            FunctionName=p["FunctionName"],
+            Name=p["Name"],
+            FunctionVersion=p["FunctionVersion"],
+            RoutingConfig={"AdditionalVersionWeights": {}},
+        )
+        return f"{p['Name']} -> version {p['FunctionVersion']}, no weights"
+    if name_key := _PUT_AGAIN.get(kind):
+        name = p.get(name_key) or values.ref(lid)
+        API[kind][0](aws, "", lid, {**p, name_key: name})
+        return f"{name} put again"
+    for role in p.get("Roles", []):  # AWS::IAM::Policy
+        aws("iam").put_role_policy(
+            RoleName=role,
+            PolicyName=p["PolicyName"],
+            PolicyDocument=json.dumps(p["PolicyDocument"]),
+        )
+    return f"{p['PolicyName']} on {', '.join(p.get('Roles', []))}"
