@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from query_devstack import (
@@ -82,6 +83,27 @@ def test_emulator_process_starts_serves_and_stops():
         port = process.port
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+def test_emulator_process_passes_motos_own_settings_to_its_server():
+    """``settings``: moto's environment settings reach the server (the rehearsal's
+    ``MOTO_ECS_SERVICE_RUNNING``: the tasks moto counts for each ECS service)."""
+    with EmulatorProcess(settings={"MOTO_ECS_SERVICE_RUNNING": "2"}) as process:
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=process.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(
+            family="f", containerDefinitions=[{"name": "app", "image": "x", "memory": 128}]
+        )
+        service = ecs.create_service(cluster="c", serviceName="s", taskDefinition="f",
+                                     desiredCount=2)["service"]  # fmt: skip
+    assert service["runningCount"] == 2
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
 
 
 def test_port_is_free_after_a_clean_stop_as_uvicorn_sees_it():
