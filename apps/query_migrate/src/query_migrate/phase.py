@@ -8,7 +8,8 @@ function of the facts) and check what must hold in it:
 no stack        the Query Lambda's alias live does not exist (before deploy 1)
 deployed (eks)  alias live on a version whose EKS_HANDLER_URL is the EKS handler; the
                 existing public API still invokes the old Query Lambda
-attached        … and the public API's integrations invoke alias live (create mode: always)
+attached        … and the public API's integrations invoke alias live, but /query/marketing's
+                (retire-marketing's step) (create mode: always)
 canary          alias live has additional version weights, or a CodeDeploy deployment of
                 its deployment group is in progress
 ecs             alias live on a version whose EKS_HANDLER_URL is the ALB, at 100 %
