@@ -265,9 +265,9 @@ class _Http:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _any
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any  # noqa: N815 - http.server's names
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -283,7 +283,9 @@ class _Http:
         self._server.server_close()
 
 
-def _post(url: str, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
+def _post(
+    url: str, path: str, body: bytes, headers: Mapping[str, str]
+) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
@@ -402,7 +404,7 @@ class LambdaDataPlane:
             qualifier = (parse_qs(query).get("Qualifier") or [None])[0]
             try:
                 resolved = self.resolve(match["name"], qualifier)
-            except Exception:  # noqa: BLE001 - moto's own answer says what is wrong
+            except Exception:
                 resolved = None
         if resolved is None:
             reply = self._account.reply(RecordedRequest(method, target, headers, body, 0))
@@ -533,8 +535,8 @@ class RestApiDataPlane:
             "body": body.decode() if body else None,
             "isBase64Encoded": False,
         }
-        status, got, payload = _post(self._lambda_url, f"/2015-03-31/functions/{quote(function, safe='')}"
-                                     "/invocations", json.dumps(event).encode(), {})  # fmt: skip
+        invoke = f"/2015-03-31/functions/{quote(function, safe='')}/invocations"
+        status, got, payload = _post(self._lambda_url, invoke, json.dumps(event).encode(), {})
         if status != 200 or "x-amz-function-error" in got:
             return 502, json_type, b'{"message":"Internal server error"}'
         try:

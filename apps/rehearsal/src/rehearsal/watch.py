@@ -1,5 +1,6 @@
 """A client watching throughout: it pages through every demo user's results through the public
-front, again and again, while the rehearsal runs (docs/decisions/0015-runbook-rehearsal.md#the-data-plane).
+front, again and again, while the rehearsal runs
+(docs/decisions/0015-runbook-rehearsal.md#the-data-plane).
 
 Each pass of a user follows ``next_token`` to the end and is compared with the table's content:
 an item twice is a duplicate, an item not seen is missing. Every request counts in the phase
@@ -16,12 +17,33 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Figures", "Problem", "Watcher"]
+from query_devstack import dynamodb_client
+
+__all__ = ["Figures", "Problem", "Watcher", "table_contents"]
 
 #: The pause between two requests: the watcher shares 2 cores with the CDK CLI's synth.
 PAUSE_SECONDS = 0.02
+
+
+def table_contents(endpoint_url: str, table: str, users: Sequence[str]) -> dict[str, list[str]]:
+    """Each user's result ids as the table holds them (what one pass must see, once each)."""
+    client: Any = dynamodb_client(endpoint_url)
+    out: dict[str, list[str]] = {}
+    for user in users:
+        ids: list[str] = []
+        pages = client.get_paginator("query").paginate(
+            TableName=table,
+            KeyConditionExpression="user_id = :u",
+            ExpressionAttributeValues={":u": {"S": user}},
+            ProjectionExpression="result_id",
+        )
+        for page in pages:
+            ids += [item["result_id"]["S"] for item in page["Items"]]
+        out[user] = ids
+    return out
 
 
 @dataclass
@@ -40,6 +62,16 @@ class Figures:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[
             round(fraction * 100) - 1
         ]
+
+    @staticmethod
+    def total(figures: Mapping[str, Figures]) -> Figures:
+        """Every phase's figures together."""
+        out = Figures()
+        for one in figures.values():
+            out.requests += one.requests
+            out.errors += one.errors
+            out.latencies += one.latencies
+        return out
 
     def line(self) -> str:
         return (f"{self.requests} req, {self.errors} err, p50 {self.percentile(0.5):.0f} ms, "
@@ -94,6 +126,21 @@ class Watcher:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def report(self, names: Mapping[str, str]) -> list[str]:
+        """Each problem in one line naming its step (``names``: phase -> step)."""
+        return [f"step '{names.get(p.phase, p.phase)}': {p.what}" for p in self.problems]
+
+    def summary(self, steps: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+        """For phases marked ``"0"``, ``"1"``, ... (block positions) and ``steps`` their steps:
+        the figures of each block, the lines of the whole run, and the problems (step named)."""
+        names = {str(n): step for n, step in enumerate(steps)}
+        names |= {"start": "before the first block", "end": "after the last block"}
+        watched = [self.figures.get(str(n), Figures()).line() for n in range(len(steps))]
+        problems = self.report(names)
+        whole = f"{self.passes} passes of {len(self.expected)} users; "
+        whole += Figures.total(self.figures).line()
+        return watched, [whole, *problems], problems
+
     def _count(self, phase: str, ms: float | None, ok: bool) -> None:
         with self._lock:
             figures = self.figures.setdefault(phase, Figures())
@@ -114,8 +161,8 @@ class Watcher:
         connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
                                                 timeout=35)  # fmt: skip
         try:
-            connection.request("POST", f"{parts.path}/query/result", body,
-                               {"content-type": "application/json", "authorization": user})  # fmt: skip
+            headers = {"content-type": "application/json", "authorization": user}
+            connection.request("POST", f"{parts.path}/query/result", body, headers)
             answer = connection.getresponse()
             data = answer.read()
             return answer.status, json.loads(data) if answer.status < 300 else {"text": data[:200]}
