@@ -74,6 +74,8 @@ class Figures:
         return out
 
     def line(self) -> str:
+        if not self.requests:
+            return "0 req"
         return (f"{self.requests} req, {self.errors} err, p50 {self.percentile(0.5):.0f} ms, "
                 f"p99 {self.percentile(0.99):.0f} ms")  # fmt: skip
 
