@@ -22,6 +22,7 @@ from query_devstack import (
     Reply,
     RunningAccount,
     load_account,
+    port_is_free,
 )
 from rehearsal.dataplane import (
     EKS_HOST,
@@ -154,6 +155,17 @@ def test_invoke_of_the_alias_runs_the_real_handler(plane: Plane) -> None:
     assert answer["ExecutedVersion"] == "$LATEST"
     assert "FunctionError" not in answer
     assert json.loads(answer["Payload"].read())  # the handler's answer, whatever its shape
+
+
+def test_stopping_the_front_stops_every_worker(plane: Plane) -> None:
+    """Fails when a worker outlives the front that started it."""
+    with LambdaDataPlane(plane.moto, hosts=plane.standins.hosts()) as lam:
+        _client("lambda", lam.url).invoke(FunctionName="old-query-lambda", Payload=b"{}")
+        ports = lam.worker_ports
+        assert len(ports) == 1
+        assert not port_is_free(ports[0])
+    assert lam.worker_ports == []
+    assert port_is_free(ports[0])
 
 
 def test_calls_other_than_invoke_reach_moto(plane: Plane) -> None:

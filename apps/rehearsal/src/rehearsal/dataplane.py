@@ -345,8 +345,10 @@ class LambdaDataPlane:
         self.stop()
 
     @property
-    def workers(self) -> int:
-        return len(self._workers)
+    def worker_ports(self) -> list[int]:
+        """The ports of the workers running now."""
+        with self._lock:
+            return [worker.port for worker in self._workers.values()]
 
     def resolve(self, target: str, qualifier: str | None) -> Resolved | None:
         """The version and configuration an invocation of ``target`` runs now; None when its
@@ -401,7 +403,8 @@ class LambdaDataPlane:
         match = _INVOKE.match(path)
         resolved = None
         if method == "POST" and match:
-            qualifier = (parse_qs(query).get("Qualifier") or [None])[0]
+            qualifiers = parse_qs(query).get("Qualifier") or []
+            qualifier = qualifiers[0] if qualifiers else None
             try:
                 resolved = self.resolve(match["name"], qualifier)
             except Exception:
