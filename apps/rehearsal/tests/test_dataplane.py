@@ -69,25 +69,25 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def _new_query_lambda(plane: Plane) -> str:
+def _new_query_lambda(plane: Plane, name: str, *, split: bool) -> str:
     """The stack's Query Lambda as the canary leaves it: version 1 to the EKS handler, version
-    2 to the ALB, alias ``live`` on 1 with half the invocations to 2. Returns the alias ARN."""
+    2 to the ALB, alias ``live`` on 1 with half the invocations to 2; with ``split``, both
+    versions also name both sides (SERVICE_URL, OLD_EKS_HANDLER_URL: decision 11), as the
+    stack's versions do while the old handler serves. Returns the alias ARN."""
     lam = _client("lambda", plane.moto)
     elbv2 = _client("elbv2", plane.moto)
-    balancer = elbv2.create_load_balancer(Name="query-alb", Subnets=plane.account.subnets,
+    balancer = elbv2.create_load_balancer(Name=f"{name}-alb", Subnets=plane.account.subnets,
                                           Scheme="internal", Type="application")  # fmt: skip
-    dns = balancer["LoadBalancers"][0]["DNSName"]
-    role = _client("iam", plane.moto).create_role(
-        RoleName="query-lambda", AssumeRolePolicyDocument="{}"
-    )
-    name = "QueryService-prod-QueryLambda"
-    eks = {"Variables": {"EKS_HANDLER_URL": f"http://{EKS_HOST}:8080/"}}
+    alb = f"http://{balancer['LoadBalancers'][0]['DNSName']}"
+    eks = f"http://{EKS_HOST}:8080/"
+    both = {"SERVICE_URL": alb, "OLD_EKS_HANDLER_URL": eks} if split else {}
+    role = _client("iam", plane.moto).create_role(RoleName=name, AssumeRolePolicyDocument="{}")
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=role["Role"]["Arn"],
                         Handler="lambdas.query.handler.handler", Code={"ZipFile": _zip()},
-                        Environment=eks)  # fmt: skip
+                        Environment={"Variables": {"EKS_HANDLER_URL": eks, **both}})  # fmt: skip
     lam.publish_version(FunctionName=name)
     lam.update_function_configuration(
-        FunctionName=name, Environment={"Variables": {"EKS_HANDLER_URL": f"http://{dns}"}}
+        FunctionName=name, Environment={"Variables": {"EKS_HANDLER_URL": alb, **both}}
     )
     lam.publish_version(FunctionName=name)
     alias = lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
@@ -131,7 +131,7 @@ def test_the_alias_weights_split_real_traffic_between_eks_and_the_alb(plane: Pla
     """Fails without the alias resolved per invocation (RoutingConfig weights), each version
     run with its own environment, or the ALB's DNS name mapped to the ALB's stand-in (version
     2's requests would fail: 502 in the watcher)."""
-    alias = _new_query_lambda(plane)
+    alias = _new_query_lambda(plane, "QueryService-prod-QueryLambda", split=True)
     _point_integration(plane, alias)
     plane.lam.invoked.clear()
     watcher = _watch_one_pass(plane)
@@ -144,6 +144,23 @@ def test_the_alias_weights_split_real_traffic_between_eks_and_the_alb(plane: Pla
     plane.lam.invoked.clear()
     assert _watch_one_pass(plane).problems == []
     assert {call[0] for call in plane.lam.invoked} == {"old-query-lambda"}
+
+
+def test_a_token_refused_across_paths_fails_the_watcher_naming_the_step(plane: Plane) -> None:
+    """The break of issue 19: the canary's versions without the token split (decision 11).
+    A page whose token one side issued lands on the other, which refuses it (400), and the
+    watcher names the step. Fails if the stand-ins accepted each other's tokens (the EKS
+    stand-in's own spelling) or if the watcher missed the 400s."""
+    alias = _new_query_lambda(plane, "QueryLambdaWithoutSplit", split=False)
+    _point_integration(plane, alias)
+    try:
+        watcher = _watch_one_pass(plane)
+    finally:
+        _point_integration(plane, plane.account.old_function_arn)
+    _, _, problems = watcher.summary(["Canary: 50 % to the ALB"])
+    assert problems
+    assert all(p.startswith("step 'Canary: 50 % to the ALB': u-") for p in problems)
+    assert any("HTTP 400" in p and "next_token is malformed" in p for p in problems)
 
 
 def test_invoke_of_the_alias_runs_the_real_handler(plane: Plane) -> None:

@@ -5,9 +5,11 @@ docs/decisions/0015-runbook-rehearsal.md#the-data-plane. Three parts, all on 127
 - **The stand-ins** (``StandIns``): the local chain's real processes behind the fixture's
   names. The EKS handler (``query-handler.eks.internal``) is the ECS service with
   ``RESULT_SOURCE=lambda`` (the old code path, as the rollback source models it), calling the
-  Query Result Lambda through a local Invoke API; the ALB (any load balancer's DNS name moto
-  holds) is the ECS service over the internal API (the Query Result Lambda behind a local API
-  Gateway). Both read the fixture's results table in moto.
+  Query Result Lambda through a local Invoke API, behind the old side's own token spelling
+  (``_old_spelling``: a page that crosses paths is refused, as decision 11 says it would
+  be); the ALB (any load balancer's DNS name moto holds) is the ECS service over the
+  internal API (the Query Result Lambda behind a local API Gateway). Both read the fixture's
+  results table in moto.
 - **Lambda's API** (``LambdaDataPlane``): ``Invoke`` of a function whose ``Handler`` the
   rehearsal knows (``HANDLERS``) runs its real handler, with the configuration moto holds at
   that moment: an alias's version chosen per invocation by its ``RoutingConfig`` weights, as
@@ -25,6 +27,7 @@ docs/decisions/0015-runbook-rehearsal.md#the-data-plane. Three parts, all on 127
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
@@ -56,6 +59,7 @@ from query_devstack import (
 __all__ = [
     "EKS_HOST",
     "HANDLERS",
+    "OLD_TOKEN_PREFIX",
     "LambdaDataPlane",
     "Resolved",
     "RestApiDataPlane",
@@ -151,6 +155,47 @@ def _local_env(moto_url: str, region: str) -> dict[str, str]:
     }
 
 
+#: How the EKS stand-in spells its tokens: not this service's shape (decision 11).
+OLD_TOKEN_PREFIX = "eks-"  # noqa: S105 - a token's spelling, not a secret
+_REFUSED = b'{"detail":"next_token is malformed"}'
+_HOP = {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
+
+
+def _old_spelling(
+    upstream: str, method: str, target: str, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    """The old EKS handler's side of the token split: ``upstream`` (the ECS service with
+    ``RESULT_SOURCE=lambda``) behind its own token spelling, ``eks-`` and the service's token
+    in base64url. A token not so spelled (the new side's) is 400, as the contract's answer to
+    a malformed one, so a page that crosses paths is refused as it would be there."""
+    json_type = {"content-type": "application/json"}
+    sent = {k: v for k, v in headers.items() if k not in _HOP}
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("next_token"), str):
+        token = str(document["next_token"])
+        if not token.startswith(OLD_TOKEN_PREFIX):
+            return 400, json_type, _REFUSED
+        try:
+            document["next_token"] = base64.urlsafe_b64decode(
+                token[len(OLD_TOKEN_PREFIX) :]
+            ).decode()
+        except (ValueError, UnicodeDecodeError):
+            return 400, json_type, _REFUSED
+        body = json.dumps(document).encode()
+    status, got, payload = _post(upstream, target, body, sent, method)
+    out = {k: v for k, v in got.items() if k not in _HOP}
+    if status == 200 and got.get("content-type", "").startswith("application/json"):
+        answer = json.loads(payload)
+        if isinstance(answer, dict) and isinstance(answer.get("next_token"), str):
+            spelled = base64.urlsafe_b64encode(answer["next_token"].encode()).decode()
+            answer["next_token"] = OLD_TOKEN_PREFIX + spelled
+            payload = json.dumps(answer).encode()
+    return status, out, payload
+
+
 class StandIns:
     """The EKS handler and the ALB's service, on the fixture's table in moto."""
 
@@ -161,6 +206,7 @@ class StandIns:
         self.eks_url = ""
         self.alb_url = ""
         self._processes: list[_Process] = []
+        self._spelling: _Http | None = None
 
     def start(self) -> None:
         local = _local_env(self.moto_url, self.region)
@@ -176,18 +222,20 @@ class StandIns:
                       {**local, "INTERNAL_API_URL": f"{internal.url}/prod", "HOST": "127.0.0.1",
                        "PORT": str(alb)}, port=alb)  # fmt: skip
             eks = free_port()
-            self._run("eks-handler", [sys.executable, "-m", "ecs_service"],
-                      {**local, "RESULT_SOURCE": "lambda",
-                       "QUERY_RESULT_LAMBDA_NAME": _LEGACY_FUNCTION,
-                       "AWS_ENDPOINT_URL": invoke.url, "HOST": "127.0.0.1",
-                       "PORT": str(eks)}, port=eks)  # fmt: skip
+            legacy = self._run("eks-handler", [sys.executable, "-m", "ecs_service"],
+                               {**local, "RESULT_SOURCE": "lambda",
+                                "QUERY_RESULT_LAMBDA_NAME": _LEGACY_FUNCTION,
+                                "AWS_ENDPOINT_URL": invoke.url, "HOST": "127.0.0.1",
+                                "PORT": str(eks)}, port=eks)  # fmt: skip
             for process in self._processes:
                 process.wait()
+            self._spelling = _Http(lambda *request: _old_spelling(legacy.url, *request))
+            self._spelling.start()
         except BaseException:
             self.stop()
             raise
         self.alb_url = f"http://127.0.0.1:{alb}"
-        self.eks_url = f"http://127.0.0.1:{eks}"
+        self.eks_url = self._spelling.url
 
     def _run(
         self, name: str, command: list[str], env: Mapping[str, str], port: int | None = None
@@ -199,6 +247,9 @@ class StandIns:
         return process
 
     def stop(self) -> None:
+        if self._spelling is not None:
+            self._spelling.stop()
+            self._spelling = None
         while self._processes:
             self._processes.pop().stop()
 
@@ -219,7 +270,8 @@ class StandIns:
                 return self.eks_url
             if name.endswith(".elb.amazonaws.com"):
                 balancers = elbv2.describe_load_balancers()["LoadBalancers"]
-                if any(b.get("DNSName") == name for b in balancers):
+                # DNS names are case-insensitive (urlsplit lower-cases; moto keeps the case).
+                if any(str(b.get("DNSName", "")).lower() == name for b in balancers):
                     return self.alb_url
             return None
 
@@ -284,12 +336,12 @@ class _Http:
 
 
 def _post(
-    url: str, path: str, body: bytes, headers: Mapping[str, str]
+    url: str, path: str, body: bytes, headers: Mapping[str, str], method: str = "POST"
 ) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
-        connection.request("POST", path, body, dict(headers))
+        connection.request(method, path, body or None, dict(headers))
         answer = connection.getresponse()
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
     finally:
