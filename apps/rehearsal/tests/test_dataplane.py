@@ -24,13 +24,8 @@ from query_devstack import (
     load_account,
     port_is_free,
 )
-from rehearsal.dataplane import (
-    EKS_HOST,
-    LambdaDataPlane,
-    RestApiDataPlane,
-    StandIns,
-    rewrite_urls,
-)
+from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, rewrite_urls
+from rehearsal.standins import EKS_HOST, StandIns
 from rehearsal.watch import Watcher, table_contents
 
 

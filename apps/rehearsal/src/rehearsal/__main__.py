@@ -22,12 +22,13 @@ from typing import NoReturn
 
 from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, load_account
 
-from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, StandIns
+from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
 from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.page import page, timeline
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
+from rehearsal.standins import StandIns
 from rehearsal.watch import Watcher, table_contents
 
 __all__ = ["main"]

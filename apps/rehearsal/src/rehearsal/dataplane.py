@@ -2,8 +2,8 @@
 
 docs/decisions/0015-runbook-rehearsal.md#the-data-plane. Three parts, all on 127.0.0.1:
 
-- **The stand-ins** (``StandIns``): the local chain's real processes behind the fixture's
-  names. The EKS handler (``query-handler.eks.internal``) is the ECS service with
+- **The stand-ins** (``rehearsal.standins``): the local chain's real processes behind the
+  fixture's names. The EKS handler (``query-handler.eks.internal``) is the ECS service with
   ``RESULT_SOURCE=lambda`` (the old code path, as the rollback source models it), calling the
   Query Result Lambda through a local Invoke API, behind the old side's own token spelling
   (``_old_spelling``: a page that crosses paths is refused, as decision 11 says it would
@@ -27,45 +27,24 @@ docs/decisions/0015-runbook-rehearsal.md#the-data-plane. Three parts, all on 127
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import http.client
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-import boto3
-from query_devstack import (
-    DEFAULT_TABLE_NAME,
-    LambdaAccountFront,
-    RecordedRequest,
-    free_port,
-    orphan_safe,
-    wait_listening,
-)
+from query_devstack import LambdaAccountFront, RecordedRequest, free_port
 
-__all__ = [
-    "EKS_HOST",
-    "HANDLERS",
-    "OLD_TOKEN_PREFIX",
-    "LambdaDataPlane",
-    "Resolved",
-    "RestApiDataPlane",
-    "StandIns",
-    "rewrite_urls",
-]
+from rehearsal._local import Http, Process, client, gateway, local_env, post
+
+__all__ = ["HANDLERS", "LambdaDataPlane", "Resolved", "RestApiDataPlane", "rewrite_urls"]
 
 #: A function's ``Handler`` setting -> the repository's handler (``module:function``). The
 #: fixture's old Query Lambda is packaged flat (``handler.handler``); the stack's are not.
@@ -74,22 +53,7 @@ HANDLERS: Mapping[str, str] = {
     "lambdas.query.handler.handler": "lambdas.query.handler:handler",
     "lambdas.query_result.handler.handler": "lambdas.query_result.handler:handler",
 }
-#: The fixture's EKS handler (``old_query_lambda.environment.EKS_HANDLER_URL``).
-EKS_HOST = "query-handler.eks.internal"
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
-_LOCAL_KEY = "testing"
-_LEGACY_FUNCTION = "query_result_lambda"
-
-
-def _client(service: str, endpoint_url: str, region: str) -> Any:
-    make: Any = boto3.client
-    return make(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=_LOCAL_KEY,
-        aws_secret_access_key=_LOCAL_KEY,
-    )
 
 
 def rewrite_urls(env: Mapping[str, str], hosts: Callable[[str], str | None]) -> dict[str, str]:
@@ -111,173 +75,6 @@ def rewrite_urls(env: Mapping[str, str], hosts: Callable[[str], str | None]) -> 
     return out
 
 
-class _Process:
-    """One local server process on 127.0.0.1, tied to us (``orphan_safe``)."""
-
-    def __init__(self, name: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
-        self.name = name
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._process = subprocess.Popen(
-            orphan_safe(command),
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def wait(self, timeout: float = 30.0) -> None:
-        wait_listening(self.port, name=self.name, process=self._process, timeout=timeout)
-
-    def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-
-def _gateway(handler: str, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "local_stack.gateway", "--handler", handler,
-            "--port", str(port), *extra]  # fmt: skip
-
-
-def _local_env(moto_url: str, region: str) -> dict[str, str]:
-    return {
-        "ENVIRONMENT": "local",
-        "AWS_ACCESS_KEY_ID": _LOCAL_KEY,
-        "AWS_SECRET_ACCESS_KEY": _LOCAL_KEY,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_ENDPOINT_URL": moto_url,
-    }
-
-
-#: How the EKS stand-in spells its tokens: not this service's shape (decision 11).
-OLD_TOKEN_PREFIX = "eks-"  # noqa: S105 - a token's spelling, not a secret
-_REFUSED = b'{"detail":"next_token is malformed"}'
-_HOP = {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
-
-
-def _old_spelling(
-    upstream: str, method: str, target: str, headers: dict[str, str], body: bytes
-) -> tuple[int, dict[str, str], bytes]:
-    """The old EKS handler's side of the token split: ``upstream`` (the ECS service with
-    ``RESULT_SOURCE=lambda``) behind its own token spelling, ``eks-`` and the service's token
-    in base64url. A token not so spelled (the new side's) is 400, as the contract's answer to
-    a malformed one, so a page that crosses paths is refused as it would be there."""
-    json_type = {"content-type": "application/json"}
-    sent = {k: v for k, v in headers.items() if k not in _HOP}
-    try:
-        document = json.loads(body) if body else None
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and isinstance(document.get("next_token"), str):
-        token = str(document["next_token"])
-        if not token.startswith(OLD_TOKEN_PREFIX):
-            return 400, json_type, _REFUSED
-        try:
-            document["next_token"] = base64.urlsafe_b64decode(
-                token[len(OLD_TOKEN_PREFIX) :]
-            ).decode()
-        except (ValueError, UnicodeDecodeError):
-            return 400, json_type, _REFUSED
-        body = json.dumps(document).encode()
-    status, got, payload = _post(upstream, target, body, sent, method)
-    out = {k: v for k, v in got.items() if k not in _HOP}
-    if status == 200 and got.get("content-type", "").startswith("application/json"):
-        answer = json.loads(payload)
-        if isinstance(answer, dict) and isinstance(answer.get("next_token"), str):
-            spelled = base64.urlsafe_b64encode(answer["next_token"].encode()).decode()
-            answer["next_token"] = OLD_TOKEN_PREFIX + spelled
-            payload = json.dumps(answer).encode()
-    return status, out, payload
-
-
-class StandIns:
-    """The EKS handler and the ALB's service, on the fixture's table in moto."""
-
-    def __init__(self, moto_url: str, *, region: str, table: str = DEFAULT_TABLE_NAME) -> None:
-        self.moto_url = moto_url
-        self.region = region
-        self.table = table
-        self.eks_url = ""
-        self.alb_url = ""
-        self._processes: list[_Process] = []
-        self._spelling: _Http | None = None
-
-    def start(self) -> None:
-        local = _local_env(self.moto_url, self.region)
-        table = {**local, "RESULTS_TABLE_NAME": self.table}
-        result = "lambdas.query_result.handler:handler"
-        try:
-            internal = self._run("internal-api", _gateway(result, free_port(), "--stage", "prod"),
-                                 table)  # fmt: skip
-            invoke = self._run("invoke-api", _gateway(result, free_port(), "--invoke",
-                                                      _LEGACY_FUNCTION), table)  # fmt: skip
-            alb = free_port()
-            self._run("alb-service", [sys.executable, "-m", "ecs_service"],
-                      {**local, "INTERNAL_API_URL": f"{internal.url}/prod", "HOST": "127.0.0.1",
-                       "PORT": str(alb)}, port=alb)  # fmt: skip
-            eks = free_port()
-            legacy = self._run("eks-handler", [sys.executable, "-m", "ecs_service"],
-                               {**local, "RESULT_SOURCE": "lambda",
-                                "QUERY_RESULT_LAMBDA_NAME": _LEGACY_FUNCTION,
-                                "AWS_ENDPOINT_URL": invoke.url, "HOST": "127.0.0.1",
-                                "PORT": str(eks)}, port=eks)  # fmt: skip
-            for process in self._processes:
-                process.wait()
-            self._spelling = _Http(lambda *request: _old_spelling(legacy.url, *request))
-            self._spelling.start()
-        except BaseException:
-            self.stop()
-            raise
-        self.alb_url = f"http://127.0.0.1:{alb}"
-        self.eks_url = self._spelling.url
-
-    def _run(
-        self, name: str, command: list[str], env: Mapping[str, str], port: int | None = None
-    ) -> _Process:
-        if port is None:
-            port = int(command[command.index("--port") + 1])
-        process = _Process(name, command, port, env)
-        self._processes.append(process)
-        return process
-
-    def stop(self) -> None:
-        if self._spelling is not None:
-            self._spelling.stop()
-            self._spelling = None
-        while self._processes:
-            self._processes.pop().stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def hosts(self) -> Callable[[str], str | None]:
-        """The fixture's names -> the stand-ins' URLs: the EKS handler's name, and every load
-        balancer's DNS name moto holds at the time of asking."""
-        elbv2 = _client("elbv2", self.moto_url, self.region)
-
-        def host(name: str) -> str | None:
-            if name == EKS_HOST:
-                return self.eks_url
-            if name.endswith(".elb.amazonaws.com"):
-                balancers = elbv2.describe_load_balancers()["LoadBalancers"]
-                # DNS names are case-insensitive (urlsplit lower-cases; moto keeps the case).
-                if any(str(b.get("DNSName", "")).lower() == name for b in balancers):
-                    return self.alb_url
-            return None
-
-        return host
-
-
 @dataclass(frozen=True)
 class Resolved:
     """What one invocation runs: the function, the version the alias chose, its handler and
@@ -292,60 +89,6 @@ class Resolved:
     def key(self) -> str:
         text = json.dumps([self.function, self.version, self.handler, self.environment])
         return hashlib.sha256(text.encode()).hexdigest()
-
-
-class _Http:
-    """A threading HTTP server on 127.0.0.1 whose answers come from ``answer``."""
-
-    def __init__(
-        self, answer: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
-    ) -> None:
-        outer = answer
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _any(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, out, payload = outer(self.command, self.path, headers, body)
-                self.send_response(status)
-                for name, value in out.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any  # noqa: N815 - http.server's names
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def _post(
-    url: str, path: str, body: bytes, headers: Mapping[str, str], method: str = "POST"
-) -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        connection.request(method, path, body or None, dict(headers))
-        answer = connection.getresponse()
-        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
-    finally:
-        connection.close()
 
 
 class LambdaDataPlane:
@@ -367,13 +110,13 @@ class LambdaDataPlane:
         self._handlers = handlers
         self._rng = rng or random.Random()  # noqa: S311 - a routing choice, not a secret
         self._account = LambdaAccountFront(moto_url, region=region)
-        self._http = _Http(self.answer)
+        self._http = Http(self.answer)
         self._lock = threading.Lock()
-        self._workers: dict[str, _Process] = {}
+        self._workers: dict[str, Process] = {}
         # Workers are started from this one thread, alive as long as the data plane: the
         # kernel's SIGTERM on our death (orphan_safe) is tied to the thread that started them.
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workers")
-        self._lambda = _client("lambda", moto_url, region)
+        self._lambda = client("lambda", moto_url, region)
         self.url = self._http.url
         #: Each local invocation's (function, version), in order: what the tests read.
         self.invoked: list[tuple[str, str]] = []
@@ -431,15 +174,15 @@ class LambdaDataPlane:
         return Resolved(config["FunctionName"], config.get("Version", version), handler,
                         tuple(sorted(env.items())))  # fmt: skip
 
-    def _worker(self, resolved: Resolved) -> _Process:
+    def _worker(self, resolved: Resolved) -> Process:
         with self._lock:
             worker = self._workers.get(resolved.key)
             if worker is None:
-                env = {**_local_env(self.moto_url, self._region), **dict(resolved.environment)}
+                env = {**local_env(self.moto_url, self._region), **dict(resolved.environment)}
                 port = free_port()
-                command = _gateway(resolved.handler, port, "--invoke", resolved.function)
+                command = gateway(resolved.handler, port, "--invoke", resolved.function)
                 name = f"{resolved.function}:{resolved.version}"
-                worker = self._starter.submit(_Process, name, command, port, env).result()
+                worker = self._starter.submit(Process, name, command, port, env).result()
                 try:
                     worker.wait()
                 except BaseException:
@@ -467,7 +210,7 @@ class LambdaDataPlane:
         worker = self._worker(resolved)
         self.invoked.append((resolved.function, resolved.version))
         sent = {k: v for k, v in headers.items() if k.startswith("x-amz-client-context")}
-        status, got, payload = _post(worker.url, f"/2015-03-31/functions/{resolved.function}"
+        status, got, payload = post(worker.url, f"/2015-03-31/functions/{resolved.function}"
                                      "/invocations", body, sent)  # fmt: skip
         kept = {k: v for k, v in got.items() if k.startswith(("x-amz", "content-type"))}
         kept["x-amz-executed-version"] = resolved.version
@@ -507,12 +250,12 @@ class RestApiDataPlane:
         stage: str = "prod",
         region: str = "us-east-1",
     ) -> None:
-        self._apigw = _client("apigateway", moto_url, region)
+        self._apigw = client("apigateway", moto_url, region)
         self._lambda_url = lambda_url
         self._api_id = api_id
         self._users = frozenset(users)
         self._stage = stage
-        self._http = _Http(self.answer)
+        self._http = Http(self.answer)
         self.url = f"{self._http.url}/{stage}"
 
     def start(self) -> None:
@@ -591,7 +334,7 @@ class RestApiDataPlane:
             "isBase64Encoded": False,
         }
         invoke = f"/2015-03-31/functions/{quote(function, safe='')}/invocations"
-        status, got, payload = _post(self._lambda_url, invoke, json.dumps(event).encode(), {})
+        status, got, payload = post(self._lambda_url, invoke, json.dumps(event).encode(), {})
         if status != 200 or "x-amz-function-error" in got:
             return 502, json_type, b'{"message":"Internal server error"}'
         try:
