@@ -139,3 +139,46 @@ def test_a_detach_that_does_not_restore_fails_with_its_step(whole_run) -> None:
     assert "the integration changed since attach" in result.stdout
     assert "phase ecs: alias live leads to the ALB at 100 %" in result.stdout
     assert "reattach-record.json:" not in result.stdout
+
+
+_BREAK_THE_INTEGRATION = """# A runbook with one wrong step
+
+## Attach
+
+1. **Point the public API at a function that does not exist.**
+
+    ```bash
+    python3 - <<'EOF'
+    import time
+    import boto3
+    api = boto3.client("apigateway")
+    resource = next(r for r in api.get_resources(restApiId="a1b2c3d4e5")["items"]
+                    if r["path"] == "/query/result")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:no-such-function"
+    api.put_integration(restApiId="a1b2c3d4e5", resourceId=resource["id"], httpMethod="POST",
+                        type="AWS_PROXY", integrationHttpMethod="POST",
+                        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations")
+    time.sleep(3)  # the watching client pages on meanwhile
+    EOF
+    ```
+"""
+
+
+def test_a_client_seeing_errors_fails_the_rehearsal_naming_the_step(tmp_path) -> None:
+    """Every block exits 0, but the watching client got 502s after the wrong integration: the
+    rehearsal fails naming that step. Fails without the watcher in the rehearsal, or without
+    its problems deciding the exit code."""
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text(_BREAK_THE_INTEGRATION)
+    result = subprocess.run(
+        ["query-rehearsal", "--repo", str(REPO), "--runbook", str(runbook), "--no-page"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "passed: 1 blocks" in result.stdout
+    step = "Attach 1: Point the public API at a function that does not exist"
+    assert f"FAILED: the watching client: step '{step}': u-" in result.stderr
+    assert "HTTP 502" in result.stderr

@@ -3,9 +3,11 @@ account emulated in moto's server; docs/decisions/0015-runbook-rehearsal.md.
 
 moto's server is a child process, stopped whatever happens (and by the kernel if this process
 dies: ``query_devstack.orphan_safe``); Lambda's calls go through a front that answers what
-moto does not (``GetAccountSettings``, ``query_devstack.LambdaAccountFront``). Exit 0 when
-every rehearsed block exits 0; 1 when one fails (its step named); 2 when the rehearsal itself
-could not start.
+moto does not (``GetAccountSettings``, ``query_devstack.LambdaAccountFront``) and runs the real
+handlers where the account says (``rehearsal.dataplane``), while a client pages through the
+public API the whole time (``rehearsal.watch``). Exit 0 when every rehearsed block exits 0 and
+the client saw nothing wrong; 1 when one fails or it did (the step named); 2 when the
+rehearsal itself could not start.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, LambdaAccountFront, load_account
+from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, load_account
 
+from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
 from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.page import page, timeline
 from rehearsal.resources import Clients
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
+from rehearsal.standins import StandIns
 from rehearsal.update import update
+from rehearsal.watch import Watcher, table_contents
 
 __all__ = ["main"]
 
@@ -70,11 +75,17 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     with (
         EmulatorProcess(settings=MOTO_SETTINGS) as moto,
-        LambdaAccountFront(moto.endpoint_url) as front,
         tempfile.TemporaryDirectory(prefix="rehearsal-") as root,
     ):
         print(f"moto's server on {moto.endpoint_url}; the account of {RUNNING_ACCOUNT}")
         account = load_account(moto.endpoint_url)
+        standins = StandIns(moto.endpoint_url, region=account.region, table=account.table)
+        front = LambdaDataPlane(moto.endpoint_url, hosts=standins.hosts(), region=account.region)
+        public = RestApiDataPlane(moto.endpoint_url, front.url, api_id=account.api_id,
+                                  users=account.users, stage=account.stage,
+                                  region=account.region)  # fmt: skip
+        expected = table_contents(moto.endpoint_url, account.table, account.users)
+        watcher = Watcher(public.url, expected)
         env = block_environment(
             os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url, region=account.region
         )
@@ -121,18 +132,28 @@ def main(argv: list[str] | None = None) -> None:
             lines.append(f"{STACK}: {len(changes)} resources updated")
             return 0, "\n".join(lines)
 
-        rehearsal = run_blocks(
-            runbook, cwd=cwd, env=env, echo=print, instead={"deploy": deploy_step}
-        )
-    print(timeline(rehearsal))
+        with standins, front, public, watcher:
+            print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
+                  f"(ALB); Lambda {front.url}; the public API {public.url}")  # fmt: skip
+            rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
+                                   instead={"deploy": deploy_step},
+                                   before=lambda n, _block: watcher.mark(str(n)))  # fmt: skip
+            watcher.mark("end")
+    watched, watching, problems = watcher.summary([o.block.step for o in rehearsal.outcomes])
+    print(timeline(rehearsal, watched))
+    for line in watching:
+        print(f"the watching client: {line}")
     if not args.no_page:
         target = args.page or repo / "docs" / "rehearsal.md"
         fixture = "packages/query_devstack/src/query_devstack/accounts/running.toml"
         seconds = time.perf_counter() - started
-        text = page(rehearsal, fixture=fixture, seconds=seconds, deployed=deployed[:1])
+        text = page(rehearsal, fixture=fixture, seconds=seconds, deployed=deployed[:1],
+                    watched=watched, watching=watching)  # fmt: skip
         target.write_text(text)
         print(f"wrote {target}")
-    if rehearsal.failed:
+    if rehearsal.failed or problems:
+        if problems:
+            print(f"FAILED: the watching client: {problems[0]}", file=sys.stderr)
         sys.exit(1)
 
 

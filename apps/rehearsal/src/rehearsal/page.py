@@ -3,6 +3,7 @@ of the site (``docs/rehearsal.md``), rewritten by every run of ``nox -s rehearse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rehearsal.deploy import Deployed
@@ -20,13 +21,19 @@ def _code(text: str) -> str:
     return f"`{_cell(text)}`" if text else ""
 
 
-def timeline(rehearsal: Rehearsal) -> str:
-    """The timeline as plain text: step, command, exit code, seconds."""
-    rows = [("step", "command", "exit", "seconds")]
-    for outcome in rehearsal.outcomes:
+def _watched(watched: Sequence[str], index: int) -> str:
+    return watched[index] if index < len(watched) else ""
+
+
+def timeline(rehearsal: Rehearsal, watched: Sequence[str] = ()) -> str:
+    """The timeline as plain text: step, command, exit code, seconds, and the watching
+    client's figures in that block (``watched``, one line a block, when it watched)."""
+    rows = [("step", "command", "exit", "seconds", "client")]
+    for index, outcome in enumerate(rehearsal.outcomes):
         code = "-" if outcome.exit_code is None else str(outcome.exit_code)
-        rows.append((outcome.block.step, outcome.block.first_line, code, f"{outcome.seconds:.1f}"))
-    widths = [min(60, max(len(row[i]) for row in rows)) for i in range(4)]
+        rows.append((outcome.block.step, outcome.block.first_line, code,
+                     f"{outcome.seconds:.1f}", _watched(watched, index)))  # fmt: skip
+    widths = [min(60, max(len(row[i]) for row in rows)) for i in range(5)]
     lines = [
         "  ".join(cell[:60].ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -52,7 +59,13 @@ def _listed(blocks: list[Block], why: bool) -> list[str]:
 
 
 def page(
-    rehearsal: Rehearsal, *, fixture: str, seconds: float, deployed: list[Deployed] | None = None
+    rehearsal: Rehearsal,
+    *,
+    fixture: str,
+    seconds: float,
+    deployed: list[Deployed] | None = None,
+    watched: Sequence[str] = (),
+    watching: Sequence[str] = (),
 ) -> str:
     """``docs/rehearsal.md``: what ran, what was skipped and why, where it stopped."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -74,15 +87,26 @@ def page(
         "",
         "## Timeline",
         "",
-        "| step | command | exit | seconds |",
-        "| --- | --- | --- | --- |",
+        "| step | command | exit | seconds | the watching client |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    for outcome in rehearsal.outcomes:
+    for index, outcome in enumerate(rehearsal.outcomes):
         code = "–" if outcome.exit_code is None else str(outcome.exit_code)
         lines.append(
             f"| {_cell(outcome.block.step)} | {_code(outcome.block.first_line)} | {code} "
-            f"| {outcome.seconds:.1f} |"
+            f"| {outcome.seconds:.1f} | {_cell(_watched(watched, index))} |"
         )
+    if watching:
+        lines += [
+            "",
+            "## The watching client",
+            "",
+            "A client paged through every demo user's results through the public API's local",
+            "front the whole time, each pass checked against the table",
+            "([the data plane](decisions/0015-runbook-rehearsal.md#the-data-plane)):",
+            "",
+        ]
+        lines += [f"- {_cell(line)}" for line in watching]
     for done in deployed or []:
         lines += [
             "",

@@ -107,10 +107,14 @@ def run_blocks(
     echo: Callable[[str], None],
     timeout: float = BLOCK_TIMEOUT,
     instead: Instead | None = None,
+    before: Callable[[int, Block], None] | None = None,
 ) -> Rehearsal:
-    """Run the rehearsed blocks until one fails; ``echo`` gets each block and its output."""
+    """Run the rehearsed blocks until one fails; ``echo`` gets each block and its output,
+    ``before`` each block's position and the block before it runs (the watcher's phase)."""
     rehearsal = Rehearsal(runbook)
     for block in runbook.rehearsed():
+        if before is not None:
+            before(len(rehearsal.outcomes), block)
         if block.kind is Kind.INSTEAD:
             echo(f"── {block.step}\n(instead of the block: the rehearsal's {block.instead})")
             outcome = run_instead(block, instead or {})

@@ -1,0 +1,130 @@
+"""What the data plane's parts share: servers and processes on 127.0.0.1, and moto's clients
+(docs/decisions/0015-runbook-rehearsal.md#the-data-plane)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from query_devstack import orphan_safe, wait_listening
+
+__all__ = ["Http", "Process", "client", "gateway", "local_env", "post"]
+
+_LOCAL_KEY = "testing"
+
+
+def client(service: str, endpoint_url: str, region: str) -> Any:
+    make: Any = boto3.client
+    return make(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=_LOCAL_KEY,
+        aws_secret_access_key=_LOCAL_KEY,
+    )
+
+
+class Process:
+    """One local server process on 127.0.0.1, tied to us (``orphan_safe``)."""
+
+    def __init__(self, name: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._process = subprocess.Popen(
+            orphan_safe(command),
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def wait(self, timeout: float = 30.0) -> None:
+        wait_listening(self.port, name=self.name, process=self._process, timeout=timeout)
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def gateway(handler: str, port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "local_stack.gateway", "--handler", handler,
+            "--port", str(port), *extra]  # fmt: skip
+
+
+def local_env(moto_url: str, region: str) -> dict[str, str]:
+    return {
+        "ENVIRONMENT": "local",
+        "AWS_ACCESS_KEY_ID": _LOCAL_KEY,
+        "AWS_SECRET_ACCESS_KEY": _LOCAL_KEY,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ENDPOINT_URL": moto_url,
+    }
+
+
+class Http:
+    """A threading HTTP server on 127.0.0.1 whose answers come from ``answer``."""
+
+    def __init__(
+        self, answer: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+    ) -> None:
+        outer = answer
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, out, payload = outer(self.command, self.path, headers, body)
+                self.send_response(status)
+                for name, value in out.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any  # noqa: N815 - http.server's names
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def post(
+    url: str, path: str, body: bytes, headers: Mapping[str, str], method: str = "POST"
+) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        connection.request(method, path, body or None, dict(headers))
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        connection.close()
