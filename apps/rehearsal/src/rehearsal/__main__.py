@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -62,6 +63,57 @@ def _cannot_start(why: str) -> NoReturn:
     sys.exit(2)
 
 
+class _StackStep:
+    """``rehearse instead: deploy``: the real synth's cdk.out created in moto; once the stack
+    exists, the context synthesized again (as ``cdk deploy`` does) and the stack updated
+    (``rehearsal.update``)."""
+
+    def __init__(
+        self, cwd: Path, env: dict[str, str], *, aws: Callable[[], Clients], account: str,
+        region: str,
+    ) -> None:  # fmt: skip
+        self._cwd, self._env, self._aws = cwd, env, aws
+        self._account, self._region = account, region
+        self.deployed: list[Deployed] = []
+
+    def __call__(self) -> tuple[int, str]:
+        aws = self._aws()
+        if self.deployed:
+            return self._update(self.deployed[0], aws)
+        try:
+            done = deploy(self._cwd / "infra" / "cdk.out", STACK, aws=aws,
+                          account=self._account, region=self._region)  # fmt: skip
+        except (DeployError, OSError) as exc:
+            return 1, f"the deploy stopped: {exc}"
+        self.deployed.append(done)
+        lines = [f"{p.logical_id}  {p.type}  {p.part}: {p.reason}" for p in done.resources]
+        lines.append(f"{STACK}: {len(done.resources)} resources in {done.waves} waves, "
+                     f"{len(done.outputs)} outputs")  # fmt: skip
+        return 0, "\n".join(lines)
+
+    def _update(self, done: Deployed, aws: Clients) -> tuple[int, str]:
+        npx = shutil.which("npx", path=self._env.get("PATH")) or "npx"  # missing_tools checked
+        synth = subprocess.run(
+            [npx, "aws-cdk@2", "synth", "--quiet"],
+            cwd=self._cwd / "infra",
+            env=self._env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if synth.returncode != 0:
+            return synth.returncode, f"cdk synth failed:\n{synth.stdout}"
+        try:
+            changes = update(self._cwd / "infra" / "cdk.out", done, aws=aws)
+        except (DeployError, OSError) as exc:
+            return 1, f"the update stopped: {exc}"
+        lines = [f"{c.logical_id}  {c.type}  updated: {c.done}" for c in changes]
+        lines.append(f"{STACK}: {len(changes)} resources updated")
+        return 0, "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     repo = args.repo.resolve()
@@ -90,53 +142,15 @@ def main(argv: list[str] | None = None) -> None:
             os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url, region=account.region
         )
         cwd = lay_out(repo, Path(root))
-        deployed: list[Deployed] = []
-
-        def deploy_step() -> tuple[int, str]:
-            """``rehearse instead: deploy``: the real synth's cdk.out created in moto; once the
-            stack exists, the context synthesized again (as ``cdk deploy`` does) and the
-            stack updated (``rehearsal.deploy.update``)."""
-            aws = clients(moto.endpoint_url, front.url, account.region)
-            if deployed:
-                return update_step(deployed[0], aws)
-            try:
-                done = deploy(cwd / "infra" / "cdk.out", STACK, aws=aws,
-                              account=account.account, region=account.region)  # fmt: skip
-            except (DeployError, OSError) as exc:
-                return 1, f"the deploy stopped: {exc}"
-            deployed.append(done)
-            lines = [f"{p.logical_id}  {p.type}  {p.part}: {p.reason}" for p in done.resources]
-            lines.append(f"{STACK}: {len(done.resources)} resources in {done.waves} waves, "
-                         f"{len(done.outputs)} outputs")  # fmt: skip
-            return 0, "\n".join(lines)
-
-        def update_step(done: Deployed, aws: Clients) -> tuple[int, str]:
-            npx = shutil.which("npx", path=env.get("PATH")) or "npx"  # missing_tools checked it
-            synth = subprocess.run(
-                [npx, "aws-cdk@2", "synth", "--quiet"],
-                cwd=cwd / "infra",
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            if synth.returncode != 0:
-                return synth.returncode, f"cdk synth failed:\n{synth.stdout}"
-            try:
-                changes = update(cwd / "infra" / "cdk.out", done, aws=aws)
-            except (DeployError, OSError) as exc:
-                return 1, f"the update stopped: {exc}"
-            lines = [f"{c.logical_id}  {c.type}  updated: {c.done}" for c in changes]
-            lines.append(f"{STACK}: {len(changes)} resources updated")
-            return 0, "\n".join(lines)
+        stack = _StackStep(cwd, env, aws=lambda: clients(moto.endpoint_url, front.url,
+                                                          account.region),
+                           account=account.account, region=account.region)  # fmt: skip
 
         with standins, front, public, watcher:
             print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
                   f"(ALB); Lambda {front.url}; the public API {public.url}")  # fmt: skip
             rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
-                                   instead={"deploy": deploy_step},
+                                   instead={"deploy": stack},
                                    before=lambda n, _block: watcher.mark(str(n)))  # fmt: skip
             watcher.mark("end")
     watched, watching, problems = watcher.summary([o.block.step for o in rehearsal.outcomes])
@@ -147,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         target = args.page or repo / "docs" / "rehearsal.md"
         fixture = "packages/query_devstack/src/query_devstack/accounts/running.toml"
         seconds = time.perf_counter() - started
-        text = page(rehearsal, fixture=fixture, seconds=seconds, deployed=deployed[:1],
+        text = page(rehearsal, fixture=fixture, seconds=seconds, deployed=stack.deployed[:1],
                     watched=watched, watching=watching)  # fmt: skip
         target.write_text(text)
         print(f"wrote {target}")

@@ -119,8 +119,8 @@ def run_blocks(
             echo(f"── {block.step}\n(instead of the block: the rehearsal's {block.instead})")
             outcome = run_instead(block, instead or {})
         else:
-            before = rehearsal.outcomes[-1].output if rehearsal.outcomes else ""
-            filled = filled_from(block, before, runbook.output_fills)
+            previous = rehearsal.outcomes[-1].output if rehearsal.outcomes else ""
+            filled = filled_from(block, previous, runbook.output_fills)
             if isinstance(filled, str):
                 outcome = Outcome(block, None, 0.0, "", filled)
             else:
