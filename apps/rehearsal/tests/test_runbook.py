@@ -65,6 +65,12 @@ REHEARSED = [
         "Watch",
         "query-migrate status --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
+    ("Rollback: After it", "python3 - <<'EOF' … EOF (5 lines)"),
+    ("Rollback: After it", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    (
+        "Rollback: After it",
+        "query-migrate status --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
     ("Rollback: The public API itself", "query-migrate detach attach-record.json --dry-run"),
     (
         "Rollback: The public API itself",
@@ -87,6 +93,7 @@ def test_the_rehearsed_commands_are_pinned() -> None:
     assert [(b.step, b.instead) for b in runbook.rehearsed() if b.kind is Kind.INSTEAD] == [
         ("Deploy 2: Deploy with `trafficTarget=eks`", "deploy"),
         ("Switch 2: Move the traffic", "deploy"),
+        ("Rollback: After it", "deploy"),
     ]
     # The plan hash is read from the dry run's output when the block runs.
     assert list(runbook.output_fills) == ["<the hash the dry run printed>"]

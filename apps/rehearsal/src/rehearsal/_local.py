@@ -7,6 +7,7 @@ import http.client
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,22 +34,33 @@ def client(service: str, endpoint_url: str, region: str) -> Any:
 
 
 class Process:
-    """One local server process on 127.0.0.1, tied to us (``orphan_safe``)."""
+    """One local server process on 127.0.0.1, tied to us (``orphan_safe``); what it writes
+    goes to a temporary file (``output()``: a Lambda's log lines), removed with ``stop``."""
 
     def __init__(self, name: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
         self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self._log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - closed by stop()
         self._process = subprocess.Popen(
             orphan_safe(command),
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
+    def output(self) -> str:
+        """Everything the process wrote so far."""
+        fd = self._log.fileno()  # shared with the child: pread leaves its offset alone
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def wait(self, timeout: float = 30.0) -> None:
-        wait_listening(self.port, name=self.name, process=self._process, timeout=timeout)
+        try:
+            wait_listening(self.port, name=self.name, process=self._process, timeout=timeout)
+        except RuntimeError as exc:
+            last = self.output().strip().splitlines()[-1:] or ["(no output)"]
+            raise RuntimeError(f"{exc}: {last[0]}") from exc
 
     def stop(self) -> None:
         if self._process.poll() is None:
@@ -58,6 +70,7 @@ class Process:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._log.close()
 
 
 def gateway(handler: str, port: int, *extra: str) -> list[str]:

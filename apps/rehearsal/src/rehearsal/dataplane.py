@@ -31,6 +31,7 @@ import hashlib
 import json
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -54,6 +55,14 @@ HANDLERS: Mapping[str, str] = {
     "lambdas.query_result.handler.handler": "lambdas.query_result.handler:handler",
 }
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+
+
+#: What a function whose environment says ``production`` runs with here: in production the
+#: code talks to AWS's own endpoints and ignores any override (``query_core.aws``), and here
+#: AWS is moto's server. ``local`` keeps every setting the template gives (secrets, URLs,
+#: the public API id) and only takes the endpoint from ``AWS_ENDPOINT_URL``; the production
+#: start-up checks (each setting present) are the Lambdas' own tests' and the deploy's.
+AWS_IS_MOTO = "local"
 
 
 def rewrite_urls(env: Mapping[str, str], hosts: Callable[[str], str | None]) -> dict[str, str]:
@@ -179,6 +188,8 @@ class LambdaDataPlane:
             worker = self._workers.get(resolved.key)
             if worker is None:
                 env = {**local_env(self.moto_url, self._region), **dict(resolved.environment)}
+                if env.get("ENVIRONMENT") == "production":
+                    env["ENVIRONMENT"] = AWS_IS_MOTO
                 port = free_port()
                 command = gateway(resolved.handler, port, "--invoke", resolved.function)
                 name = f"{resolved.function}:{resolved.version}"
@@ -207,7 +218,13 @@ class LambdaDataPlane:
         if resolved is None:
             reply = self._account.reply(RecordedRequest(method, target, headers, body, 0))
             return reply.status, reply.headers, reply.body
-        worker = self._worker(resolved)
+        try:
+            worker = self._worker(resolved)
+        except RuntimeError as exc:  # the function's init failed: Lambda's Runtime.ExitError
+            print(f"the data plane: {exc}", file=sys.stderr, flush=True)
+            error = {"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
+            return 200, {"x-amz-function-error": "Unhandled", "content-type":
+                         "application/json"}, json.dumps(error).encode()  # fmt: skip
         self.invoked.append((resolved.function, resolved.version))
         sent = {k: v for k, v in headers.items() if k.startswith("x-amz-client-context")}
         status, got, payload = post(worker.url, f"/2015-03-31/functions/{resolved.function}"
