@@ -13,6 +13,7 @@ rehearsal itself could not start.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import subprocess
@@ -25,15 +26,17 @@ from typing import NoReturn
 
 from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, load_account
 
+from rehearsal.canary import Canary
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
 from rehearsal.deploy import Deployed, DeployError, clients, deploy
+from rehearsal.failure import failed_canary
 from rehearsal.page import page, timeline
 from rehearsal.resources import Clients
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
 from rehearsal.standins import StandIns
-from rehearsal.update import update
+from rehearsal.update import Shift, update
 from rehearsal.watch import Watcher, table_contents
 
 __all__ = ["main"]
@@ -70,10 +73,10 @@ class _StackStep:
 
     def __init__(
         self, cwd: Path, env: dict[str, str], *, aws: Callable[[], Clients], account: str,
-        region: str,
+        region: str, shift: Shift,
     ) -> None:  # fmt: skip
         self._cwd, self._env, self._aws = cwd, env, aws
-        self._account, self._region = account, region
+        self._account, self._region, self._shift = account, region, shift
         self.deployed: list[Deployed] = []
 
     def __call__(self) -> tuple[int, str]:
@@ -106,7 +109,7 @@ class _StackStep:
         if synth.returncode != 0:
             return synth.returncode, f"cdk synth failed:\n{synth.stdout}"
         try:
-            changes = update(self._cwd / "infra" / "cdk.out", done, aws=aws)
+            changes = update(self._cwd / "infra" / "cdk.out", done, aws=aws, shift=self._shift)
         except (DeployError, OSError) as exc:
             return 1, f"the update stopped: {exc}"
         lines = [f"{c.logical_id}  {c.type}  updated: {c.done}" for c in changes]
@@ -142,15 +145,21 @@ def main(argv: list[str] | None = None) -> None:
             os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url, region=account.region
         )
         cwd = lay_out(repo, Path(root))
-        stack = _StackStep(cwd, env, aws=lambda: clients(moto.endpoint_url, front.url,
-                                                          account.region),
-                           account=account.account, region=account.region)  # fmt: skip
+
+        def aws() -> Clients:
+            return clients(moto.endpoint_url, front.url, account.region)
+
+        canary = Canary(aws(), invoked=front.invoked, crashed=front.crashed, logs=front.logs)
+        stack = _StackStep(cwd, env, aws=aws, account=account.account, region=account.region,
+                           shift=canary.run)  # fmt: skip
+        stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,
+                                    invoked=front.invoked, tolerate=watcher.tolerate)  # fmt: skip
 
         with standins, front, public, watcher:
             print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
                   f"(ALB); Lambda {front.url}; the public API {public.url}")  # fmt: skip
             rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
-                                   instead={"deploy": stack},
+                                   instead={"deploy": stack, "failed-canary": stopped},
                                    before=lambda n, _block: watcher.mark(str(n)))  # fmt: skip
             watcher.mark("end")
     watched, watching, problems = watcher.summary([o.block.step for o in rehearsal.outcomes])

@@ -40,6 +40,7 @@ class Process:
     def __init__(self, name: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
         self.name = name
         self.port = port
+        self.function = ""  # the Lambda function it serves, if it is a data plane's worker
         self.url = f"http://127.0.0.1:{port}"
         self._log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - closed by stop()
         self._process = subprocess.Popen(

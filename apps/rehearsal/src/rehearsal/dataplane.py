@@ -127,8 +127,11 @@ class LambdaDataPlane:
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workers")
         self._lambda = client("lambda", moto_url, region)
         self.url = self._http.url
-        #: Each local invocation's (function, version), in order: what the tests read.
+        #: Each local invocation's (function, version), in order: what the tests read and the
+        #: canary counts (Lambda's ``Invocations`` by ``ExecutedVersion``).
         self.invoked: list[tuple[str, str]] = []
+        #: The invocations that ended in a function error (Lambda's ``Errors``).
+        self.crashed: list[tuple[str, str]] = []
 
     def start(self) -> None:
         self._http.start()
@@ -147,6 +150,13 @@ class LambdaDataPlane:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def logs(self, function: str) -> dict[str, str]:
+        """What each running worker of ``function`` has written (one per version and
+        configuration, by key): Lambda's log stream of it, the access lines included."""
+        with self._lock:
+            workers = {key: w for key, w in self._workers.items() if w.function == function}
+        return {key: worker.output() for key, worker in workers.items()}
 
     @property
     def worker_ports(self) -> list[int]:
@@ -190,10 +200,13 @@ class LambdaDataPlane:
                 env = {**local_env(self.moto_url, self._region), **dict(resolved.environment)}
                 if env.get("ENVIRONMENT") == "production":
                     env["ENVIRONMENT"] = AWS_IS_MOTO
+                env["AWS_LAMBDA_FUNCTION_NAME"] = resolved.function  # as Lambda's runtime sets
+                env["AWS_LAMBDA_FUNCTION_VERSION"] = resolved.version
                 port = free_port()
                 command = gateway(resolved.handler, port, "--invoke", resolved.function)
                 name = f"{resolved.function}:{resolved.version}"
                 worker = self._starter.submit(Process, name, command, port, env).result()
+                worker.function = resolved.function
                 try:
                     worker.wait()
                 except BaseException:
@@ -221,7 +234,7 @@ class LambdaDataPlane:
         try:
             worker = self._worker(resolved)
         except RuntimeError as exc:  # the function's init failed: Lambda's Runtime.ExitError
-            print(f"the data plane: {exc}", file=sys.stderr, flush=True)
+            sys.stderr.write(f"the data plane: {exc}\n")
             error = {"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
             return 200, {"x-amz-function-error": "Unhandled", "content-type":
                          "application/json"}, json.dumps(error).encode()  # fmt: skip
@@ -229,6 +242,8 @@ class LambdaDataPlane:
         sent = {k: v for k, v in headers.items() if k.startswith("x-amz-client-context")}
         status, got, payload = post(worker.url, f"/2015-03-31/functions/{resolved.function}"
                                      "/invocations", body, sent)  # fmt: skip
+        if "x-amz-function-error" in {k.lower() for k in got}:
+            self.crashed.append((resolved.function, resolved.version))
         kept = {k: v for k, v in got.items() if k.startswith(("x-amz", "content-type"))}
         kept["x-amz-executed-version"] = resolved.version
         return status, kept, payload

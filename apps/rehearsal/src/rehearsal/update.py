@@ -8,23 +8,33 @@ is changed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rehearsal.canary import CanaryTarget
 from rehearsal.deploy import FUNCTION_UPDATES, Deployed, DeployError, _needs, _text
 from rehearsal.resources import API, Clients
 from rehearsal.template import TemplateError, Values, evaluate
 
-__all__ = ["UPDATES", "Change", "update"]
+__all__ = [
+    "UPDATES",
+    "CanaryTarget",
+    "Change",
+    "Shift",
+    "canary_target",
+    "canary_targets",
+    "update",
+]
 
 #: What an update of the deployed stack changes through the APIs, by type, and how.
 UPDATES = {
     "AWS::Lambda::Function": "its environment and description (UpdateFunctionConfiguration)",
     "AWS::Lambda::Version": "a new version published (PublishVersion); the old one stays",
     "AWS::Lambda::Alias": (
-        "moved to the new version, no weights left (UpdateAlias): as CodeDeploy leaves it "
-        "after a successful canary, which does not run here"
+        "moved by its deployment group's canary (UpdateAlias with weights, the alarms "
+        "evaluated over real traffic: rehearsal.canary), or at once without one"
     ),
     "AWS::IAM::Policy": "its document put again (PutRolePolicy)",
     "AWS::CloudWatch::Alarm": "put again under its name (PutMetricAlarm)",
@@ -70,7 +80,14 @@ def _beyond_environment(old: dict[str, Any], new: dict[str, Any], lid: str) -> l
     return differ + [k for k in sorted(others) if before.get(k) != after.get(k)]
 
 
-def update(cdk_out: Path, deployed: Deployed, *, aws: Clients) -> list[Change]:
+#: Runs an alias's canary: (the alias, its old version, the new one) -> (completed, what
+#: happened); ``rehearsal.canary.Canary.run``.
+Shift = Callable[[CanaryTarget, str, str], tuple[bool, list[str]]]
+
+
+def update(
+    cdk_out: Path, deployed: Deployed, *, aws: Clients, shift: Shift | None = None
+) -> list[Change]:
     """The deployed stack updated to ``cdk_out``'s template, as far as :data:`UPDATES` goes: a
     change of any other kind (or a removed resource other than a replaced Lambda version)
     fails naming it, before anything is changed."""
@@ -100,6 +117,8 @@ def update(cdk_out: Path, deployed: Deployed, *, aws: Clients) -> list[Change]:
     pending = set(added) | set(changed)
     while pending:  # each after what it names (a function's new version, then its alias...)
         ready = sorted(lid for lid in pending if not _needs(resources[lid]) & (pending - {lid}))
+        if any(kinds[lid] != "AWS::Lambda::Alias" for lid in pending):  # the canary comes last:
+            ready = [lid for lid in ready if kinds[lid] != "AWS::Lambda::Alias"]  # its alarms new
         if not ready:
             raise DeployError(f"the update's changes name each other: {sorted(pending)}")
         for lid in ready:
@@ -109,7 +128,9 @@ def update(cdk_out: Path, deployed: Deployed, *, aws: Clients) -> list[Change]:
                 if kind == "AWS::Lambda::Function":  # only these change (checked above)
                     properties = {k: properties[k] for k in FUNCTION_UPDATES if k in properties}
                 properties = evaluate(properties, values)
-                done.append(Change(lid, kind, _update(aws, kind, lid, properties, values)))
+                done.append(Change(lid, kind, _change(aws, new, lid, properties, values, shift)))
+            except DeployError:
+                raise
             except TemplateError as exc:
                 raise DeployError(f"{lid} ({kind}): {exc}") from exc
             except Exception as exc:  # moto's answer: the update's refusal, named
@@ -123,6 +144,54 @@ def update(cdk_out: Path, deployed: Deployed, *, aws: Clients) -> list[Change]:
         raise DeployError(f"the update changes the stack's outputs {', '.join(moved)}")
     deployed.template = new
     return done
+
+
+def canary_target(template: dict[str, Any], lid: str, values: Values) -> CanaryTarget | None:
+    """The alias ``lid`` of ``template`` as CodeDeploy moves it; None without an update policy."""
+    resource = template["Resources"][lid]
+    policy = resource.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate")
+    if policy is None:
+        return None
+    p = evaluate(resource["Properties"], values)
+    group = evaluate([policy["ApplicationName"], policy["DeploymentGroupName"]], values)
+    function_ref = resource["Properties"]["FunctionName"]
+    function_lid = function_ref.get("Ref") if isinstance(function_ref, dict) else None
+    function = template["Resources"].get(function_lid or "", {}).get("Properties", {})
+    log_group = f"/aws/lambda/{p['FunctionName']}"
+    if configured := function.get("LoggingConfig", {}).get("LogGroup"):
+        log_group = evaluate(configured, values)
+    return CanaryTarget(p["FunctionName"], p["Name"], (group[0], group[1]), log_group)
+
+
+def canary_targets(template: dict[str, Any], values: Values) -> list[CanaryTarget]:
+    """Every alias of ``template`` CodeDeploy moves."""
+    return [
+        target
+        for lid, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Alias"
+        and (target := canary_target(template, lid, values)) is not None
+    ]
+
+
+def _change(  # noqa: PLR0917 - one change's inputs
+    aws: Clients, template: dict[str, Any], lid: str, p: dict[str, Any], values: Values,
+    shift: Shift | None,
+) -> str:  # fmt: skip
+    kind = template["Resources"][lid]["Type"]
+    target = canary_target(template, lid, values) if kind == "AWS::Lambda::Alias" else None
+    if target is not None and shift is not None:
+        return _canary(aws, target, p["FunctionVersion"], shift)
+    return _update(aws, kind, lid, p, values)
+
+
+def _canary(aws: Clients, target: CanaryTarget, new: str, shift: Shift) -> str:
+    """The alias moved as its update policy says: through its deployment group's canary; a
+    stopped canary fails the update (as ``cdk deploy`` fails)."""
+    old = aws("lambda").get_alias(FunctionName=target.function, Name=target.alias)
+    completed, lines = shift(target, old["FunctionVersion"], new)
+    if not completed:
+        raise DeployError("the canary stopped:\n" + "\n".join(lines))
+    return "canary: " + "; ".join(lines)
 
 
 def _update(aws: Clients, kind: str, lid: str, p: dict[str, Any], values: Values) -> str:

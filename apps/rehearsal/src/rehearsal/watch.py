@@ -98,6 +98,9 @@ class Watcher:
         self.figures: dict[str, Figures] = {}
         self.problems: list[Problem] = []
         self.passes = 0
+        #: Non-2xx answers while ``tolerate`` said why they are expected: (why, what).
+        self.tolerated: list[tuple[str, str]] = []
+        self._tolerating: str | None = None
         self._phase = "start"
         self._pause = pause
         self._lock = threading.Lock()
@@ -108,6 +111,12 @@ class Watcher:
         """From now on, requests count in ``phase``."""
         with self._lock:
             self._phase = phase
+
+    def tolerate(self, why: str | None) -> None:
+        """From now on non-2xx answers are expected for ``why`` (counted, shown, not
+        problems), until ``tolerate(None)``: the failed canary's share of the traffic."""
+        with self._lock:
+            self._tolerating = why
 
     @property
     def phase(self) -> str:
@@ -141,7 +150,9 @@ class Watcher:
         problems = self.report(names)
         whole = f"{self.passes} passes of {len(self.expected)} users; "
         whole += Figures.total(self.figures).line()
-        return watched, [whole, *problems], problems
+        expected = [f"{sum(1 for w, _ in self.tolerated if w == why)} non-2xx while {why}"
+                    for why in dict.fromkeys(w for w, _ in self.tolerated)]  # fmt: skip
+        return watched, [whole, *expected, *problems], problems
 
     def _count(self, phase: str, ms: float | None, ok: bool) -> None:
         with self._lock:
@@ -188,7 +199,12 @@ class Watcher:
             ok = 200 <= status < 300
             self._count(phase, ms, ok)
             if not ok or page is None:
-                self._problem(phase, f"{user}: HTTP {status} {page}")
+                with self._lock:
+                    why = self._tolerating
+                if why is not None:
+                    self.tolerated.append((why, f"{user}: HTTP {status}"))
+                else:
+                    self._problem(phase, f"{user}: HTTP {status} {page}")
                 return
             items = page.get("items")
             seen += [str(i["result_id"]) for i in items] if isinstance(items, list) else []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,11 +42,16 @@ class ClientContext:
 
 @dataclass
 class LocalLambdaContext:
-    """The Lambda context a local invocation gets: a request id and a deadline."""
+    """The Lambda context a local invocation gets: a request id, a deadline, and the function's
+    version as Lambda's runtime gives it (``AWS_LAMBDA_FUNCTION_VERSION``, ``$LATEST`` unset):
+    the access line names it, and the canary's metric filters count by it."""
 
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
     function_name: str = "local"
+    function_version: str = field(
+        default_factory=lambda: os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    )
     client_context: ClientContext | None = None
     _started: float = field(default_factory=time.monotonic)
 
