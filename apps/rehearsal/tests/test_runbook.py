@@ -65,6 +65,11 @@ REHEARSED = [
         "Watch",
         "query-migrate status --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
+    # `rehearse instead: failed-canary`: a canary made to fail, stopped by its alarm.
+    (
+        "Rollback: During the canary",
+        "aws deploy stop-deployment --deployment-id <the id status shows> --auto-rollback-enabled",
+    ),
     ("Rollback: After it", "python3 - <<'EOF' … EOF (5 lines)"),
     ("Rollback: After it", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
     (
@@ -93,12 +98,13 @@ def test_the_rehearsed_commands_are_pinned() -> None:
     assert [(b.step, b.instead) for b in runbook.rehearsed() if b.kind is Kind.INSTEAD] == [
         ("Deploy 2: Deploy with `trafficTarget=eks`", "deploy"),
         ("Switch 2: Move the traffic", "deploy"),
+        ("Rollback: During the canary", "failed-canary"),
         ("Rollback: After it", "deploy"),
     ]
     # The plan hash is read from the dry run's output when the block runs.
     assert list(runbook.output_fills) == ["<the hash the dry run printed>"]
     assert all(not unfilled(block) for block in runbook.rehearsed() if "--plan-hash" not in
-               block.command)  # fmt: skip
+               block.command and block.kind is not Kind.INSTEAD)  # fmt: skip
 
 
 def test_an_output_fill_reads_the_block_before(tmp_path) -> None:
