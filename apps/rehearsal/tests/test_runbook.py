@@ -47,8 +47,8 @@ REHEARSED = [
     ),
     (
         "Verify 2: The new path against the old one",
-        "table=$(python3 -c 'import json; print(json.load(open(\"infra/cdk.context.json\"))"
-        "[\"existingTableName\"])')",
+        'table=$(python3 -c \'import json; print(json.load(open("infra/cdk.context.json"))'
+        '["existingTableName"])\')',
     ),
     (
         "Verify 2: The new path against the old one",
