@@ -221,7 +221,7 @@ class LambdaDataPlane:
         try:
             worker = self._worker(resolved)
         except RuntimeError as exc:  # the function's init failed: Lambda's Runtime.ExitError
-            print(f"the data plane: {exc}", file=sys.stderr, flush=True)  # noqa: T201 - the rehearsal's log
+            sys.stderr.write(f"the data plane: {exc}\n")
             error = {"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
             return 200, {"x-amz-function-error": "Unhandled", "content-type":
                          "application/json"}, json.dumps(error).encode()  # fmt: skip
