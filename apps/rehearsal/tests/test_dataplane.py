@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +28,8 @@ from query_devstack import (
     port_is_free,
 )
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, rewrite_urls
+from rehearsal.proxy import HostProxy
+from rehearsal.stage import block_environment
 from rehearsal.standins import EKS_HOST, StandIns
 from rehearsal.watch import Watcher, table_contents
 
@@ -199,6 +204,50 @@ def test_unknown_user_is_401_and_unknown_path_403(plane: Plane) -> None:
     connection.request("POST", "/prod/nowhere", b"{}", {"authorization": "u-1001"})
     assert connection.getresponse().status == 403
     connection.close()
+
+
+#: A block's two kinds of client in one process: boto3 (to the emulated APIs on 127.0.0.1)
+#: and a plain HTTP client (urllib, as httpx does, follows the environment's proxy) to the URL
+#: of the account's EKS handler and to a host the account does not have.
+_BLOCK_CLIENT = """
+import json, sys, urllib.error, urllib.request
+import boto3
+print(len(boto3.client("lambda").list_functions()["Functions"]) > 0)
+for url in sys.argv[1:]:
+    request = urllib.request.Request(url, json.dumps({"user_id": "u-1001", "limit": 2}).encode(),
+                                     {"content-type": "application/json"})
+    try:
+        print(json.dumps(json.load(urllib.request.urlopen(request, timeout=30))))
+    except urllib.error.HTTPError as exc:
+        print(exc.code, exc.read().decode())
+"""
+
+
+def test_the_blocks_reach_the_accounts_hosts_through_the_proxy(plane: Plane) -> None:
+    """The blocks' environment: the EKS handler's name (which resolves nowhere) answers as the
+    EKS stand-in, through ``http_proxy``; a name the account lacks is a 502 naming it; the
+    emulated APIs on 127.0.0.1 are not proxied. Fails without the proxy (a name error),
+    without ``http_proxy`` in the environment, or without 127.0.0.1 in ``no_proxy`` (boto3's
+    calls would reach the proxy, 502)."""
+    with HostProxy(plane.standins.hosts()) as proxy:
+        env = block_environment({"PATH": os.environ["PATH"]}, endpoint_url=plane.moto,
+                                lambda_url=plane.lam.url, region=plane.account.region,
+                                http_proxy=proxy.url)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", _BLOCK_CLIENT, f"http://{EKS_HOST}:8080/query/result",
+             "http://nowhere.internal/query/result"],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        listed, eks, nowhere = done.stdout.splitlines()
+        assert listed == "True"
+        page = json.loads(eks)
+        assert page["user_id"] == "u-1001"
+        assert page["count"] == 2
+        assert page["next_token"].startswith("eks-")  # the EKS stand-in's spelling
+        assert nowhere.startswith("502 ")
+        assert "no stand-in for 'nowhere.internal'" in nowhere
+        assert proxy.forwarded == [(EKS_HOST, "/query/result")]
 
 
 def test_rewrite_urls_maps_only_the_fixtures_hosts() -> None:

@@ -141,6 +141,33 @@ def test_a_detach_that_does_not_restore_fails_with_its_step(whole_run) -> None:
     assert "reattach-record.json:" not in result.stdout
 
 
+def test_verify_runs_smoke_and_shadow_through_the_real_handlers(whole_run) -> None:
+    """Verify's blocks run (not skipped): smoke's hop through alias live is the real Query
+    Lambda's answer (two pages as the test identity, the contract's 410 on the marketing
+    path) and the real Query Result Lambda refuses a direct event; shadow reads the user_ids the
+    table holds and compares the EKS handler's URL from the context (through the blocks'
+    proxy) with alias live, page by page, without a mismatch. Fails with either block skipped,
+    without the data plane answering the alias's Invoke, or without the proxy (shadow's old
+    side is a name that resolves nowhere: every request an error, exit 1)."""
+    result, page = whole_run
+    out = result.stdout
+    verify = out.split("── Verify 1: Every hop")[1].split("── Switch 1")[0]
+    assert re.search(r"✓ │ live as u-1001: a page +│ +\d+ │ 200, 2 item\(s\)", verify), verify
+    assert re.search(r"✓ │ live as u-1001: the next page +│ +\d+ │ 200, 2 item\(s\)", verify)
+    assert re.search(r"✓ │ live as u-1001: /query/marketing +│ +\d+ │ the contract's 410", verify)
+    assert "refused: 400 'unsupported event'" in verify
+    assert "old: http://query-handler.eks.internal:8080" in verify
+    assert "new: query-lambda:QueryService-prod-" in verify
+    shadowed = re.search(r"no mismatch; (\d+) requests in", verify)
+    assert shadowed, verify
+    assert int(shadowed[1]) > 4  # the fixture's 4 users, more than one page each followed
+    assert verify.count("-> exit 0,") == 3
+    skipped = page.split("## Skipped")[1].split("\n## ")[0]
+    assert "Verify" not in skipped
+    timeline = page.split("## Timeline")[1].split("\n## ")[0]
+    assert "| Verify 1: Every hop | `query-migrate smoke " in timeline
+
+
 _BREAK_THE_INTEGRATION = """# A runbook with one wrong step
 
 ## Attach

@@ -41,6 +41,22 @@ REHEARSED = [
         "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
     (
+        "Verify 1: Every hop",
+        "query-migrate smoke --stack QueryService-prod --context-file infra/cdk.context.json "
+        "--user u-1001",
+    ),
+    (
+        "Verify 2: The new path against the old one",
+        'table=$(python3 -c \'import json; print(json.load(open("infra/cdk.context.json"))'
+        '["existingTableName"])\')',
+    ),
+    (
+        "Verify 2: The new path against the old one",
+        "query-migrate shadow --stack QueryService-prod --context-file infra/cdk.context.json "
+        "--new query-lambda:live --as-owner --users users.txt --follow-pages --rate 20 "
+        "--concurrency 8 --report shadow-report.html",
+    ),
+    (
         "Switch 1: Attach the existing public API to the alias `live`",
         "query-migrate attach --stack QueryService-prod --context-file infra/cdk.context.json "
         "--dry-run",

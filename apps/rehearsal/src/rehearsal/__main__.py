@@ -31,6 +31,7 @@ from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
 from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.failure import failed_canary
 from rehearsal.page import page, timeline
+from rehearsal.proxy import HostProxy
 from rehearsal.resources import Clients
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
@@ -136,14 +137,14 @@ def main(argv: list[str] | None = None) -> None:
         account = load_account(moto.endpoint_url)
         standins = StandIns(moto.endpoint_url, region=account.region, table=account.table)
         front = LambdaDataPlane(moto.endpoint_url, hosts=standins.hosts(), region=account.region)
+        proxy = HostProxy(standins.hosts())
         public = RestApiDataPlane(moto.endpoint_url, front.url, api_id=account.api_id,
                                   users=account.users, stage=account.stage,
                                   region=account.region)  # fmt: skip
         expected = table_contents(moto.endpoint_url, account.table, account.users)
         watcher = Watcher(public.url, expected)
-        env = block_environment(
-            os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url, region=account.region
-        )
+        env = block_environment(os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url,
+                                region=account.region, http_proxy=proxy.url)  # fmt: skip
         cwd = lay_out(repo, Path(root))
 
         def aws() -> Clients:
@@ -155,9 +156,10 @@ def main(argv: list[str] | None = None) -> None:
         stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,
                                     invoked=front.invoked, tolerate=watcher.tolerate)  # fmt: skip
 
-        with standins, front, public, watcher:
+        with standins, front, public, proxy, watcher:
             print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
-                  f"(ALB); Lambda {front.url}; the public API {public.url}")  # fmt: skip
+                  f"(ALB); Lambda {front.url}; the public API {public.url}; the blocks' "
+                  f"http_proxy {proxy.url}")  # fmt: skip
             rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
                                    instead={"deploy": stack, "failed-canary": stopped},
                                    before=lambda n, _block: watcher.mark(str(n)))  # fmt: skip

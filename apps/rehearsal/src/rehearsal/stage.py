@@ -49,11 +49,17 @@ def missing_tools(repo: Path, path: str) -> list[str]:
 
 
 def block_environment(
-    base: Mapping[str, str], *, endpoint_url: str, lambda_url: str, region: str
+    base: Mapping[str, str],
+    *,
+    endpoint_url: str,
+    lambda_url: str,
+    region: str,
+    http_proxy: str | None = None,
 ) -> dict[str, str]:
     """``base`` with every AWS client (boto3, the CDK CLI) pointed at the emulator (Lambda at
     its front), its dummy credentials, and the CLI kept offline (the lock's CLI or a failure,
-    no telemetry)."""
+    no telemetry); with ``http_proxy``, plain HTTP to any host but 127.0.0.1 goes there (the
+    account's hosts: ``rehearsal.proxy``)."""
     env = {
         key: value
         for key, value in base.items()
@@ -75,4 +81,10 @@ def block_environment(
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    if http_proxy is not None:
+        local = ",".join(
+            dict.fromkeys(["127.0.0.1", "localhost", *env.get("no_proxy", "").split(",")])
+        ).rstrip(",")
+        env |= {"http_proxy": http_proxy, "HTTP_PROXY": http_proxy}
+        env |= {"no_proxy": local, "NO_PROXY": local}
     return env

@@ -1,0 +1,83 @@
+"""The HTTP proxy the runbook's blocks are given (``http_proxy``): the hosts the account names
+reach their stand-ins, as they would from a host in the VPC
+(docs/decisions/0015-runbook-rehearsal.md#the-data-plane).
+
+A command that reads a URL from the account (``shadow``'s old side, the context's
+``oldEksHandlerUrl``; an ALB's ``ServiceUrl``) connects to a name that exists only in the
+fixture. The blocks' environment sends plain-HTTP requests here (``http_proxy``, with
+``127.0.0.1`` left out: the emulated AWS APIs), and the proxy forwards each to the stand-in of
+its host (``StandIns.hosts``, the data plane's own map); a host without one is a 502 that
+names it. No resolver is patched and the command is not told anything: it follows the
+environment's proxy as any HTTP client does. HTTPS is not proxied (``CONNECT`` is 501).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Self
+from urllib.parse import urlsplit
+
+from rehearsal._local import Http, post
+
+__all__ = ["HostProxy"]
+
+#: Hop-by-hop and per-connection headers, not forwarded either way.
+_HOP = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "proxy-connection",
+        "proxy-authorization",
+        "keep-alive",
+        "transfer-encoding",
+        "date",
+        "server",
+    }
+)
+
+
+class HostProxy:
+    """A forward proxy on 127.0.0.1 for absolute ``http://`` requests: host -> ``hosts``'
+    base URL."""
+
+    def __init__(self, hosts: Callable[[str], str | None]) -> None:
+        self._hosts = hosts
+        self._http = Http(self.answer)
+        self.url = self._http.url
+        #: Each forwarded request's (host, path), in order: what the tests read.
+        self.forwarded: list[tuple[str, str]] = []
+
+    def start(self) -> None:
+        self._http.start()
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        json_type = {"content-type": "application/json"}
+        parts = urlsplit(target)
+        if parts.scheme != "http" or not parts.hostname:
+            detail = f"the rehearsal's proxy takes absolute http:// URLs, not {target!r}"
+            return 400, json_type, json.dumps({"message": detail}).encode()
+        base = self._hosts(parts.hostname)
+        if base is None:
+            detail = f"no stand-in for {parts.hostname!r}: the emulated account has no such host"
+            return 502, json_type, json.dumps({"message": detail}).encode()
+        path = (urlsplit(base).path.rstrip("/") + parts.path) or "/"
+        if parts.query:
+            path += f"?{parts.query}"
+        sent = {k: v for k, v in headers.items() if k not in _HOP}
+        self.forwarded.append((parts.hostname, path))
+        status, got, payload = post(base, path, body, sent, method)
+        return status, {k: v for k, v in got.items() if k not in _HOP}, payload
