@@ -209,3 +209,35 @@ def test_a_client_seeing_errors_fails_the_rehearsal_naming_the_step(tmp_path) ->
     step = "Attach 1: Point the public API at a function that does not exist"
     assert f"FAILED: the watching client: step '{step}': u-" in result.stderr
     assert "HTTP 502" in result.stderr
+
+
+_PATTERN_THAT_MATCHES_NOTHING = """    ```bash
+    python3 - <<'EOF'
+    import boto3
+    logs = boto3.client("logs")
+    for found in logs.describe_metric_filters()["metricFilters"]:
+        if found["metricTransformations"][0]["metricName"] == "QueryLambda5xx":
+            logs.put_metric_filter(logGroupName=found["logGroupName"],
+                                   filterName=found["filterName"],
+                                   filterPattern='{ $.message = "request forwarded" }',
+                                   metricTransformations=found["metricTransformations"])
+            print("QueryLambda5xx now counts", found["filterName"])
+    EOF
+    ```
+
+"""
+
+
+def test_an_alarm_pattern_that_matches_nothing_fails_the_failed_canary(tmp_path) -> None:
+    """The 5xx metric filter put back with the line nothing logs any more ("request
+    forwarded", the previous round's bug): the failed canary's alarm sees no 5xx, the canary
+    completes onto the broken version, and the rehearsal fails naming that step. Fails when
+    the canary's alarms are not evaluated from the handlers' real log lines through the
+    account's patterns (an alarm always firing, or judged otherwise)."""
+    during = "    <!-- rehearse instead: failed-canary:"
+    result = _rehearse(tmp_path, during, _PATTERN_THAT_MATCHES_NOTHING + during)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "QueryLambda5xx now counts" in result.stdout
+    assert "FAILED: step 'Rollback: During the canary' failed" in result.stdout
+    assert re.search(r"NewVersionErrorRate\w*: 0\.0 \(threshold 5\) -> OK", result.stdout)
+    assert "the canary was not stopped: live now serves version" in result.stdout
