@@ -253,9 +253,9 @@ class Canary:
             calls=self._invoked[start_calls:],
             crashes=self._crashed[start_crashes:],
             lines=_new_lines(start_logs, self._logs(function)),
-            filters=self._aws("logs").describe_metric_filters(logGroupName=target.log_group)[
-                "metricFilters"
-            ],
+            filters=_current(
+                self._aws("logs").describe_metric_filters(logGroupName=target.log_group)
+            ),
             function=function,
         )
         verdicts = [self._verdict(name, alarm, window) for name, alarm in queries.items()]
@@ -305,6 +305,13 @@ class Canary:
             return Verdict(name, value, threshold, "not evaluated: its comparison")
         state = "OK" if value is None else ("ALARM" if compare(value, threshold) else "OK")
         return Verdict(name, value, threshold, state)
+
+
+def _current(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The metric filters as CloudWatch Logs keeps them: one per name in a log group, the
+    last put (moto's server keeps every put of the same name: its ``add_filter`` appends)."""
+    kept = {(f["logGroupName"], f["filterName"]): f for f in answer["metricFilters"]}
+    return list(kept.values())
 
 
 def _minimum(alarm: Mapping[str, Any]) -> int:
