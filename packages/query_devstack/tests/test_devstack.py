@@ -287,3 +287,14 @@ def test_dynamodb_local_that_exits_is_reported_and_reaped(tmp_path):
     (tmp_path / "DynamoDBLocal.jar").write_bytes(b"not a jar")
     with pytest.raises(RuntimeError, match="DynamoDB Local exited with code"):
         DynamoDBLocal(tmp_path, startup_timeout=30).start()
+
+
+def test_the_local_context_names_the_version_as_lambdas_runtime_does(monkeypatch) -> None:
+    """The access line's ``function_version`` (what the canary's metric filters count by)
+    comes from ``AWS_LAMBDA_FUNCTION_VERSION``, as on Lambda; ``$LATEST`` without it."""
+    from query_devstack import LocalLambdaContext
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_VERSION", raising=False)
+    assert LocalLambdaContext().function_version == "$LATEST"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    assert LocalLambdaContext().function_version == "7"
