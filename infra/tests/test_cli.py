@@ -171,6 +171,13 @@ def test_closing_the_eks_egress_drops_every_eks_key(synthesized, contexts):
     assert "oldEksHandler" not in contexts["close-eks-egress.diff"]
 
 
+_EDIT_SCRIPT = re.compile(
+    r"\s*python3 - <<'EOF'\n\s*import json, pathlib\n"
+    r'\s*path = pathlib\.Path\("infra/cdk\.context\.json"\)\n'
+    r"\s*context = json\.loads\(path\.read_text\(\)\)\n"
+    r'\s*context\["trafficTarget"\] = "(ecs|eks)"\n'
+    r'\s*path\.write_text\(json\.dumps\(context, indent=2\) \+ "\\n"\)\n\s*EOF\n\s*'
+)
 FENCE = re.compile(r"^( *)(`{3,})(\w*)\n(.*?)^\1\2$", re.MULTILINE | re.DOTALL)
 
 
@@ -184,6 +191,11 @@ def test_every_context_in_the_docs_is_an_example_file_this_test_synthesizes():
             snippet = re.fullmatch(r'\s*--8<-- "infra/examples/([^"]+)"\s*', body)
             if snippet:
                 included.add(snippet[1])
+            elif _EDIT_SCRIPT.fullmatch(body):
+                # The switch's edit (or its reverse) as a script: the rehearsal runs it as
+                # written and synthesizes the result (decision 15); the diff of the same edit
+                # (switch-to-ecs.diff) is included beside it and synthesized here.
+                continue
             else:  # a pasted context or edit would not be tested: include the file instead
                 assert '"trafficTarget"' not in body, page
                 assert "cdk.context.json" not in body or "+++" not in body, page
