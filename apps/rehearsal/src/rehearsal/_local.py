@@ -11,13 +11,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import boto3
 from query_devstack import orphan_safe, wait_listening
 
-__all__ = ["Http", "Process", "client", "gateway", "local_env", "post"]
+__all__ = ["Http", "Process", "Served", "client", "gateway", "local_env", "post"]
 
 _LOCAL_KEY = "testing"
 
@@ -142,3 +142,23 @@ def post(
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
     finally:
         connection.close()
+
+
+class Served:
+    """A local part whose whole life is its ``Http`` server (``self._http``): started and
+    stopped with it, usable as ``with part: ...``."""
+
+    _http: Http
+
+    def start(self) -> None:
+        self._http.start()
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from query_devstack import LambdaAccountFront, RecordedRequest, free_port
 
-from rehearsal._local import Http, Process, client, gateway, local_env, post
+from rehearsal._local import Http, Process, Served, client, gateway, local_env, post
 
 __all__ = ["HANDLERS", "LambdaDataPlane", "Resolved", "RestApiDataPlane", "rewrite_urls"]
 
@@ -268,7 +268,7 @@ def _matches(template: str, path: str) -> dict[str, str] | None:
     return params if len(want) == len(got) else None
 
 
-class RestApiDataPlane:
+class RestApiDataPlane(Served):
     """Stage ``stage`` of the REST API ``api_id``: each request invokes what its method's
     integration names at that moment, through ``lambda_url`` (``LambdaDataPlane``)."""
 
@@ -289,19 +289,6 @@ class RestApiDataPlane:
         self._stage = stage
         self._http = Http(self.answer)
         self.url = f"{self._http.url}/{stage}"
-
-    def start(self) -> None:
-        self._http.start()
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _route(self, path: str, method: str) -> tuple[dict[str, Any], dict[str, str], str] | None:
         resources = self._apigw.get_resources(restApiId=self._api_id, limit=500)["items"]

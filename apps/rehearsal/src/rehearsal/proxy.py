@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Self
 from urllib.parse import urlsplit
 
-from rehearsal._local import Http, post
+from rehearsal._local import Http, Served, post
 
 __all__ = ["HostProxy"]
 
@@ -38,7 +37,7 @@ _HOP = frozenset(
 )
 
 
-class HostProxy:
+class HostProxy(Served):
     """A forward proxy on 127.0.0.1 for absolute ``http://`` requests: host -> ``hosts``'
     base URL."""
 
@@ -48,19 +47,6 @@ class HostProxy:
         self.url = self._http.url
         #: Each forwarded request's (host, path), in order: what the tests read.
         self.forwarded: list[tuple[str, str]] = []
-
-    def start(self) -> None:
-        self._http.start()
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def answer(
         self, method: str, target: str, headers: dict[str, str], body: bytes
