@@ -14,23 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-import boto3
-from query_devstack import orphan_safe, wait_listening
+from query_devstack import emulator_client, orphan_safe, wait_listening
 
 __all__ = ["Http", "Process", "Served", "client", "gateway", "local_env", "post"]
 
 _LOCAL_KEY = "testing"
 
 
-def client(service: str, endpoint_url: str, region: str) -> Any:
-    make: Any = boto3.client
-    return make(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=_LOCAL_KEY,
-        aws_secret_access_key=_LOCAL_KEY,
-    )
+#: A boto3 client of the emulator (query_devstack's, with its dummy keys).
+client = emulator_client
 
 
 class Process:

@@ -4,7 +4,12 @@ The emulators: AWS's DynamoDB Local (of record), moto's server and dynalite. The
 account of the cutover (``accounts/running.toml``), created in moto's server by ``load_account``.
 """
 
-from query_devstack._account import RUNNING_ACCOUNT, RunningAccount, load_account
+from query_devstack._account import (
+    RUNNING_ACCOUNT,
+    RunningAccount,
+    emulator_client,
+    load_account,
+)
 from query_devstack._demo import DEMO_AP_IDS, DEMO_USERS, demo_items, ulid
 from query_devstack._dynamodb_local import (
     DynamoDBLocal,
@@ -54,6 +59,7 @@ __all__ = [
     "dynamodb_client",
     "dynamodb_local_command",
     "dynamodb_local_home",
+    "emulator_client",
     "free_port",
     "load_account",
     "moto_command",

@@ -54,7 +54,8 @@ class RunningAccount:
         return self.stages[0]
 
 
-def _client(endpoint_url: str, region: str, service: str) -> Any:
+def emulator_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client of ``service`` on the emulator at ``endpoint_url``, with its dummy keys."""
     make: Any = boto3.client  # a client per service name read from the fixture: untyped
     return make(
         service,
@@ -79,7 +80,7 @@ def load_account(endpoint_url: str, spec: dict[str, Any] | None = None) -> Runni
     region = spec["region"]
 
     def client(service: str) -> Any:
-        return _client(endpoint_url, region, service)
+        return emulator_client(service, endpoint_url, region)
 
     vpc, subnets, route_tables, groups = _network(client("ec2"), spec)
     table = spec["table"]
