@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from query_devstack import FilterPatternError, log_filter_matches
+
 __all__ = ["Canary", "CanaryError", "CanaryTarget", "Verdict", "evaluate", "matches"]
 
 #: How long the canary waits for the new version to serve what its alarms need.
@@ -39,15 +41,6 @@ class CanaryError(Exception):
 
 # -- metric filter patterns ------------------------------------------------------------------
 
-_TERM = re.compile(
-    r"\s*\$\.(?P<path>[\w.]+)\s*(?P<op>=|!=|>=|<=|>|<)\s*"
-    r"(?P<value>\"(?:[^\"\\]|\\.)*\"|-?\d+(?:\.\d+)?|[^\s()&|]+)\s*"
-)
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
-    ">": operator.gt, "<": operator.lt,
-}  # fmt: skip
-
 
 def _field(event: Mapping[str, Any], path: str) -> Any:
     value: Any = event
@@ -58,55 +51,15 @@ def _field(event: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _term(event: Mapping[str, Any], path: str, op: str, raw: str) -> bool:
-    got = _field(event, path)
-    if raw.startswith('"') or not re.fullmatch(r"-?\d+(?:\.\d+)?", raw):
-        want = json.loads(raw) if raw.startswith('"') else raw
-        if op not in ("=", "!="):
-            raise CanaryError(f"a metric filter compares the string {raw} with {op}")
-        if not isinstance(got, str):
-            return op == "!="
-        hit = re.fullmatch(re.escape(want).replace(r"\*", ".*"), got) is not None
-        return hit if op == "=" else not hit
-    if isinstance(got, bool) or not isinstance(got, int | float):
-        return False
-    return _COMPARE[op](got, float(raw))
-
-
 def matches(pattern: str, line: str) -> bool:
-    """Whether CloudWatch Logs' JSON filter ``pattern`` (``{ ($.a = "x") && ($.b >= 5) }``:
-    ``&&``, ``||``, parentheses, ``= != < > <= >=``, strings with ``*``) matches ``line``; a
-    line that is not a JSON object matches no JSON pattern, as on AWS. Other syntax raises
-    ``CanaryError`` naming it."""
-    text = pattern.strip()
-    if not (text.startswith("{") and text.endswith("}")):
-        raise CanaryError(f"the rehearsal reads JSON metric filter patterns only: {pattern!r}")
+    """Whether CloudWatch Logs' filter ``pattern`` matches ``line``, as the infra tests read it
+    (``query_devstack.log_filter_matches``); a pattern it cannot read raises ``CanaryError``
+    naming it: the canary cannot say what the alarm would."""
     try:
-        event = json.loads(line)
-    except ValueError:
-        return False
-    if not isinstance(event, dict):
-        return False
-    tokens = re.findall(r"\(|\)|&&|\|\||\$\.[\w.]+\s*(?:=|!=|>=|<=|>|<)\s*"
-                        r"(?:\"(?:[^\"\\]|\\.)*\"|[^\s()&|]+)", text[1:-1])  # fmt: skip
-    if "".join(tokens).replace(" ", "") != re.sub(r"\s", "", text[1:-1]):
-        raise CanaryError(f"the rehearsal cannot read the metric filter pattern {pattern!r}")
-    parts: list[str] = []
-    for token in tokens:
-        if term := _TERM.fullmatch(token):
-            parts.append(str(_term(event, term["path"], term["op"], term["value"])))
-        else:
-            parts.append({"&&": " and ", "||": " or "}.get(token, token))
-    return bool(_logic(ast.parse("".join(parts), mode="eval").body))
-
-
-def _logic(node: ast.AST) -> bool:
-    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.BoolOp):
-        values = [_logic(v) for v in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
-    raise CanaryError("a metric filter pattern the rehearsal cannot read")
+        return log_filter_matches(pattern, line)
+    except FilterPatternError as exc:
+        raise CanaryError(f"the rehearsal cannot read the metric filter pattern {pattern!r}: "
+                          f"{exc}") from exc  # fmt: skip
 
 
 # -- metric math -----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from query_devstack._gateway import (
     LocalLambdaContext,
 )
 from query_devstack._lambda_front import LambdaAccountFront
+from query_devstack._log_filters import FilterPatternError, log_filter_matches
 from query_devstack._process import free_port, orphan_safe, port_is_free, wait_listening
 from query_devstack._table import DEFAULT_TABLE_NAME, create_results_table, put_items
 
@@ -46,6 +47,7 @@ __all__ = [
     "DynamoDBEmulator",
     "DynamoDBLocal",
     "EmulatorProcess",
+    "FilterPatternError",
     "LambdaAccountFront",
     "LambdaInvokeFront",
     "LocalLambdaContext",
@@ -62,6 +64,7 @@ __all__ = [
     "emulator_client",
     "free_port",
     "load_account",
+    "log_filter_matches",
     "moto_command",
     "orphan_safe",
     "port_is_free",

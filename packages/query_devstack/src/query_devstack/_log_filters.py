@@ -1,12 +1,14 @@
-"""CloudWatch Logs filter patterns, the subset the stack's metric filters use, evaluated here.
+"""CloudWatch Logs filter patterns, the subset the stack's metric filters use, evaluated here:
+the one reader of them that the infra tests (each metric filter against the lines the code
+writes) and the rehearsal's canary (the alarms over real traffic) share.
 
 moto 5.2.5 has no ``TestMetricFilter`` and matches every line with a JSON pattern, and no kept
-library evaluates them (docs/decisions/0010-canary-rollback-signals.md), so the test of the
-metric filters needs this: JSON patterns ``{ SELECTOR OP VALUE }`` joined with ``&&``/``||``
+library evaluates them (docs/decisions/0010-canary-rollback-signals.md), so this reads: JSON
+patterns ``{ SELECTOR OP VALUE }`` joined with ``&&``/``||``
 and parentheses, SELECTOR ``$.a.b``, OP one of ``= != < <= > >=``, VALUE a number, a quoted
 string or a bare word (``*`` a wildcard in strings); and a quoted term (``"request
-handled"``), which matches the raw text. Anything else raises ``ValueError``: a pattern this
-does not understand fails the test instead of matching by accident.
+handled"``), which matches the raw text. Anything else raises ``FilterPatternError`` (a
+``ValueError``): a pattern this does not understand fails instead of matching by accident.
 
 AWS's rules kept here: a string compares only with a string, a number only with a number;
 a missing field matches nothing (``!=`` included); a line that is not JSON matches no JSON
@@ -15,12 +17,11 @@ pattern.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from typing import Any
 
-__all__ = ["matches"]
+__all__ = ["FilterPatternError", "log_filter_matches"]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<and>&&)|(?P<or>\|\|)"
@@ -33,15 +34,18 @@ _TOKEN = re.compile(
 _MISSING = object()
 
 
+class FilterPatternError(ValueError):
+    """A filter pattern this reader does not understand (the message names where)."""
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     found, position = [], 0
     text = text.rstrip()
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ValueError(f"unsupported filter pattern near {text[position:]!r}")
-        kind = match.lastgroup
-        assert kind is not None
+            raise FilterPatternError(f"unsupported filter pattern near {text[position:]!r}")
+        kind = str(match.lastgroup)  # one named group matched: the pattern has no other
         found.append((kind, match[kind]))
         position = match.end()
     return found
@@ -57,7 +61,7 @@ class _Parser:
 
     def take(self, kind: str) -> str:
         if self.peek() != kind:
-            raise ValueError(f"filter pattern: expected {kind}, found {self.peek()}")
+            raise FilterPatternError(f"filter pattern: expected {kind}, found {self.peek()}")
         self.at += 1
         return self.tokens[self.at - 1][1]
 
@@ -85,7 +89,9 @@ class _Parser:
         operator = self.take("op")
         kind = self.peek()
         if kind not in ("string", "number", "word"):
-            raise ValueError(f"filter pattern: a value after {selector} {operator}, not {kind}")
+            raise FilterPatternError(
+                f"filter pattern: a value after {selector} {operator}, not {kind}"
+            )
         raw = self.take(kind)
         return _compare(_select(line, selector), operator, kind, raw)
 
@@ -115,20 +121,21 @@ def _compare(value: Any, operator: str, kind: str, raw: str) -> bool:
             ">=": value >= number,
         }[operator]
     if operator not in ("=", "!="):
-        raise ValueError(f"filter pattern: {operator} compares numbers only")
+        raise FilterPatternError(f"filter pattern: {operator} compares numbers only")
     if not isinstance(value, str):
         return False
     text = json.loads(raw) if kind == "string" else raw
-    equal = fnmatch.fnmatchcase(value, text) if "*" in text else value == text
+    # ``*`` is CloudWatch's only wildcard (fnmatch's ``?`` and ``[...]`` would be others).
+    equal = re.fullmatch(re.escape(text).replace(r"\*", ".*"), value, re.DOTALL) is not None
     return equal if operator == "=" else not equal
 
 
-def matches(pattern: str, message: str) -> bool:
+def log_filter_matches(pattern: str, message: str) -> bool:
     """Whether CloudWatch Logs' ``pattern`` matches the log event ``message``."""
     text = pattern.strip()
     if text.startswith("{"):
         if not text.endswith("}"):
-            raise ValueError(f"unbalanced JSON filter pattern: {pattern!r}")
+            raise FilterPatternError(f"unbalanced JSON filter pattern: {pattern!r}")
         try:
             line = json.loads(message)
         except ValueError:
@@ -138,9 +145,9 @@ def matches(pattern: str, message: str) -> bool:
         parser = _Parser(_tokens(text[1:-1]))
         result = parser.expression(line)
         if parser.peek() != "end":
-            raise ValueError(f"filter pattern: unexpected {parser.peek()} in {pattern!r}")
+            raise FilterPatternError(f"filter pattern: unexpected {parser.peek()} in {pattern!r}")
         return result
     terms = re.findall(r'"((?:[^"\\]|\\.)*)"', text)
     if not terms or re.sub(r'"(?:[^"\\]|\\.)*"', "", text).strip():
-        raise ValueError(f"unsupported filter pattern: {pattern!r}")
+        raise FilterPatternError(f"unsupported filter pattern: {pattern!r}")
     return all(json.loads(f'"{term}"') in message for term in terms)
