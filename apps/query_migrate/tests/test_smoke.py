@@ -88,6 +88,64 @@ def test_an_unreachable_hop_is_not_a_failure_and_a_broken_one_is(chain) -> None:
     assert result["private API"] == "skipped"
 
 
+def test_the_public_url_unreachable_or_refusing_smokes_credentials_is_a_failure(chain) -> None:
+    """Clients call the public URL from anywhere: a connection refused there fails with the
+    fix (unlike the ALB's), and so does the authorizer's 401, naming the credentials to send.
+    Fails when the public hop is "not reachable from here" (skipped) as the VPC's hops are,
+    or when a 401 reads as the service's failure."""
+    code, report = smoke("--public-url", f"http://127.0.0.1:{free_port()}", "--log-wait", "0")
+    assert code == 1
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["public: a page"]["verdict"] == "fail"
+    assert checks["public: a page"]["detail"].startswith("not reachable (ConnectError")
+    assert "--public-url" in checks["public: a page"]["fix"]
+    refusing = MisbehavingServer(Reply(status=401, body=b'{"message": "Unauthorized"}'))
+    with refusing:
+        code, report = smoke("--public-url", refusing.url, "--log-wait", "0")
+    assert code == 1
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["public: a page"]["detail"] == 'status 401: {"message": "Unauthorized"}'
+    assert "-H 'Authorization: <its token>'" in checks["public: a page"]["fix"]
+    assert "docs/runbook.md#the-test-identity" in checks["public: a page"]["fix"]
+
+
+def test_a_hop_the_environments_proxy_cannot_reach_is_not_reachable_from_here(
+    monkeypatch,
+) -> None:
+    """A host only the VPC resolves, behind the operator's HTTPS proxy: the proxy refuses the
+    tunnel (502), which is "not reachable from here" for the ALB as a refused connection is,
+    and a failure for the public URL. Fails when a proxy's refusal reads as a broken hop."""
+    proxy = MisbehavingServer(Reply(status=502, body=b"no route"))
+    with proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        code, report = smoke(
+            "--public-url", "https://public.example", "--alb-url", "https://alb.internal",
+            "--log-wait", "0",
+        )  # fmt: skip
+    assert code == 1
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["ALB: a page"]["verdict"] == "skipped"
+    assert checks["ALB: a page"]["detail"] == "not reachable from here (ProxyError)"
+    assert checks["public: a page"]["verdict"] == "fail"
+    assert checks["public: a page"]["detail"].startswith("not reachable (ProxyError")
+    assert {r.target for r in proxy.requests} == {"public.example:443", "alb.internal:443"}
+
+
+def test_health_is_not_public_as_either_kind_of_public_api_says_it() -> None:
+    """The stack's API: the Query Lambda's 404 behind its {proxy+}, which echoes the request
+    id (test_every_hop_of_the_local_chain); an existing API without such a route: API
+    Gateway's own 403 ``Missing Authentication Token``, which echoes nothing. A 200 fails, and
+    so does a 404 without the echo. Fails when only 404 is accepted (every existing API's
+    answer) or when the gateway's own 403 must echo."""
+    for status, verdict in ((403, "ok"), (404, "fail"), (200, "fail")):
+        server = MisbehavingServer(Reply(status=status, body=b"{}"))
+        with server:
+            _, report = smoke("--public-url", server.url, "--log-wait", "0")
+        checks = {check["name"]: check for check in report["checks"]}
+        assert checks["public: /health is not public"]["verdict"] == verdict, (status, report)
+
+
 def _ship_logs(chain, moto_url: str, groups: dict[str, str], stop: threading.Event) -> None:
     """Copy each hop's new log lines to its CloudWatch log group, like the log drivers."""
     import boto3

@@ -220,34 +220,48 @@ for url in sys.argv[1:]:
         print(json.dumps(json.load(urllib.request.urlopen(request, timeout=30))))
     except urllib.error.HTTPError as exc:
         print(exc.code, exc.read().decode())
+    except urllib.error.URLError as exc:
+        print("refused", exc.reason)
 """
 
 
-def test_the_blocks_reach_the_accounts_hosts_through_the_proxy(plane: Plane) -> None:
+def test_the_blocks_reach_the_accounts_hosts_through_the_proxy(plane: Plane, tmp_path) -> None:
     """The blocks' environment: the EKS handler's name (which resolves nowhere) answers as the
-    EKS stand-in, through ``http_proxy``; a name the account lacks is a 502 naming it; the
-    emulated APIs on 127.0.0.1 are not proxied. Fails without the proxy (a name error),
-    without ``http_proxy`` in the environment, or without 127.0.0.1 in ``no_proxy`` (boto3's
-    calls would reach the proxy, 502)."""
-    with HostProxy(plane.standins.hosts()) as proxy:
+    EKS stand-in, through ``http_proxy``, and over HTTPS through ``https_proxy``'s tunnel,
+    whose certificate the blocks' client checks against the proxy's CA (``SSL_CERT_FILE``);
+    a name the account lacks is a 502 naming it, and gets no tunnel; the emulated APIs on
+    127.0.0.1 are not proxied. Fails without the proxy (a name error), without ``http_proxy``
+    or ``https_proxy`` in the environment, without ``CONNECT`` (501), without the CA trusted
+    (a certificate error), or without 127.0.0.1 in ``no_proxy`` (boto3's calls would reach
+    the proxy, 502)."""
+    with HostProxy(plane.standins.hosts(), tmp_path) as proxy:
         env = block_environment({"PATH": os.environ["PATH"]}, endpoint_url=plane.moto,
                                 lambda_url=plane.lam.url, region=plane.account.region,
-                                http_proxy=proxy.url)  # fmt: skip
+                                http_proxy=proxy.url, ca_file=proxy.ca_file)  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-c", _BLOCK_CLIENT, f"http://{EKS_HOST}:8080/query/result",
-             "http://nowhere.internal/query/result"],
+             "http://nowhere.internal/query/result", f"https://{EKS_HOST}/query/result",
+             "https://nowhere.internal/query/result"],
             env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        listed, eks, nowhere = done.stdout.splitlines()
+        listed, eks, nowhere, eks_tls, nowhere_tls = done.stdout.splitlines()
         assert listed == "True"
-        page = json.loads(eks)
-        assert page["user_id"] == "u-1001"
-        assert page["count"] == 2
-        assert page["next_token"].startswith("eks-")  # the EKS stand-in's spelling
+        for answer in (eks, eks_tls):
+            page = json.loads(answer)
+            assert page["user_id"] == "u-1001"
+            assert page["count"] == 2
+            assert page["next_token"].startswith("eks-")  # the EKS stand-in's spelling
         assert nowhere.startswith("502 ")
         assert "no stand-in for 'nowhere.internal'" in nowhere
-        assert proxy.forwarded == [(EKS_HOST, "/query/result")]
+        assert nowhere_tls.startswith("refused Tunnel connection failed: 502")
+        assert proxy.forwarded == [(EKS_HOST, "/query/result")] * 2
+        untrusted = {k: v for k, v in env.items() if k != "SSL_CERT_FILE"}
+        done = subprocess.run(
+            [sys.executable, "-c", _BLOCK_CLIENT, f"https://{EKS_HOST}/query/result"],
+            env=untrusted, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert "CERTIFICATE_VERIFY_FAILED" in done.stdout, done.stdout + done.stderr
 
 
 def test_rewrite_urls_maps_only_the_fixtures_hosts() -> None:

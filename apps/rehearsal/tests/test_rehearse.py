@@ -142,20 +142,33 @@ def test_a_detach_that_does_not_restore_fails_with_its_step(whole_run) -> None:
 
 
 def test_verify_runs_smoke_and_shadow_through_the_real_handlers(whole_run) -> None:
-    """Verify's blocks run (not skipped): smoke's hop through alias live is the real Query
-    Lambda's answer (two pages as the test identity, the contract's 410 on the marketing
-    path) and the real Query Result Lambda refuses a direct event; shadow reads the user_ids the
-    table holds and compares the EKS handler's URL from the context (through the blocks'
-    proxy) with alias live, page by page, without a mismatch. Fails with either block skipped,
-    without the data plane answering the alias's Invoke, or without the proxy (shadow's old
-    side is a name that resolves nowhere: every request an error, exit 1)."""
+    """Verify's blocks run (not skipped): smoke's public URL is reached as clients reach it
+    (every public check run, none "not reachable"); its hop through alias live is the real
+    Query Lambda's answer (two pages as the test identity, the marketing path still the EKS
+    handler's) and the real Query Result Lambda refuses a direct event; shadow reads the
+    user_ids the table holds and compares the EKS handler's URL from the context (through the
+    blocks' proxy) with alias live, page by page, without a mismatch. Fails with either block
+    skipped, without the data plane answering the alias's Invoke, without the proxy (shadow's old
+    side is a name that resolves nowhere: every request an error, exit 1), without its HTTPS
+    tunnel or the token in the block (the public checks skipped, or 401), or with this
+    repository's Query Lambda as the old one (marketing 410 before the switch)."""
     result, page = whole_run
     out = result.stdout
     verify = out.split("── Verify 1: Every hop")[1].split("── Switch 1")[0]
     assert re.search(r"✓ │ live as u-1001: a page +│ +\d+ │ 200, 2 item\(s\)", verify), verify
     assert re.search(r"✓ │ live as u-1001: the next page +│ +\d+ │ 200, 2 item\(s\)", verify)
-    assert re.search(r"✓ │ live as u-1001: /query/marketing +│ +\d+ │ the contract's 410", verify)
+    # alias live leads to EKS before the switch: the marketing path is the EKS handler's.
+    assert re.search(r"✓ │ live as u-1001: /query/marketing +│ +\d+ │ 422: still served by EKS",
+                     verify)  # fmt: skip
     assert "refused: 400 'unsupported event'" in verify
+    # The public URL as clients call it (HTTPS, through the blocks' proxy, with the test
+    # identity's token), reaching the old Query Lambda before the switch: the old code serves
+    # the marketing path (its EKS handler's query), and the gateway's own 403 on /health.
+    assert re.search(r"✓ │ public: a page +│ +\d+ │ 200, 2 item\(s\), X-Request-Id", verify)
+    assert re.search(r"✓ │ public: /query/marketing still served +│ +\d+ │ 422", verify)
+    assert re.search(r"✓ │ public: /health is not public +│ +\d+ │ 403", verify)
+    assert re.search(r"– │ private API: a page +│ +│ not reachable from here \(ProxyError\)",
+                     verify)  # fmt: skip
     assert "old: http://query-handler.eks.internal:8080" in verify
     assert "new: query-lambda:QueryService-prod-" in verify
     shadowed = re.search(r"no mismatch; (\d+) requests in", verify)

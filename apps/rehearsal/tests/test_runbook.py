@@ -43,7 +43,7 @@ REHEARSED = [
     (
         "Verify 1: Every hop",
         "query-migrate smoke --stack QueryService-prod --context-file infra/cdk.context.json "
-        "--user u-1001",
+        "--user u-1001 -H 'Authorization: u-1001'",
     ),
     (
         "Verify 2: The new path against the old one",

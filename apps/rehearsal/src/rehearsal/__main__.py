@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
-from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, load_account
+from query_devstack import RUNNING_ACCOUNT, EmulatorProcess, RunningAccount, load_account
 
 from rehearsal.canary import Canary
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
@@ -118,6 +119,17 @@ class _StackStep:
         return 0, "\n".join(lines)
 
 
+def _with_public_api(
+    hosts: Callable[[str], str | None], account: RunningAccount, stage_url: str
+) -> Callable[[str], str | None]:
+    """``hosts`` and the public API's own name (``https://<id>.execute-api.<region>.
+    amazonaws.com``, as clients and ``smoke`` call it) -> the public front (``stage_url``
+    without its stage: the path names it)."""
+    name = f"{account.api_id}.execute-api.{account.region}.amazonaws.com"
+    origin = urlsplit(stage_url)._replace(path="").geturl()
+    return lambda host: origin if host == name else hosts(host)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     repo = args.repo.resolve()
@@ -132,19 +144,21 @@ def main(argv: list[str] | None = None) -> None:
     with (
         EmulatorProcess(settings=MOTO_SETTINGS) as moto,
         tempfile.TemporaryDirectory(prefix="rehearsal-") as root,
+        tempfile.TemporaryDirectory(prefix="rehearsal-ca-") as ca_dir,
     ):
         print(f"moto's server on {moto.endpoint_url}; the account of {RUNNING_ACCOUNT}")
         account = load_account(moto.endpoint_url)
         standins = StandIns(moto.endpoint_url, region=account.region, table=account.table)
         front = LambdaDataPlane(moto.endpoint_url, hosts=standins.hosts(), region=account.region)
-        proxy = HostProxy(standins.hosts())
         public = RestApiDataPlane(moto.endpoint_url, front.url, api_id=account.api_id,
                                   users=account.users, stage=account.stage,
                                   region=account.region)  # fmt: skip
+        proxy = HostProxy(_with_public_api(standins.hosts(), account, public.url), Path(ca_dir))
         expected = table_contents(moto.endpoint_url, account.table, account.users)
         watcher = Watcher(public.url, expected)
         env = block_environment(os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url,
-                                region=account.region, http_proxy=proxy.url)  # fmt: skip
+                                region=account.region, http_proxy=proxy.url,
+                                ca_file=proxy.ca_file)  # fmt: skip
         cwd = lay_out(repo, Path(root))
 
         def aws() -> Clients:

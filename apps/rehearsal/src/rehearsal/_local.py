@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -82,22 +83,36 @@ def local_env(moto_url: str, region: str) -> dict[str, str]:
     }
 
 
+#: ``CONNECT host:port``'s host -> the TLS context to terminate its tunnel with (None: 502).
+Tunnel = Callable[[str], ssl.SSLContext | None]
+
+
 class Http:
-    """A threading HTTP server on 127.0.0.1 whose answers come from ``answer``."""
+    """A threading HTTP server on 127.0.0.1 whose answers come from ``answer``. With
+    ``tunnel``, it is also an HTTPS proxy: ``CONNECT`` to a host ``tunnel`` has a context for
+    is answered 200, TLS is terminated with that context, and each request inside reaches
+    ``answer`` as an absolute ``https://host/...`` target, as a forward proxy sees a plain
+    ``http://`` one."""
 
     def __init__(
-        self, answer: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+        self,
+        answer: Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]],
+        *,
+        tunnel: Tunnel | None = None,
     ) -> None:
         outer = answer
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            #: ``https://host`` inside a CONNECT tunnel: the origin of the requests it carries.
+            origin = ""
 
             def _any(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, out, payload = outer(self.command, self.path, headers, body)
+                target = self.origin + self.path
+                status, out, payload = outer(self.command, target, headers, body)
                 self.send_response(status)
                 for name, value in out.items():
                     self.send_header(name, value)
@@ -106,6 +121,23 @@ class Http:
                 self.wfile.write(payload)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any  # noqa: N815 - http.server's names
+
+            def do_CONNECT(self) -> None:
+                host = self.path.rpartition(":")[0] or self.path
+                context = tunnel(host) if tunnel is not None and not self.origin else None
+                if context is None:
+                    self.send_error(502 if tunnel else 501, f"no tunnel to {host}")
+                    return
+                self.send_response(200, "Connection Established")
+                self.end_headers()
+                self.close_connection = True  # the tunnel is the rest of this connection
+                try:
+                    inner = context.wrap_socket(self.connection, server_side=True)
+                except (OSError, ssl.SSLError):
+                    return  # the client refused the certificate: its own error says why
+                tunnelled = type("Tunnelled", (Handler,), {"origin": f"https://{host}"})
+                with inner:  # it took over the connection's socket: closed with it
+                    tunnelled(inner, self.client_address, self.server)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

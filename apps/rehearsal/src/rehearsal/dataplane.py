@@ -47,10 +47,11 @@ from rehearsal._local import Http, Process, Served, client, gateway, local_env, 
 
 __all__ = ["HANDLERS", "LambdaDataPlane", "Resolved", "RestApiDataPlane", "rewrite_urls"]
 
-#: A function's ``Handler`` setting -> the repository's handler (``module:function``). The
-#: fixture's old Query Lambda is packaged flat (``handler.handler``); the stack's are not.
+#: A function's ``Handler`` setting -> the code it runs here (``module:function``). The
+#: fixture's old Query Lambda is packaged flat (``handler.handler``) and runs the old code
+#: (``rehearsal.legacy``); the stack's run this repository's handlers.
 HANDLERS: Mapping[str, str] = {
-    "handler.handler": "lambdas.query.handler:handler",
+    "handler.handler": "rehearsal.legacy:handler",
     "lambdas.query.handler.handler": "lambdas.query.handler:handler",
     "lambdas.query_result.handler.handler": "lambdas.query_result.handler:handler",
 }

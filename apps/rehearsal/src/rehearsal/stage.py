@@ -55,11 +55,12 @@ def block_environment(
     lambda_url: str,
     region: str,
     http_proxy: str | None = None,
+    ca_file: Path | None = None,
 ) -> dict[str, str]:
     """``base`` with every AWS client (boto3, the CDK CLI) pointed at the emulator (Lambda at
     its front), its dummy credentials, and the CLI kept offline (the lock's CLI or a failure,
-    no telemetry); with ``http_proxy``, plain HTTP to any host but 127.0.0.1 goes there (the
-    account's hosts: ``rehearsal.proxy``)."""
+    no telemetry); with ``http_proxy``, HTTP and HTTPS to any host but 127.0.0.1 go there (the
+    account's hosts: ``rehearsal.proxy``), and TLS trusts ``ca_file`` (the proxy's CA)."""
     env = {
         key: value
         for key, value in base.items()
@@ -86,5 +87,8 @@ def block_environment(
             dict.fromkeys(["127.0.0.1", "localhost", *env.get("no_proxy", "").split(",")])
         ).rstrip(",")
         env |= {"http_proxy": http_proxy, "HTTP_PROXY": http_proxy}
+        env |= {"https_proxy": http_proxy, "HTTPS_PROXY": http_proxy}
         env |= {"no_proxy": local, "NO_PROXY": local}
+    if ca_file is not None:
+        env["SSL_CERT_FILE"] = str(ca_file)
     return env

@@ -5,6 +5,7 @@ processes on 127.0.0.1 on the fixture's table in moto
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -13,6 +14,7 @@ from typing import Self
 from query_devstack import DEFAULT_TABLE_NAME, free_port
 
 from rehearsal._local import Http, Process, client, gateway, local_env, post
+from rehearsal.legacy import is_marketing, marketing_answer
 
 __all__ = ["EKS_HOST", "OLD_TOKEN_PREFIX", "StandIns"]
 
@@ -24,15 +26,21 @@ _LEGACY_FUNCTION = "query_result_lambda"
 OLD_TOKEN_PREFIX = "eks-"  # noqa: S105 - a token's spelling, not a secret
 _REFUSED = b'{"detail":"next_token is malformed"}'
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
+#: The EKS handler's marketing query: (body, headers) -> its answer.
+Marketing = Callable[[bytes, dict[str, str]], tuple[int, dict[str, str], bytes]]
 
 
-def _old_spelling(
-    upstream: str, method: str, target: str, headers: dict[str, str], body: bytes
-) -> tuple[int, dict[str, str], bytes]:
+def _old_spelling(  # noqa: PLR0917 - one request's parts, as Http hands them
+    upstream: str, marketing: Marketing, method: str, target: str, headers: dict[str, str],
+    body: bytes,
+) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
     """The old EKS handler's side of the token split: ``upstream`` (the ECS service with
     ``RESULT_SOURCE=lambda``) behind its own token spelling, ``eks-`` and the service's token
     in base64url. A token not so spelled (the new side's) is 400, as the contract's answer to
-    a malformed one, so a page that crosses paths is refused as it would be there."""
+    a malformed one, so a page that crosses paths is refused as it would be there. The
+    marketing paths are the old handler's own query (``legacy.marketing_answer``)."""
+    if is_marketing(target):
+        return marketing(body, headers)
     json_type = {"content-type": "application/json"}
     sent = {k: v for k, v in headers.items() if k not in _HOP}
     try:
@@ -94,7 +102,9 @@ class StandIns:
                                 "PORT": str(eks)}, port=eks)  # fmt: skip
             for process in self._processes:
                 process.wait()
-            self._spelling = Http(lambda *request: _old_spelling(legacy.url, *request))
+            dynamodb = client("dynamodb", self.moto_url, self.region)
+            marketing: Marketing = functools.partial(marketing_answer, dynamodb, self.table)
+            self._spelling = Http(lambda *request: _old_spelling(legacy.url, marketing, *request))
             self._spelling.start()
         except BaseException:
             self.stop()

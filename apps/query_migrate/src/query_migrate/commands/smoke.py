@@ -111,7 +111,9 @@ def smoke(options: SmokeOptions) -> int:
 
     \b
     public URL   a page for --user, /query/marketing -> 410, a bad body -> 422,
-                 /health -> 404 (not public), each echoing its X-Request-Id
+                 /health not public (the Query Lambda's 404, or API Gateway's own 403
+                 where the API has no such route), each echoing its X-Request-Id; send
+                 the credentials clients send (-H 'Authorization: ...', --public-auth)
     alias live   invoked as the test identity (--identity, else the context's
                  canaryTestUserId), as the public API would send it: two pages
                  (next_token followed), /query/marketing, and another user's page -> 403
@@ -132,7 +134,9 @@ def smoke(options: SmokeOptions) -> int:
     attached (marketing still served there, the other user's 403 not required), to either
     side in the canary, to the service after. Without either, the final state is expected.
 
-    A hop not reachable from where the tool runs is not a failure; exit 1 on any ✗.
+    A hop inside the VPC (ALB, private API) not reachable from where the tool runs is not
+    a failure; the public URL is (clients reach it from anywhere), and so is its 401/403 to
+    a page (the credentials sent are not the test identity's). Exit 1 on any ✗.
     """
     inputs = Inputs.load(options)
     shown = []
