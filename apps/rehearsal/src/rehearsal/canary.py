@@ -11,8 +11,10 @@ evaluated over that window: its metrics counted from the log lines the real hand
 (through the account's metric filters, patterns as written) and from the invocations the
 data plane ran, its expression computed, its threshold compared. An alarm in ALARM stops the
 canary and moves ``live`` back (``AutoRollbackConfiguration``'s ``DEPLOYMENT_STOP_ON_ALARM``);
-else ``live`` gets the new version whole. An alarm whose metrics the rehearsal cannot count
-(the ALB's, API Gateway's) is listed as not evaluated, with why.
+else ``live`` gets the new version whole. The metrics of AWS's own services (API Gateway's,
+the load balancer's) are the points the data plane's stand-ins for them count
+(``rehearsal.metrics``); an alarm on a metric nothing counts is listed as not evaluated, with
+why.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from query_devstack import FilterPatternError, log_filter_matches
+
+from rehearsal.metrics import Metrics, Point
 
 __all__ = ["Canary", "CanaryError", "CanaryTarget", "Verdict", "evaluate", "matches"]
 
@@ -166,9 +170,11 @@ class Canary:
         invoked: list[tuple[str, str]],
         crashed: list[tuple[str, str]],
         logs: Callable[[str], dict[str, str]],
+        metrics: Metrics | None = None,
         hold_timeout: float = HOLD_TIMEOUT_SECONDS,
     ) -> None:
         self._aws, self._invoked, self._crashed, self._logs = aws, invoked, crashed, logs
+        self._metrics = metrics or Metrics()
         self._hold_timeout = hold_timeout
 
     def run(self, target: CanaryTarget, old: str, new: str) -> tuple[bool, list[str]]:
@@ -186,7 +192,7 @@ class Canary:
             raise CanaryError(f"the rehearsal runs canary configs only, not {config!r}")
         weight = int(share[1]) / 100
         start_calls, start_logs = len(self._invoked), self._logs(function)
-        start_crashes = len(self._crashed)
+        start_crashes, start_points = len(self._crashed), self._metrics.mark()
         lam.update_alias(FunctionName=function, Name=alias, FunctionVersion=old,
                          RoutingConfig={"AdditionalVersionWeights": {new: weight}})  # fmt: skip
         lines.append(f"{alias}: version {old}, {share[1]} % to version {new}")
@@ -210,6 +216,8 @@ class Canary:
                 self._aws("logs").describe_metric_filters(logGroupName=target.log_group)
             ),
             function=function,
+            points=self._metrics.since(start_points),
+            metrics=self._metrics,
         )
         verdicts = [self._verdict(name, alarm, window) for name, alarm in queries.items()]
         lines += [v.line() for v in verdicts]
@@ -292,11 +300,16 @@ class _Window:
     lines: list[str]
     filters: list[dict[str, Any]]
     function: str
+    #: The points the data plane's stand-ins for AWS's services added (``rehearsal.metrics``).
+    points: list[Point]
+    metrics: Metrics
 
     def count(self, metric: Mapping[str, Any]) -> float | str:
         """One period's Sum of ``metric``, or why the rehearsal cannot count it."""
         dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
         namespace, name = metric.get("Namespace", ""), metric.get("MetricName", "")
+        if self.metrics.published(namespace, name):
+            return Metrics.total(self.points, namespace, name, dims)
         if namespace == "AWS/Lambda" and name in ("Invocations", "Errors"):
             function = dims.get("FunctionName", self.function)
             version = dims.get("ExecutedVersion")

@@ -1,0 +1,73 @@
+"""The metrics AWS's own services publish to CloudWatch (API Gateway's, the load balancer's),
+as the data plane's parts that stand in for those services count them
+(docs/decisions/0015-runbook-rehearsal.md#the-canary).
+
+moto's CloudWatch stores what is put into it but publishes nothing by itself, so the canary's
+alarms on ``AWS/ApiGateway`` and ``AWS/ApplicationELB`` would have no data. Each part that
+answers in a service's place declares what it publishes (``publishes``) and adds one point
+per answer, with the dimensions the service gives it; the canary sums the points of its
+window whose metric and dimensions are the alarm's. A metric no part declares stays "not
+evaluated", never a silent 0.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["Metrics", "Point"]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One datapoint: ``value`` of ``namespace``/``name`` with ``dimensions``."""
+
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    value: float = 1.0
+
+
+class Metrics:
+    """Datapoints in the order they happened, shared by the data plane's parts and the canary."""
+
+    def __init__(self) -> None:
+        self._points: list[Point] = []
+        self._published: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def publishes(self, namespace: str, *names: str) -> None:
+        """A part declares the metrics it counts (each answer adds its points)."""
+        with self._lock:
+            self._published.update((namespace, name) for name in names)
+
+    def published(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            return (namespace, name) in self._published
+
+    def add(
+        self, namespace: str, name: str, dimensions: Mapping[str, str], value: float = 1.0
+    ) -> None:
+        point = Point(namespace, name, tuple(sorted(dimensions.items())), value)
+        with self._lock:
+            self._points.append(point)
+
+    def mark(self) -> int:
+        """Where the points stand now: what ``since`` counts from."""
+        with self._lock:
+            return len(self._points)
+
+    def since(self, mark: int) -> list[Point]:
+        with self._lock:
+            return self._points[mark:]
+
+    @staticmethod
+    def total(
+        points: list[Point], namespace: str, name: str, dimensions: Mapping[str, str]
+    ) -> float:
+        """The Sum of the points of one metric with exactly ``dimensions``, as CloudWatch
+        matches a metric (its name and its whole set of dimensions)."""
+        want = tuple(sorted(dimensions.items()))
+        return sum(p.value for p in points
+                   if (p.namespace, p.name, p.dimensions) == (namespace, name, want))  # fmt: skip
