@@ -34,6 +34,7 @@ from rehearsal.failure import failed_canary
 from rehearsal.page import page, timeline
 from rehearsal.proxy import HostProxy
 from rehearsal.resources import Clients
+from rehearsal.restored import Integrations
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         def aws() -> Clients:
             return clients(moto.endpoint_url, front.url, account.region)
 
+        integrations = Integrations(aws()("apigateway"), account.api_id)  # as it is today
         canary = Canary(aws(), invoked=front.invoked, crashed=front.crashed, logs=front.logs)
         stack = _StackStep(cwd, env, aws=aws, account=account.account, region=account.region,
                            shift=canary.run)  # fmt: skip
@@ -176,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"http_proxy {proxy.url}")  # fmt: skip
             rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
                                    instead={"deploy": stack, "failed-canary": stopped},
-                                   before=lambda n, _block: watcher.mark(str(n)))  # fmt: skip
+                                   before=lambda n, _block: watcher.mark(str(n)),
+                                   after=integrations.after)  # fmt: skip
             watcher.mark("end")
     watched, watching, problems = watcher.summary([o.block.step for o in rehearsal.outcomes])
     print(timeline(rehearsal, watched))

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rehearsal.runbook import Block, Kind, Runbook, filled_from, unfilled
@@ -37,7 +37,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0
+        """It exited 0 and the rehearsal's own check after it found nothing wrong."""
+        return self.exit_code == 0 and not self.problem
 
     def verdict(self) -> str:
         """Why the block failed, in one line naming its step."""
@@ -108,9 +109,12 @@ def run_blocks(
     timeout: float = BLOCK_TIMEOUT,
     instead: Instead | None = None,
     before: Callable[[int, Block], None] | None = None,
+    after: Callable[[Block, int | None], str] | None = None,
 ) -> Rehearsal:
     """Run the rehearsed blocks until one fails; ``echo`` gets each block and its output,
-    ``before`` each block's position and the block before it runs (the watcher's phase)."""
+    ``before`` each block's position and the block before it runs (the watcher's phase),
+    ``after`` each block and its exit code, and says what is wrong with the account after it
+    ("": nothing), which fails the block (``rehearsal.restored``)."""
     rehearsal = Rehearsal(runbook)
     for block in runbook.rehearsed():
         if before is not None:
@@ -126,6 +130,8 @@ def run_blocks(
             else:
                 echo(f"── {block.step}\n$ {filled.command.rstrip()}")
                 outcome = run_block(filled, cwd=cwd, env=env, timeout=timeout)
+        if after is not None and not outcome.problem and (wrong := after(block, outcome.exit_code)):
+            outcome = replace(outcome, problem=wrong)
         rehearsal.outcomes.append(outcome)
         echo(outcome.output.rstrip())
         echo(f"-> exit {outcome.exit_code}, {outcome.seconds:.1f} s {outcome.problem}".rstrip())
