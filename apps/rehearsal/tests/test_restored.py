@@ -60,6 +60,10 @@ def test_a_detach_that_puts_back_something_else_fails_its_block(account) -> None
     # Not a detach that ran, or not one that exited 0: not this check's to judge.
     assert integrations.after(_block("query-migrate detach attach-record.json --dry-run"), 0) == ""
     assert integrations.after(detach, 1) == ""
+    # The runbook's block: the dry run, then the detach.
+    both = _block("query-migrate detach attach-record.json --dry-run\n"
+                  "query-migrate detach attach-record.json\n")  # fmt: skip
+    assert integrations.after(both, 0) == problem
     assert integrations.after(_block("query-migrate status --stack S"), 0) == ""
 
 

@@ -62,8 +62,11 @@ class Integrations:
     def after(self, block: Block, exit_code: int | None) -> str:
         """After ``block``: for a ``detach`` that exited 0, each method put back (not invoking
         the alias ``live``) that differs from :attr:`before`, in one line; else ``""``."""
-        line = block.first_line
-        if exit_code != 0 or not line.startswith("query-migrate detach ") or "--dry-run" in line:
+        detached = any(
+            line.strip().startswith("query-migrate detach ") and "--dry-run" not in line
+            for line in block.command.splitlines()  # a block may hold the dry run and the run
+        )
+        if exit_code != 0 or not detached:
             return ""
         wrong = [
             f"{method}: {key} {now.get(key)!r}, the account had {was.get(key)!r}"
