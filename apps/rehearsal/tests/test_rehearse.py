@@ -254,3 +254,73 @@ def test_an_alarm_pattern_that_matches_nothing_fails_the_failed_canary(tmp_path)
     assert "FAILED: step 'Rollback: During the canary' failed" in result.stdout
     assert re.search(r"NewVersionErrorRate\w*: 0\.0 \(threshold 5\) -> OK", result.stdout)
     assert "the canary was not stopped: live now serves version" in result.stdout
+
+
+_DETACH = "    ```bash\n    query-migrate detach attach-record.json --dry-run"
+#: The attach record says the wrong thing: the integration it will put back gets a timeout the
+#: account's never had (as a record edited by hand, or written wrong by attach, would).
+_RECORD_SAYS_ANOTHER_TIMEOUT = """    ```bash
+    python3 - <<'EOF'
+    import json, pathlib
+    path = pathlib.Path("attach-record.json")
+    record = json.loads(path.read_text())
+    record["methods"][0]["integration"]["timeoutInMillis"] = 12000
+    path.write_text(json.dumps(record))
+    EOF
+    ```
+
+"""
+
+
+def test_a_detach_that_exits_0_but_restores_the_wrong_thing_fails_with_its_step(
+    tmp_path,
+) -> None:
+    """detach follows its record and reads back what the record says, so it exits 0; the
+    rehearsal's own check after it (rehearsal.restored) compares with the account as it was
+    before the first block and fails the step, naming the method and the field. Fails
+    without that check (the run passes), or if it trusted detach's own comparison."""
+    result = _rehearse(tmp_path, _DETACH, _RECORD_SAYS_ANOTHER_TIMEOUT + _DETACH)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "FAILED: step 'Rollback: The public API itself' failed: "
+        "`query-migrate detach attach-record.json --dry-run` exited 0, but did not restore the "
+        "account's integrations: POST /query/result: timeoutInMillis 12000, the account had None"
+    ) in result.stdout
+    assert "reattach-record.json:" not in result.stdout  # nothing after it ran
+
+
+#: Switch 2 done with the clean-up's context already: the EKS keys removed with the switch
+#: (the runbook says to keep them while the canary runs). The new version then sends every
+#: page to the service, including those whose next_token the EKS handler issued, and the old
+#: one sends the service's tokens to EKS: each side refuses the other's (decision 11).
+_EKS_KEYS_GONE_AT_THE_SWITCH = """    ```bash
+    python3 - <<'EOF'
+    import json, pathlib
+    path = pathlib.Path("infra/cdk.context.json")
+    context = json.loads(path.read_text())
+    for key in ("oldEksHandlerUrl", "oldEksHandlerPeer", "oldEksHandlerPort"):
+        del context[key]
+    path.write_text(json.dumps(context, indent=2) + "\\n")
+    EOF
+    ```
+
+"""
+
+
+def test_a_token_refused_across_paths_fails_the_switch_naming_its_step(tmp_path) -> None:
+    """The break of issue 19 in a whole run: the canary's versions without the token split.
+    The watching client's pages cross paths and get 400 next_token is malformed, and the
+    rehearsal fails naming Switch 2. Fails if the stand-ins accepted each other's tokens, if
+    the new version kept the way to EKS, or if the watcher missed the 400s."""
+    check_then_deploy = (
+        "    Then check, and deploy:\n\n    ```bash\n    query-migrate preflight --stack "
+        "QueryService-prod --context-file infra/cdk.context.json\n    ```\n\n"
+    )
+    result = _rehearse(tmp_path, check_then_deploy,
+                       check_then_deploy + _EKS_KEYS_GONE_AT_THE_SWITCH)  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    step = "Switch 2: Move the traffic"
+    refused = re.search(rf"step '{step}': u-\d+: HTTP 400 .*next_token is malformed",
+                        result.stdout + result.stderr)  # fmt: skip
+    assert refused, result.stdout[-3000:] + result.stderr
+    assert "── Rollback" not in result.stdout  # stopped at the switch (its deploy, or after it)
