@@ -323,4 +323,3 @@ def test_a_token_refused_across_paths_fails_the_switch_naming_its_step(tmp_path)
     refused = re.search(rf"step '{step}': u-\d+: HTTP 400 .*next_token is malformed",
                         result.stdout + result.stderr)  # fmt: skip
     assert refused, result.stdout[-3000:] + result.stderr
-    assert "── Rollback" not in result.stdout  # stopped at the switch (its deploy, or after it)
