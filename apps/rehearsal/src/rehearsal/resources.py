@@ -15,7 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["API", "NOT_CREATED", "Clients", "Created", "inline_egress", "start_tasks"]
+__all__ = [
+    "API",
+    "NOT_CREATED",
+    "Clients",
+    "Created",
+    "create_vpc_endpoint",
+    "inline_egress",
+    "register_task_definition",
+    "replace_tasks",
+    "start_tasks",
+    "update_egress",
+]
 
 Clients = Callable[[str], Any]  # a boto3 client of the emulated account, by service name
 
@@ -392,3 +403,82 @@ def start_tasks(aws: Clients, service_arn: str, p: dict[str, Any]) -> list[str]:
             ],
         )
     return [eni["NetworkInterfaceId"] for eni in interfaces]
+
+
+def replace_tasks(
+    aws: Clients, service_arn: str, p: dict[str, Any], old: list[str]
+) -> list[str]:
+    """An ECS service's tasks replaced as a rolling deployment does, which moto does not run:
+    the new tasks started (``start_tasks``: their interfaces, registered in the service's
+    target groups), then the old ones' addresses deregistered and their interfaces deleted.
+    Returns the new interfaces' ids."""
+    new = start_tasks(aws, service_arn, p)
+    ec2 = aws("ec2")
+    if old:
+        found = ec2.describe_network_interfaces(NetworkInterfaceIds=old)["NetworkInterfaces"]
+        addresses = [eni["PrivateIpAddress"] for eni in found]
+        for balancer in p.get("LoadBalancers", []):
+            aws("elbv2").deregister_targets(
+                TargetGroupArn=balancer["TargetGroupArn"],
+                Targets=[
+                    {"Id": address, "Port": int(balancer["ContainerPort"])}
+                    for address in addresses
+                ],
+            )
+        for interface in old:
+            ec2.delete_network_interface(NetworkInterfaceId=interface)
+    return new
+
+
+#: Keys of a task definition whose values are maps of free names (not CloudFormation's keys).
+_FREE_KEYS = frozenset({"Options", "DockerLabels"})
+
+
+def _api_keys(node: Any) -> Any:
+    """``_camel``, but a map of free names (a log driver's options) kept as written."""
+    if isinstance(node, dict):
+        return {
+            key[:1].lower() + key[1:]: (value if key in _FREE_KEYS else _api_keys(value))
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_api_keys(value) for value in node]
+    return node
+
+
+def register_task_definition(aws: Clients, p: dict[str, Any]) -> str:
+    """A task definition's new revision from its CloudFormation properties, as CloudFormation
+    replaces one whose properties changed; returns its ARN."""
+    fields = _api_keys({k: v for k, v in p.items() if k != "Tags"})
+    if tags := _tags(p):
+        fields["tags"] = [{"key": t["Key"], "value": t["Value"]} for t in tags]
+    done = aws("ecs").register_task_definition(**fields)
+    return str(done["taskDefinition"]["taskDefinitionArn"])
+
+
+def update_egress(aws: Clients, group_id: str, egress: list[dict[str, Any]]) -> None:
+    """A security group's egress made the template's: every rule it has revoked, then the
+    template's authorized (none: all outbound, CloudFormation's default)."""
+    ec2 = aws("ec2")
+    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    if current := group.get("IpPermissionsEgress"):
+        ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=current)
+    ec2.authorize_security_group_egress(
+        GroupId=group_id, IpPermissions=[_permission(rule) for rule in egress] or [_ALL]
+    )
+
+
+def create_vpc_endpoint(aws: Clients, p: dict[str, Any]) -> str:
+    """An ``AWS::EC2::VPCEndpoint`` an update adds, through EC2's API; returns its id."""
+    fields = {
+        key[:1].upper() + key[1:]: p[key]
+        for key in ("SubnetIds", "SecurityGroupIds", "RouteTableIds", "PrivateDnsEnabled")
+        if key in p
+    }
+    done = aws("ec2").create_vpc_endpoint(
+        VpcId=p["VpcId"],
+        ServiceName=p["ServiceName"],
+        VpcEndpointType=p.get("VpcEndpointType", "Gateway"),
+        **fields,
+    )
+    return str(done["VpcEndpoint"]["VpcEndpointId"])

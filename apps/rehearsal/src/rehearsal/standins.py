@@ -1,20 +1,32 @@
 """The stand-ins behind the fixture's names: the EKS handler and the ALB's service, real
-processes on 127.0.0.1 on the fixture's table in moto
-(docs/decisions/0015-runbook-rehearsal.md#the-data-plane)."""
+processes on 127.0.0.1 on the fixture's table in moto; the ALB follows the account's ECS
+service (docs/decisions/0015-runbook-rehearsal.md#the-data-plane)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 from query_devstack import DEFAULT_TABLE_NAME, free_port
 
-from rehearsal._local import Http, Process, client, gateway, local_env, post
+from rehearsal._local import Http, Process, Served, client, gateway, local_env, post
+from rehearsal.dataplane import AWS_IS_MOTO, rewrite_urls
 
-__all__ = ["EKS_HOST", "OLD_TOKEN_PREFIX", "StandIns"]
+__all__ = [
+    "EKS_HOST",
+    "LOCAL_CHAIN",
+    "OLD_TOKEN_PREFIX",
+    "Alb",
+    "StandIns",
+    "Target",
+    "task_environment",
+]
 
 #: The fixture's EKS handler (``old_query_lambda.environment.EKS_HANDLER_URL``).
 EKS_HOST = "query-handler.eks.internal"
@@ -24,6 +36,12 @@ _LEGACY_FUNCTION = "query_result_lambda"
 OLD_TOKEN_PREFIX = "eks-"  # noqa: S105 - a token's spelling, not a secret
 _REFUSED = b'{"detail":"next_token is malformed"}'
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
+#: The ALB's first target, until the account has an ECS service behind a load balancer: the
+#: local chain's service over the internal API.
+LOCAL_CHAIN = "the local chain"
+#: What ECS's tasks run with that a local process cannot: where it listens (the ALB's port is
+#: the stand-in's) and the endpoint rule's environment (``rehearsal.dataplane.AWS_IS_MOTO``).
+_PRODUCTION = "production"
 
 
 def _old_spelling(
@@ -61,8 +79,85 @@ def _old_spelling(
     return status, out, payload
 
 
+@dataclass
+class Target:
+    """One task behind the ALB: the task definition it runs, its process, and what the ALB
+    counted of it (requests, and 5xx answers including its own 502 for a failed connection:
+    the ``AWS/ApplicationELB`` metrics the ``AlbErrorRate`` alarm would read)."""
+
+    task_definition: str
+    process: Process
+    requests: int = 0
+    errors: int = 0
+    in_flight: int = 0
+
+
+class Alb(Served):
+    """The ALB: one front whose target is swapped as ECS replaces the service's task (the new
+    one started, then the target moved, then the old one drained and stopped), so that a
+    client in front of it sees no change but the answers."""
+
+    def __init__(self, *, drain_seconds: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self._current: Target | None = None
+        self._drain = drain_seconds
+        #: Every target the ALB had, in order (the counts stay after it stopped).
+        self.targets: list[Target] = []
+        self._http = Http(self.answer)
+        self.url = self._http.url
+
+    @property
+    def current(self) -> Target | None:
+        return self._current
+
+    def answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        json_type = {"content-type": "application/json"}
+        with self._lock:
+            chosen = self._current
+            if chosen is None:  # the ALB with no healthy target
+                return 503, json_type, b'{"message":"Service Unavailable"}'
+            chosen.requests += 1
+            chosen.in_flight += 1
+        sent = {k: v for k, v in headers.items() if k not in _HOP}
+        try:
+            status, got, payload = post(chosen.process.url, target, body, sent, method)
+        except OSError:  # the ALB's own answer to a target it cannot reach
+            status, got, payload = 502, json_type, b'{"message":"Bad Gateway"}'
+        finally:
+            with self._lock:
+                chosen.in_flight -= 1
+        if status >= 500:
+            with self._lock:
+                chosen.errors += 1
+        return status, {k: v for k, v in got.items() if k not in _HOP}, payload
+
+    def replace(self, new: Target) -> Target | None:
+        """``new`` takes the requests; the old target, once its requests in flight are
+        answered (the deregistration delay, at most ``drain_seconds``), is stopped."""
+        with self._lock:
+            old, self._current = self._current, new
+            self.targets.append(new)
+        if old is not None:
+            deadline = time.monotonic() + self._drain
+            while old.in_flight and time.monotonic() < deadline:
+                time.sleep(0.02)
+            old.process.stop()
+        return old
+
+    def stop(self) -> None:
+        super().stop()
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None:
+            current.process.stop()
+
+
 class StandIns:
-    """The EKS handler and the ALB's service, on the fixture's table in moto."""
+    """The EKS handler and the ALB, on the fixture's table in moto. The ALB's target is the
+    local chain's service until ``follow`` finds the account's ECS service behind a load
+    balancer; from then on it is a process of the task definition that service runs."""
 
     def __init__(self, moto_url: str, *, region: str, table: str = DEFAULT_TABLE_NAME) -> None:
         self.moto_url = moto_url
@@ -70,6 +165,8 @@ class StandIns:
         self.table = table
         self.eks_url = ""
         self.alb_url = ""
+        self.internal_url = ""
+        self.alb = Alb()
         self._processes: list[Process] = []
         self._spelling: Http | None = None
 
@@ -82,10 +179,6 @@ class StandIns:
                                  table)  # fmt: skip
             invoke = self._run("invoke-api", gateway(result, free_port(), "--invoke",
                                                       _LEGACY_FUNCTION), table)  # fmt: skip
-            alb = free_port()
-            self._run("alb-service", [sys.executable, "-m", "ecs_service"],
-                      {**local, "INTERNAL_API_URL": f"{internal.url}/prod", "HOST": "127.0.0.1",
-                       "PORT": str(alb)}, port=alb)  # fmt: skip
             eks = free_port()
             legacy = self._run("eks-handler", [sys.executable, "-m", "ecs_service"],
                                {**local, "RESULT_SOURCE": "lambda",
@@ -94,12 +187,16 @@ class StandIns:
                                 "PORT": str(eks)}, port=eks)  # fmt: skip
             for process in self._processes:
                 process.wait()
+            self.internal_url = internal.url
+            first = self._task(LOCAL_CHAIN, {**local, "INTERNAL_API_URL": f"{internal.url}/prod"})
+            self.alb.replace(first)
+            self.alb.start()
             self._spelling = Http(lambda *request: _old_spelling(legacy.url, *request))
             self._spelling.start()
         except BaseException:
             self.stop()
             raise
-        self.alb_url = f"http://127.0.0.1:{alb}"
+        self.alb_url = self.alb.url
         self.eks_url = self._spelling.url
 
     def _run(
@@ -111,10 +208,40 @@ class StandIns:
         self._processes.append(process)
         return process
 
+    def _task(self, task_definition: str, env: Mapping[str, str]) -> Target:
+        """A task of the ALB's service: the service's process with ``env``, listening."""
+        port = free_port()
+        env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
+        name = f"alb-task {task_definition.rsplit('/', 1)[-1]}"
+        process = Process(name, [sys.executable, "-m", "ecs_service"], port, env)
+        try:
+            process.wait()
+        except BaseException:
+            process.stop()
+            raise
+        return Target(task_definition, process)
+
+    def follow(self, lambda_url: str) -> list[str]:
+        """The ALB's target made a task of what the account's ECS service runs now (its task
+        definition's environment and secrets, the account's hosts rewritten to the stand-ins,
+        Lambda at ``lambda_url``): a new task started and the target moved when that changed,
+        the old one drained and stopped, as ECS's rolling deployment does. What was done."""
+        found = _service_task(self.moto_url, self.region)
+        current = self.alb.current
+        if found is None or (current is not None and current.task_definition == found[0]):
+            return []
+        arn, definition = found
+        env = task_environment(definition, self.moto_url, self.region, self.hosts())
+        env = {**local_env(self.moto_url, self.region), **env, "AWS_ENDPOINT_URL": lambda_url}
+        old = self.alb.replace(self._task(arn, env))
+        was = "" if old is None else f" ({old.task_definition.rsplit('/', 1)[-1]} stopped)"
+        return [f"the ALB's target: a task of {arn.rsplit('/', 1)[-1]}{was}"]
+
     def stop(self) -> None:
         if self._spelling is not None:
             self._spelling.stop()
             self._spelling = None
+        self.alb.stop()
         while self._processes:
             self._processes.pop().stop()
 
@@ -126,9 +253,12 @@ class StandIns:
         self.stop()
 
     def hosts(self) -> Callable[[str], str | None]:
-        """The fixture's names -> the stand-ins' URLs: the EKS handler's name, and every load
-        balancer's DNS name moto holds at the time of asking."""
+        """The fixture's names -> the stand-ins' URLs: the EKS handler's name, every load
+        balancer's DNS name moto holds at the time of asking, and a private REST API's
+        ``execute-api`` name (the internal API: the Query Result Lambda behind API Gateway)."""
         elbv2 = client("elbv2", self.moto_url, self.region)
+        apigateway = client("apigateway", self.moto_url, self.region)
+        execute_api = f".execute-api.{self.region}.amazonaws.com"
 
         def host(name: str) -> str | None:
             if name == EKS_HOST:
@@ -138,6 +268,55 @@ class StandIns:
                 # DNS names are case-insensitive (urlsplit lower-cases; moto keeps the case).
                 if any(str(b.get("DNSName", "")).lower() == name for b in balancers):
                     return self.alb_url
+            if name.endswith(execute_api):  # {api-id}[-{vpce-id}].execute-api...
+                api_id = name.removesuffix(execute_api).split("-", 1)[0]
+                apis = apigateway.get_rest_apis(limit=500)["items"]
+                if any(
+                    a["id"].lower() == api_id
+                    and "PRIVATE" in a.get("endpointConfiguration", {}).get("types", [])
+                    for a in apis
+                ):
+                    return self.internal_url
             return None
 
         return host
+
+
+def _service_task(moto_url: str, region: str) -> tuple[str, dict[str, Any]] | None:
+    """The task definition (ARN, description) the account's ECS service behind a load
+    balancer runs now; None when it has none."""
+    ecs = client("ecs", moto_url, region)
+    for cluster in sorted(ecs.list_clusters()["clusterArns"]):
+        arns = sorted(ecs.list_services(cluster=cluster)["serviceArns"])
+        if not arns:
+            continue
+        for service in ecs.describe_services(cluster=cluster, services=arns)["services"]:
+            if service.get("loadBalancers"):
+                arn = str(service["taskDefinition"])
+                found = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+                return arn, dict(found)
+    return None
+
+
+def task_environment(
+    definition: Mapping[str, Any], moto_url: str, region: str, hosts: Callable[[str], str | None]
+) -> dict[str, str]:
+    """What ECS gives the container that listens (the one with a port mapping): its
+    environment, its secrets read from Secrets Manager (a ``valueFrom`` ending in a JSON key
+    takes that key), the URLs of the account's hosts rewritten to the stand-ins
+    (``rewrite_urls``), ``production`` run as ``local`` (AWS is moto here)."""
+    containers = definition["containerDefinitions"]
+    container = next((c for c in containers if c.get("portMappings")), containers[0])
+    env = {str(e["name"]): str(e["value"]) for e in container.get("environment", [])}
+    secrets = client("secretsmanager", moto_url, region)
+    for secret in container.get("secrets", []):
+        # arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:stage:version]
+        parts = str(secret["valueFrom"]).split(":")
+        value = secrets.get_secret_value(SecretId=":".join(parts[:7]))["SecretString"]
+        if len(parts) > 7 and parts[7]:
+            value = str(json.loads(value)[parts[7]])
+        env[str(secret["name"])] = value
+    env = rewrite_urls(env, hosts)
+    if env.get("ENVIRONMENT") == _PRODUCTION:
+        env["ENVIRONMENT"] = AWS_IS_MOTO
+    return env
