@@ -77,14 +77,30 @@ def account() -> Iterator[Account]:
         role = emulator_client("iam", moto.endpoint_url, running.region).create_role(
             RoleName="query-result", AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
-        aws.create_function(
+        tokens = emulator_client("secretsmanager", moto.endpoint_url, running.region)
+        keys = tokens.create_secret(Name="token-keys", SecretString=json.dumps(
+            {"id": "k1", "key": "k" * 64}))["ARN"]  # fmt: skip
+        function = aws.create_function(
             FunctionName=RESULT_FUNCTION, Runtime="python3.12", Role=role,
             Handler="lambdas.query_result.handler.handler", Code={"ZipFile": _zip()},
             Environment={"Variables": {"RESULTS_TABLE_NAME": running.table,
+                                       "NEXT_TOKEN_SECRET_ARN": keys,
                                        "EVENT_SOURCES": "rest_v1,direct"}},
-        )  # fmt: skip
+        )["FunctionArn"]  # fmt: skip
         apigw = emulator_client("apigateway", moto.endpoint_url, running.region)
         private = apigw.create_rest_api(name="internal", endpointConfiguration={"types": ["PRIVATE"]})
+        root = apigw.get_resources(restApiId=private["id"])["items"][0]["id"]
+        query = apigw.create_resource(restApiId=private["id"], parentId=root, pathPart="query")
+        result = apigw.create_resource(restApiId=private["id"], parentId=query["id"],
+                                       pathPart="result")  # fmt: skip
+        apigw.put_method(restApiId=private["id"], resourceId=result["id"], httpMethod="POST",
+                         authorizationType="AWS_IAM")  # fmt: skip
+        apigw.put_integration(
+            restApiId=private["id"], resourceId=result["id"], httpMethod="POST", type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:{running.region}:lambda:path/2015-03-31/functions/{function}"
+            "/invocations",
+        )  # fmt: skip
         with StandIns(moto.endpoint_url, region=running.region, table=running.table) as standins:
             lam = LambdaDataPlane(moto.endpoint_url, hosts=standins.hosts(), region=running.region)
             with lam:
@@ -111,17 +127,21 @@ def _internal_api(account: Account) -> dict[str, str]:
             "RESULT_SOURCE": "internal_api", "AWS_REGION": account.account.region}  # fmt: skip
 
 
-def _page(url: str, user: str) -> int:
+def _answer(url: str, user: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
     try:
-        body = json.dumps({"user_id": user, "limit": 5}).encode()
+        sent = {"user_id": user, "limit": 5} | ({"next_token": token} if token else {})
+        body = json.dumps(sent).encode()
         connection.request("POST", "/query/result", body, {"content-type": "application/json"})
         answer = connection.getresponse()
-        answer.read()
-        return answer.status
+        return answer.status, json.loads(answer.read() or b"{}")
     finally:
         connection.close()
+
+
+def _page(url: str, user: str) -> int:
+    return _answer(url, user)[0]
 
 
 def test_the_task_environment_is_the_definitions_with_the_accounts_hosts_local(account) -> None:
@@ -146,16 +166,21 @@ def test_the_alb_follows_the_services_task_definition_without_dropping_a_request
     (the clients' requests in flight fail)."""
     alb = account.standins.alb
     assert alb.current is not None
-    assert alb.current.task_definition == LOCAL_CHAIN
+    assert alb.current.runs == LOCAL_CHAIN
     assert _page(account.standins.alb_url, "u-1001") == 200
     first = account.standins.follow(account.lam.url)
     running = account.aws("ecs").describe_services(
         cluster=account.cluster, services=[account.service]
     )["services"][0]["taskDefinition"]
-    assert alb.current.task_definition == running
-    assert len(first) == 1
+    assert alb.current.runs == running
+    assert len(first) == 2  # the internal API's target, then the ALB's
     assert account.standins.follow(account.lam.url) == []  # nothing changed: nothing done
-    assert _page(account.standins.alb_url, "u-1001") == 200
+    # The internal API follows its integration: the function as moto configures it.
+    assert account.standins.internal.current is not None
+    assert RESULT_FUNCTION in account.standins.internal.current.runs
+    status, first_page = _answer(account.standins.alb_url, "u-1001")
+    assert status == 200
+    assert first_page["next_token"].startswith("k1.")  # the function's token keys
     assert not [call for call in account.lam.invoked if call[0] == RESULT_FUNCTION]
 
     hop = {**_internal_api(account), "RESULT_SOURCE": "lambda",
@@ -184,7 +209,7 @@ def test_the_alb_follows_the_services_task_definition_without_dropping_a_request
         for thread in clients:
             thread.join()
     assert done == [f"the ALB's target: a task of service:2 (service:1 stopped)"]
-    assert alb.current.task_definition == second
+    assert alb.current.runs == second
     assert set(statuses) == {200}, statuses
     old, new = alb.targets[-2], alb.targets[-1]
     assert old.requests > 0
@@ -192,3 +217,7 @@ def test_the_alb_follows_the_services_task_definition_without_dropping_a_request
     assert old.errors == new.errors == 0
     assert old.in_flight == 0
     assert [call for call in account.lam.invoked if call[0] == RESULT_FUNCTION]
+    # A page whose token the internal API's path issued is served on the direct path: one
+    # function, one set of token keys (the rehearsal found the stand-ins' keys differing).
+    status, second_page = _answer(account.standins.alb_url, "u-1001", first_page["next_token"])
+    assert status == 200, second_page

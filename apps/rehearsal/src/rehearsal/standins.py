@@ -1,11 +1,13 @@
 """The stand-ins behind the fixture's names: the EKS handler and the ALB's service, real
-processes on 127.0.0.1 on the fixture's table in moto; the ALB follows the account's ECS
-service (docs/decisions/0015-runbook-rehearsal.md#the-data-plane)."""
+processes on 127.0.0.1 on the fixture's table in moto
+(docs/decisions/0015-runbook-rehearsal.md#the-data-plane); the ALB follows the account's ECS
+service (docs/decisions/0015-runbook-rehearsal.md#the-alb)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import threading
 import time
@@ -16,13 +18,13 @@ from typing import Any, Self
 from query_devstack import DEFAULT_TABLE_NAME, free_port
 
 from rehearsal._local import Http, Process, Served, client, gateway, local_env, post
-from rehearsal.dataplane import AWS_IS_MOTO, rewrite_urls
+from rehearsal.dataplane import AWS_IS_MOTO, HANDLERS, rewrite_urls
 
 __all__ = [
     "EKS_HOST",
     "LOCAL_CHAIN",
     "OLD_TOKEN_PREFIX",
-    "Alb",
+    "Front",
     "StandIns",
     "Target",
     "task_environment",
@@ -42,6 +44,8 @@ LOCAL_CHAIN = "the local chain"
 #: What ECS's tasks run with that a local process cannot: where it listens (the ALB's port is
 #: the stand-in's) and the endpoint rule's environment (``rehearsal.dataplane.AWS_IS_MOTO``).
 _PRODUCTION = "production"
+#: The function a Lambda proxy integration's ``uri`` invokes (its name or ARN).
+_FUNCTION_IN_URI = re.compile(r"/functions/(?:arn:[^:]+:lambda:[^:]+:\d+:function:)?(?P<function>[^/:]+)")
 
 
 def _old_spelling(
@@ -81,21 +85,23 @@ def _old_spelling(
 
 @dataclass
 class Target:
-    """One task behind the ALB: the task definition it runs, its process, and what the ALB
-    counted of it (requests, and 5xx answers including its own 502 for a failed connection:
-    the ``AWS/ApplicationELB`` metrics the ``AlbErrorRate`` alarm would read)."""
+    """One process behind a front (a task behind the ALB, the Query Result Lambda behind the
+    internal API): what it runs (a task definition's ARN, a function's configuration), the
+    process, and what the front counted of it (requests, and 5xx answers including its own
+    502 for a failed connection: for the ALB, the ``AWS/ApplicationELB`` metrics the
+    ``AlbErrorRate`` alarm would read)."""
 
-    task_definition: str
+    runs: str
     process: Process
     requests: int = 0
     errors: int = 0
     in_flight: int = 0
 
 
-class Alb(Served):
-    """The ALB: one front whose target is swapped as ECS replaces the service's task (the new
-    one started, then the target moved, then the old one drained and stopped), so that a
-    client in front of it sees no change but the answers."""
+class Front(Served):
+    """A stable front (the ALB, the internal API) whose target is swapped as ECS replaces a
+    service's task (the new one started, then the target moved, then the old one drained and
+    stopped), so that a client in front of it sees no change but the answers."""
 
     def __init__(self, *, drain_seconds: float = 30.0) -> None:
         self._lock = threading.Lock()
@@ -166,7 +172,9 @@ class StandIns:
         self.eks_url = ""
         self.alb_url = ""
         self.internal_url = ""
-        self.alb = Alb()
+        self.alb = Front()
+        #: The private API: the Query Result Lambda as the account configures it.
+        self.internal = Front()
         self._processes: list[Process] = []
         self._spelling: Http | None = None
 
@@ -187,8 +195,11 @@ class StandIns:
                                 "PORT": str(eks)}, port=eks)  # fmt: skip
             for process in self._processes:
                 process.wait()
-            self.internal_url = internal.url
-            first = self._task(LOCAL_CHAIN, {**local, "INTERNAL_API_URL": f"{internal.url}/prod"})
+            self._processes.remove(internal)  # the internal API's first target, replaced later
+            self.internal.replace(Target(LOCAL_CHAIN, internal))
+            self.internal.start()
+            self.internal_url = self.internal.url
+            first = self._task(LOCAL_CHAIN, {**local, "INTERNAL_API_URL": f"{self.internal_url}/prod"})
             self.alb.replace(first)
             self.alb.start()
             self._spelling = Http(lambda *request: _old_spelling(legacy.url, *request))
@@ -226,22 +237,52 @@ class StandIns:
         definition's environment and secrets, the account's hosts rewritten to the stand-ins,
         Lambda at ``lambda_url``): a new task started and the target moved when that changed,
         the old one drained and stopped, as ECS's rolling deployment does. What was done."""
+        done = self._follow_internal_api()
         found = _service_task(self.moto_url, self.region)
         current = self.alb.current
-        if found is None or (current is not None and current.task_definition == found[0]):
-            return []
+        if found is None or (current is not None and current.runs == found[0]):
+            return done
         arn, definition = found
         env = task_environment(definition, self.moto_url, self.region, self.hosts())
         env = {**local_env(self.moto_url, self.region), **env, "AWS_ENDPOINT_URL": lambda_url}
         old = self.alb.replace(self._task(arn, env))
-        was = "" if old is None else f" ({old.task_definition.rsplit('/', 1)[-1]} stopped)"
-        return [f"the ALB's target: a task of {arn.rsplit('/', 1)[-1]}{was}"]
+        was = "" if old is None else f" ({old.runs.rsplit('/', 1)[-1]} stopped)"
+        return [*done, f"the ALB's target: a task of {arn.rsplit('/', 1)[-1]}{was}"]
+
+    def _follow_internal_api(self) -> list[str]:
+        """The internal API's target made the function its integration names, with the
+        configuration moto holds for it (its token keys, its accepted events), as API Gateway
+        invokes it: a new process when that changed, swapped in as the ALB's tasks are."""
+        found = _private_api_function(self.moto_url, self.region)
+        if found is None:
+            return []
+        handler, config = found
+        env = (config.get("Environment") or {}).get("Variables") or {}
+        env = {**local_env(self.moto_url, self.region), **rewrite_urls(env, self.hosts())}
+        if env.get("ENVIRONMENT") == _PRODUCTION:
+            env["ENVIRONMENT"] = AWS_IS_MOTO
+        env["AWS_LAMBDA_FUNCTION_NAME"] = str(config["FunctionName"])
+        runs = json.dumps([config["FunctionName"], handler, sorted(env.items())])
+        current = self.internal.current
+        if current is not None and current.runs == runs:
+            return []
+        port = free_port()
+        process = Process(f"internal-api {config['FunctionName']}",
+                          gateway(handler, port, "--stage", "prod"), port, env)  # fmt: skip
+        try:
+            process.wait()
+        except BaseException:
+            process.stop()
+            raise
+        self.internal.replace(Target(runs, process))
+        return [f"the internal API's target: {config['FunctionName']} as configured now"]
 
     def stop(self) -> None:
         if self._spelling is not None:
             self._spelling.stop()
             self._spelling = None
         self.alb.stop()
+        self.internal.stop()
         while self._processes:
             self._processes.pop().stop()
 
@@ -283,18 +324,40 @@ class StandIns:
 
 
 def _service_task(moto_url: str, region: str) -> tuple[str, dict[str, Any]] | None:
-    """The task definition (ARN, description) the account's ECS service behind a load
-    balancer runs now; None when it has none."""
+    """The task definition (ARN, description) the account's ECS service runs now; None when
+    it has none. The stack has one service, behind the ALB (moto's CloudFormation model drops
+    a service's ``LoadBalancers``, so they cannot tell which)."""
     ecs = client("ecs", moto_url, region)
     for cluster in sorted(ecs.list_clusters()["clusterArns"]):
         arns = sorted(ecs.list_services(cluster=cluster)["serviceArns"])
-        if not arns:
+        for service in ecs.describe_services(cluster=cluster, services=arns)["services"] if arns else []:
+            arn = str(service["taskDefinition"])
+            found = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            return arn, dict(found)
+    return None
+
+
+def _private_api_function(moto_url: str, region: str) -> tuple[str, dict[str, Any]] | None:
+    """The handler and configuration (moto's) of the function a private REST API's Lambda
+    integration names (the stack's internal API: the Query Result Lambda); None without one."""
+    apigateway = client("apigateway", moto_url, region)
+    for api in apigateway.get_rest_apis(limit=500)["items"]:
+        if "PRIVATE" not in api.get("endpointConfiguration", {}).get("types", []):
             continue
-        for service in ecs.describe_services(cluster=cluster, services=arns)["services"]:
-            if service.get("loadBalancers"):
-                arn = str(service["taskDefinition"])
-                found = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-                return arn, dict(found)
+        for resource in apigateway.get_resources(restApiId=api["id"], limit=500)["items"]:
+            for method in resource.get("resourceMethods") or {}:
+                uri = apigateway.get_integration(
+                    restApiId=api["id"], resourceId=resource["id"], httpMethod=method
+                ).get("uri", "")
+                match = _FUNCTION_IN_URI.search(uri)
+                if match is None:
+                    continue
+                config = client("lambda", moto_url, region).get_function_configuration(
+                    FunctionName=match["function"]
+                )
+                handler = HANDLERS.get(str(config.get("Handler", "")))
+                if handler is not None:
+                    return handler, dict(config)
     return None
 
 

@@ -2,7 +2,9 @@
 what a traffic deploy (``trafficTarget`` edited, ``cdk deploy``) changes, done through the
 APIs in the emulated account, each change after what it names. The synthesized template is
 compared with the one deployed; a change of any other kind fails naming it, before anything
-is changed.
+is changed. What the internal hop's and the clean-up's deploys add (a task definition's
+revision, the service, a group's egress, a VPC endpoint):
+docs/decisions/0015-runbook-rehearsal.md#forward-again.
 """
 
 from __future__ import annotations
