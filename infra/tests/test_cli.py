@@ -231,8 +231,8 @@ def _run_script(script: str, context: str, where: Path) -> dict[str, Any] | None
     """``context`` after ``script`` ran on it as the operator runs it; None if it failed."""
     (where / "infra").mkdir(parents=True)
     (where / "infra" / "cdk.context.json").write_text(context)
-    done = subprocess.run(["bash", "-e", "-c", textwrap.dedent(script)], cwd=where, capture_output=True,
-                          check=False)  # fmt: skip
+    command = ["bash", "-e", "-c", textwrap.dedent(script)]
+    done = subprocess.run(command, cwd=where, capture_output=True, check=False)
     if done.returncode != 0:
         return None
     return dict(json.loads((where / "infra" / "cdk.context.json").read_text()))

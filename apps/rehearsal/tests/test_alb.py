@@ -88,7 +88,9 @@ def account() -> Iterator[Account]:
                                        "EVENT_SOURCES": "rest_v1,direct"}},
         )["FunctionArn"]  # fmt: skip
         apigw = emulator_client("apigateway", moto.endpoint_url, running.region)
-        private = apigw.create_rest_api(name="internal", endpointConfiguration={"types": ["PRIVATE"]})
+        private = apigw.create_rest_api(
+            name="internal", endpointConfiguration={"types": ["PRIVATE"]}
+        )
         root = apigw.get_resources(restApiId=private["id"])["items"][0]["id"]
         query = apigw.create_resource(restApiId=private["id"], parentId=root, pathPart="query")
         result = apigw.create_resource(restApiId=private["id"], parentId=query["id"],
@@ -208,7 +210,7 @@ def test_the_alb_follows_the_services_task_definition_without_dropping_a_request
         stop.set()
         for thread in clients:
             thread.join()
-    assert done == [f"the ALB's target: a task of service:2 (service:1 stopped)"]
+    assert done == ["the ALB's target: a task of service:2 (service:1 stopped)"]
     assert alb.current.runs == second
     assert set(statuses) == {200}, statuses
     old, new = alb.targets[-2], alb.targets[-1]

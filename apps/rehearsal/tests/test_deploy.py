@@ -222,7 +222,11 @@ def _service_template(subnets: list[str], vpc: str, *, source: str, endpoint: bo
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {}},
         "Sg": {
             "Type": "AWS::EC2::SecurityGroup",
-            "Properties": {"GroupDescription": "tasks", "VpcId": vpc, "SecurityGroupEgress": egress},
+            "Properties": {
+                "GroupDescription": "tasks",
+                "VpcId": vpc,
+                "SecurityGroupEgress": egress,
+            },
         },
         "Tasks": {
             "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
@@ -264,9 +268,12 @@ def _service_template(subnets: list[str], vpc: str, *, source: str, endpoint: bo
                     }
                 },
                 "LoadBalancers": [
-                    {"TargetGroupArn": {"Ref": "Tasks"}, "ContainerName": "service",
-                     "ContainerPort": 8080}
-                ],  # fmt: skip
+                    {
+                        "TargetGroupArn": {"Ref": "Tasks"},
+                        "ContainerName": "service",
+                        "ContainerPort": 8080,
+                    }
+                ],
             },
         },
     }
@@ -365,11 +372,12 @@ def test_an_update_beyond_what_it_changes_fails_naming_it(tmp_path, moto) -> Non
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]][:2]  # fmt: skip
     first = _service_template(subnets, vpc_id, source="internal_api", endpoint=False)
     (tmp_path / "one").mkdir()
-    done = deploy(_cdk_out(tmp_path / "one", first, "QueryService-count"), "QueryService-count", aws=aws,
+    stack = "QueryService-count"
+    done = deploy(_cdk_out(tmp_path / "one", first, stack), stack, aws=aws,
                   account="123456789012", region="us-east-1")  # fmt: skip
     more = json.loads(json.dumps(first))
     more["Resources"]["Service"]["Properties"]["DesiredCount"] = 3
     (tmp_path / "two").mkdir()
     with pytest.raises(DeployError, match=r"does not change Service \(AWS::ECS::Service: its "
                        r"DesiredCount\)"):  # fmt: skip
-        update(_cdk_out(tmp_path / "two", more, "QueryService-count"), done, aws=aws)
+        update(_cdk_out(tmp_path / "two", more, stack), done, aws=aws)

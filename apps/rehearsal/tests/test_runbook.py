@@ -117,7 +117,10 @@ REHEARSED = [
     ("Rollback: Only the internal hop", "python3 - <<'EOF' … EOF (5 lines)"),
     ("Rollback: Only the internal hop", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
     # The clean-up's context: the EKS keys removed, deployed, and the phase `eks gone`.
-    ("Clean-up: Remove the EKS egress by context, not by hand", "python3 - <<'EOF' … EOF (5 lines)"),
+    (
+        "Clean-up: Remove the EKS egress by context, not by hand",
+        "python3 - <<'EOF' … EOF (5 lines)",
+    ),
     (
         "Clean-up: Remove the EKS egress by context, not by hand",
         "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy",

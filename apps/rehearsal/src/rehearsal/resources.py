@@ -405,9 +405,7 @@ def start_tasks(aws: Clients, service_arn: str, p: dict[str, Any]) -> list[str]:
     return [eni["NetworkInterfaceId"] for eni in interfaces]
 
 
-def replace_tasks(
-    aws: Clients, service_arn: str, p: dict[str, Any], old: list[str]
-) -> list[str]:
+def replace_tasks(aws: Clients, service_arn: str, p: dict[str, Any], old: list[str]) -> list[str]:
     """An ECS service's tasks replaced as a rolling deployment does, which moto does not run:
     the new tasks started (``start_tasks``: their interfaces, registered in the service's
     target groups), then the old ones' addresses deregistered and their interfaces deleted.
@@ -421,8 +419,7 @@ def replace_tasks(
             aws("elbv2").deregister_targets(
                 TargetGroupArn=balancer["TargetGroupArn"],
                 Targets=[
-                    {"Id": address, "Port": int(balancer["ContainerPort"])}
-                    for address in addresses
+                    {"Id": address, "Port": int(balancer["ContainerPort"])} for address in addresses
                 ],
             )
         for interface in old:

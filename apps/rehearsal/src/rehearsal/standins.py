@@ -33,6 +33,8 @@ __all__ = [
 #: The fixture's EKS handler (``old_query_lambda.environment.EKS_HANDLER_URL``).
 EKS_HOST = "query-handler.eks.internal"
 _LEGACY_FUNCTION = "query_result_lambda"
+#: The Query Result Lambda's handler, which the internal API's stand-in runs.
+_RESULT_HANDLER = "lambdas.query_result.handler:handler"
 
 #: How the EKS stand-in spells its tokens: not this service's shape (decision 11).
 OLD_TOKEN_PREFIX = "eks-"  # noqa: S105 - a token's spelling, not a secret
@@ -45,7 +47,9 @@ LOCAL_CHAIN = "the local chain"
 #: the stand-in's) and the endpoint rule's environment (``rehearsal.dataplane.AWS_IS_MOTO``).
 _PRODUCTION = "production"
 #: The function a Lambda proxy integration's ``uri`` invokes (its name or ARN).
-_FUNCTION_IN_URI = re.compile(r"/functions/(?:arn:[^:]+:lambda:[^:]+:\d+:function:)?(?P<function>[^/:]+)")
+_FUNCTION_IN_URI = re.compile(
+    r"/functions/(?:arn:[^:]+:lambda:[^:]+:\d+:function:)?(?P<function>[^/:]+)"
+)
 
 
 def _old_spelling(
@@ -181,7 +185,7 @@ class StandIns:
     def start(self) -> None:
         local = local_env(self.moto_url, self.region)
         table = {**local, "RESULTS_TABLE_NAME": self.table}
-        result = "lambdas.query_result.handler:handler"
+        result = _RESULT_HANDLER
         try:
             internal = self._run("internal-api", gateway(result, free_port(), "--stage", "prod"),
                                  table)  # fmt: skip
@@ -199,7 +203,9 @@ class StandIns:
             self.internal.replace(Target(LOCAL_CHAIN, internal))
             self.internal.start()
             self.internal_url = self.internal.url
-            first = self._task(LOCAL_CHAIN, {**local, "INTERNAL_API_URL": f"{self.internal_url}/prod"})
+            first = self._task(
+                LOCAL_CHAIN, {**local, "INTERNAL_API_URL": f"{self.internal_url}/prod"}
+            )
             self.alb.replace(first)
             self.alb.start()
             self._spelling = Http(lambda *request: _old_spelling(legacy.url, *request))
@@ -253,10 +259,10 @@ class StandIns:
         """The internal API's target made the function its integration names, with the
         configuration moto holds for it (its token keys, its accepted events), as API Gateway
         invokes it: a new process when that changed, swapped in as the ALB's tasks are."""
-        found = _private_api_function(self.moto_url, self.region)
+        found = _internal_api(self.moto_url, self.region)
         if found is None:
             return []
-        handler, config = found
+        _, handler, config = found
         env = (config.get("Environment") or {}).get("Variables") or {}
         env = {**local_env(self.moto_url, self.region), **rewrite_urls(env, self.hosts())}
         if env.get("ENVIRONMENT") == _PRODUCTION:
@@ -295,10 +301,9 @@ class StandIns:
 
     def hosts(self) -> Callable[[str], str | None]:
         """The fixture's names -> the stand-ins' URLs: the EKS handler's name, every load
-        balancer's DNS name moto holds at the time of asking, and a private REST API's
-        ``execute-api`` name (the internal API: the Query Result Lambda behind API Gateway)."""
+        balancer's DNS name moto holds at the time of asking, and the internal API's
+        ``execute-api`` name (``_internal_api``)."""
         elbv2 = client("elbv2", self.moto_url, self.region)
-        apigateway = client("apigateway", self.moto_url, self.region)
         execute_api = f".execute-api.{self.region}.amazonaws.com"
 
         def host(name: str) -> str | None:
@@ -311,12 +316,8 @@ class StandIns:
                     return self.alb_url
             if name.endswith(execute_api):  # {api-id}[-{vpce-id}].execute-api...
                 api_id = name.removesuffix(execute_api).split("-", 1)[0]
-                apis = apigateway.get_rest_apis(limit=500)["items"]
-                if any(
-                    a["id"].lower() == api_id
-                    and "PRIVATE" in a.get("endpointConfiguration", {}).get("types", [])
-                    for a in apis
-                ):
+                found = _internal_api(self.moto_url, self.region)
+                if found is not None and found[0].lower() == api_id:
                     return self.internal_url
             return None
 
@@ -330,20 +331,23 @@ def _service_task(moto_url: str, region: str) -> tuple[str, dict[str, Any]] | No
     ecs = client("ecs", moto_url, region)
     for cluster in sorted(ecs.list_clusters()["clusterArns"]):
         arns = sorted(ecs.list_services(cluster=cluster)["serviceArns"])
-        for service in ecs.describe_services(cluster=cluster, services=arns)["services"] if arns else []:
-            arn = str(service["taskDefinition"])
-            found = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-            return arn, dict(found)
+        if not arns:
+            continue
+        service = ecs.describe_services(cluster=cluster, services=arns[:1])["services"][0]
+        arn = str(service["taskDefinition"])
+        found = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        return arn, dict(found)
     return None
 
 
-def _private_api_function(moto_url: str, region: str) -> tuple[str, dict[str, Any]] | None:
-    """The handler and configuration (moto's) of the function a private REST API's Lambda
-    integration names (the stack's internal API: the Query Result Lambda); None without one."""
+def _internal_api(moto_url: str, region: str) -> tuple[str, str, dict[str, Any]] | None:
+    """The internal API: the REST API whose Lambda integration invokes the Query Result
+    Lambda's handler (what the stand-in runs); its id, that handler and the function's
+    configuration (moto's); None without one. Not told by its endpoint type: moto's
+    CloudFormation model keeps ``EndpointConfiguration`` in a spelling its API does not
+    answer."""
     apigateway = client("apigateway", moto_url, region)
     for api in apigateway.get_rest_apis(limit=500)["items"]:
-        if "PRIVATE" not in api.get("endpointConfiguration", {}).get("types", []):
-            continue
         for resource in apigateway.get_resources(restApiId=api["id"], limit=500)["items"]:
             for method in resource.get("resourceMethods") or {}:
                 uri = apigateway.get_integration(
@@ -356,8 +360,8 @@ def _private_api_function(moto_url: str, region: str) -> tuple[str, dict[str, An
                     FunctionName=match["function"]
                 )
                 handler = HANDLERS.get(str(config.get("Handler", "")))
-                if handler is not None:
-                    return handler, dict(config)
+                if handler == _RESULT_HANDLER:
+                    return str(api["id"]), handler, dict(config)
     return None
 
 

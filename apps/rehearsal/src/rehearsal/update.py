@@ -184,14 +184,7 @@ def update(
             except Exception as exc:  # moto's answer: the update's refusal, named
                 raise DeployError(f"{lid} ({kind}) through its API: {exc}") from exc
             pending.discard(lid)
-    for lid in removed:  # last, as CloudFormation's clean-up
-        if kinds[lid] == "AWS::EC2::VPCEndpoint":
-            endpoint = values.ref(lid)
-            try:
-                aws("ec2").delete_vpc_endpoints(VpcEndpointIds=[endpoint])
-            except Exception as exc:  # moto's answer: the update's refusal, named
-                raise DeployError(f"{lid} ({kinds[lid]}) through its API: {exc}") from exc
-            done.append(Change(lid, kinds[lid], f"{endpoint} deleted"))
+    done += _remove(aws, removed, kinds, values)
     outputs = {
         key: _text(evaluate(output["Value"], values))
         for key, output in new.get("Outputs", {}).items()
@@ -199,6 +192,23 @@ def update(
     if moved := sorted(k for k in outputs if outputs[k] != deployed.outputs.get(k)):
         raise DeployError(f"the update changes the stack's outputs {', '.join(moved)}")
     deployed.template = new
+    return done
+
+
+def _remove(
+    aws: Clients, removed: list[str], kinds: dict[str, str], values: Values
+) -> list[Change]:
+    """The removed resources, last, as CloudFormation's clean-up: a VPC endpoint deleted (a
+    replaced Lambda version stays, as a published version does)."""
+    done = []
+    for lid in removed:
+        if kinds[lid] == "AWS::EC2::VPCEndpoint":
+            endpoint = values.ref(lid)
+            try:
+                aws("ec2").delete_vpc_endpoints(VpcEndpointIds=[endpoint])
+            except Exception as exc:  # moto's answer: the update's refusal, named
+                raise DeployError(f"{lid} ({kinds[lid]}) through its API: {exc}") from exc
+            done.append(Change(lid, kinds[lid], f"{endpoint} deleted"))
     return done
 
 
