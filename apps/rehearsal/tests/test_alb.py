@@ -142,6 +142,10 @@ def _answer(url: str, user: str, token: str | None = None) -> tuple[int, dict[st
         connection.close()
 
 
+def found_url(account: Account) -> str:
+    return _internal_api(account)["INTERNAL_API_URL"]
+
+
 def _page(url: str, user: str) -> int:
     return _answer(url, user)[0]
 
@@ -151,7 +155,10 @@ def test_the_task_environment_is_the_definitions_with_the_accounts_hosts_local(a
     internal stand-in, or ``production`` run as ``local``."""
     arn = _definition(account, "environment", _internal_api(account))
     found = account.aws("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    env = task_environment(found, account.moto, account.account.region, account.standins.hosts())
+    hosts = account.standins._in_the_vpc()  # what follow() gives the tasks
+    env = task_environment(found, account.moto, account.account.region, hosts)
+    # The blocks' map has no private API: it is not reachable from the operator's host.
+    assert account.standins.hosts()(urlsplit(found_url(account)).hostname or "") is None
     assert env["LOG_LEVEL"] == "DEBUG"
     assert env["INTERNAL_API_URL"] == f"{account.standins.internal_url}/prod/"
     assert env["ENVIRONMENT"] == "local"

@@ -249,7 +249,7 @@ class StandIns:
         if found is None or (current is not None and current.runs == found[0]):
             return done
         arn, definition = found
-        env = task_environment(definition, self.moto_url, self.region, self.hosts())
+        env = task_environment(definition, self.moto_url, self.region, self._in_the_vpc())
         env = {**local_env(self.moto_url, self.region), **env, "AWS_ENDPOINT_URL": lambda_url}
         old = self.alb.replace(self._task(arn, env))
         was = "" if old is None else f" ({old.runs.rsplit('/', 1)[-1]} stopped)"
@@ -301,10 +301,8 @@ class StandIns:
 
     def hosts(self) -> Callable[[str], str | None]:
         """The fixture's names -> the stand-ins' URLs: the EKS handler's name, every load
-        balancer's DNS name moto holds at the time of asking, and the internal API's
-        ``execute-api`` name (``_internal_api``)."""
+        balancer's DNS name moto holds at the time of asking."""
         elbv2 = client("elbv2", self.moto_url, self.region)
-        execute_api = f".execute-api.{self.region}.amazonaws.com"
 
         def host(name: str) -> str | None:
             if name == EKS_HOST:
@@ -314,12 +312,24 @@ class StandIns:
                 # DNS names are case-insensitive (urlsplit lower-cases; moto keeps the case).
                 if any(str(b.get("DNSName", "")).lower() == name for b in balancers):
                     return self.alb_url
+            return None
+
+        return host
+
+    def _in_the_vpc(self) -> Callable[[str], str | None]:
+        """``hosts``, and what only the VPC reaches: the internal API's ``execute-api`` name
+        (``_internal_api``), through its VPC endpoint. The ECS tasks get it; the blocks'
+        proxy does not (a private API is not reachable from the operator's host)."""
+        outside = self.hosts()
+        execute_api = f".execute-api.{self.region}.amazonaws.com"
+
+        def host(name: str) -> str | None:
             if name.endswith(execute_api):  # {api-id}[-{vpce-id}].execute-api...
                 api_id = name.removesuffix(execute_api).split("-", 1)[0]
                 found = _internal_api(self.moto_url, self.region)
                 if found is not None and found[0].lower() == api_id:
                     return self.internal_url
-            return None
+            return outside(name)
 
         return host
 
