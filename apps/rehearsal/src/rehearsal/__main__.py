@@ -47,7 +47,7 @@ STACK = "QueryService-prod"
 #: moto's own setting: the tasks it counts for each ECS service it creates (it runs none). The
 #: stack's ``desiredCount`` (the CDK app's default, 2), so that the service is as a real deploy
 #: leaves it: that many tasks running, its rollout complete; the deploy starts that many tasks
-#: and registers them as the ALB's targets (``rehearsal.resources.start_tasks``).
+#: and registers them as the ALB's targets (``rehearsal.tasks.start_tasks``).
 MOTO_SETTINGS = {"MOTO_ECS_SERVICE_RUNNING": "2"}
 
 

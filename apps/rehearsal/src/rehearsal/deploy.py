@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from rehearsal.bootstrap import bootstrap, clients
-from rehearsal.resources import API, NOT_CREATED, Clients, inline_egress, start_tasks
+from rehearsal.resources import API, NOT_CREATED, Clients, inline_egress
+from rehearsal.tasks import start_tasks
 from rehearsal.template import TemplateError, Values, dependencies, evaluate, rewrite
 
 __all__ = [

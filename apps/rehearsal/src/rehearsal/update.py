@@ -17,14 +17,8 @@ from typing import Any
 
 from rehearsal.canary import CanaryTarget
 from rehearsal.deploy import FUNCTION_UPDATES, Deployed, DeployError, _needs, _text
-from rehearsal.resources import (
-    API,
-    Clients,
-    create_vpc_endpoint,
-    register_task_definition,
-    replace_tasks,
-    update_egress,
-)
+from rehearsal.resources import API, Clients, create_vpc_endpoint, update_egress
+from rehearsal.tasks import register_task_definition, replace_tasks
 from rehearsal.template import TemplateError, Values, evaluate
 
 __all__ = [
@@ -55,7 +49,7 @@ UPDATES = {
     "AWS::ECS::Service": (
         "moved to its task definition's new revision (UpdateService), its tasks replaced as "
         "ECS's rolling deployment does: new ones registered in its target groups, the old "
-        "deregistered (rehearsal.resources.replace_tasks)"
+        "deregistered (rehearsal.tasks.replace_tasks)"
     ),
     "AWS::EC2::SecurityGroup": (
         "its egress rules made the template's (RevokeSecurityGroupEgress, "
