@@ -228,6 +228,16 @@ def _service_template(subnets: list[str], vpc: str, *, source: str, endpoint: bo
                 "SecurityGroupEgress": egress,
             },
         },
+        "SgToDns": {  # a rule of the group that is not inline: the update keeps it
+            "Type": "AWS::EC2::SecurityGroupEgress",
+            "Properties": {
+                "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]},
+                "IpProtocol": "tcp",
+                "FromPort": 53,
+                "ToPort": 53,
+                "CidrIp": "10.2.0.0/16",
+            },
+        },
         "Tasks": {
             "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
             "Properties": {"VpcId": vpc, "Port": 8080, "Protocol": "HTTP", "TargetType": "ip"},
@@ -308,7 +318,8 @@ def test_the_update_moves_the_service_to_a_new_task_definition(tmp_path, moto) -
     group's egress made the template's, the added VPC endpoint created; and back, the
     endpoint deleted. Fails without those types in ``UPDATES`` (the update refuses them,
     naming them), without the service following the replaced task definition, or without
-    the tasks replaced (the old addresses stay registered)."""
+    the tasks replaced (the old addresses stay registered), or when the group's other rules
+    are revoked with its inline ones (the clean-up's preflight found the ALB's egress gone)."""
     aws = clients(moto, moto, "us-east-1")
     vpc = aws("ec2").describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
     vpc_id = vpc["Vpcs"][0]["VpcId"]
@@ -348,7 +359,7 @@ def test_the_update_moves_the_service_to_a_new_task_definition(tmp_path, moto) -
     rules = aws("ec2").describe_security_groups(GroupIds=[done.values.ref("Sg")])
     egress = rules["SecurityGroups"][0]["IpPermissionsEgress"]
     cidrs = sorted(r["CidrIp"] for rule in egress for r in rule["IpRanges"])
-    assert cidrs == ["10.0.0.0/8", "10.1.0.0/16"]
+    assert cidrs == ["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16"]  # the resource's rule kept
     endpoint = done.values.ref("LambdaEndpoint")
     found = aws("ec2").describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"]
     assert found[0]["ServiceName"] == "com.amazonaws.us-east-1.lambda"

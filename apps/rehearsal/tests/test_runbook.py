@@ -116,6 +116,8 @@ REHEARSED = [
     ),
     ("Rollback: Only the internal hop", "python3 - <<'EOF' … EOF (5 lines)"),
     ("Rollback: Only the internal hop", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    ("Rollback: Only the internal hop", "python3 - <<'EOF' … EOF (5 lines)"),
+    ("Rollback: Only the internal hop", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
     # The clean-up's context: the EKS keys removed, deployed, and the phase `eks gone`.
     (
         "Clean-up: Remove the EKS egress by context, not by hand",
@@ -143,6 +145,7 @@ def test_the_rehearsed_commands_are_pinned() -> None:
         ("Rollback: During the canary", "failed-canary"),
         ("Rollback: After it", "deploy"),
         ("Rollback: The public API itself", "deploy"),
+        ("Rollback: Only the internal hop", "deploy"),
         ("Rollback: Only the internal hop", "deploy"),
         ("Rollback: Only the internal hop", "deploy"),
         ("Clean-up: Remove the EKS egress by context, not by hand", "deploy"),

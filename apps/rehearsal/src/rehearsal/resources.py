@@ -367,16 +367,24 @@ def inline_egress(aws: Clients, group_id: str, egress: list[dict[str, Any]]) -> 
     )
 
 
-def update_egress(aws: Clients, group_id: str, egress: list[dict[str, Any]]) -> None:
-    """A security group's egress made the template's: every rule it has revoked, then the
-    template's authorized (none: all outbound, CloudFormation's default)."""
+def update_egress(
+    aws: Clients, group_id: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> None:
+    """A group's inline egress changed from ``old`` to ``new`` as CloudFormation does: the
+    rules only ``old`` has revoked, those only ``new`` has authorized; the group's other
+    rules (``AWS::EC2::SecurityGroupEgress`` resources) stay. No inline rule is all
+    outbound, CloudFormation's default."""
+    gone = [_permission(rule) for rule in old if rule not in new]
+    added = [_permission(rule) for rule in new if rule not in old]
+    if not old and new:
+        gone = [_ALL]
+    if old and not new:
+        added = [_ALL]
     ec2 = aws("ec2")
-    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
-    if current := group.get("IpPermissionsEgress"):
-        ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=current)
-    ec2.authorize_security_group_egress(
-        GroupId=group_id, IpPermissions=[_permission(rule) for rule in egress] or [_ALL]
-    )
+    if gone:
+        ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=gone)
+    if added:
+        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=added)
 
 
 def create_vpc_endpoint(aws: Clients, p: dict[str, Any]) -> str:

@@ -169,7 +169,7 @@ def update(
                 if kind in _ONLY and kind != "AWS::ECS::Service":  # only these change (checked)
                     properties = {k: properties[k] for k in _ONLY[kind] if k in properties}
                 properties = evaluate(properties, values)
-                what = _change(aws, new, lid, properties, values, shift, deployed.tasks)
+                what = _change(aws, new, lid, properties, values, shift, deployed)
                 done.append(Change(lid, kind, what))
             except DeployError:
                 raise
@@ -242,14 +242,20 @@ def canary_targets(template: dict[str, Any], values: Values) -> list[CanaryTarge
 
 def _change(  # noqa: PLR0917 - one change's inputs
     aws: Clients, template: dict[str, Any], lid: str, p: dict[str, Any], values: Values,
-    shift: Shift | None, tasks: dict[str, list[str]],
+    shift: Shift | None, deployed: Deployed,
 ) -> str:  # fmt: skip
     kind = template["Resources"][lid]["Type"]
     target = canary_target(template, lid, values) if kind == "AWS::Lambda::Alias" else None
     if target is not None and shift is not None:
         return _canary(aws, target, p["FunctionVersion"], shift)
     if kind == "AWS::ECS::Service":
-        return _service(aws, lid, p, values, tasks)
+        return _service(aws, lid, p, values, deployed.tasks)
+    if kind == "AWS::EC2::SecurityGroup":  # from the egress deployed (the template's before)
+        was = deployed.template["Resources"][lid].get("Properties", {})
+        old = evaluate(was.get("SecurityGroupEgress", []), values)
+        group, new = values.ref(lid), p.get("SecurityGroupEgress", [])
+        update_egress(aws, group, old, new)
+        return f"{group}: inline egress {len(old)} -> {len(new)} rules, the others kept"
     return _update(aws, kind, lid, p, values)
 
 
@@ -303,10 +309,6 @@ def _update(aws: Clients, kind: str, lid: str, p: dict[str, Any], values: Values
         arn = register_task_definition(aws, p)
         values.refs[lid] = arn
         return f"registered {arn.rsplit('/', 1)[-1]}"
-    if kind == "AWS::EC2::SecurityGroup":
-        group = values.ref(lid)
-        update_egress(aws, group, p.get("SecurityGroupEgress", []))
-        return f"{group}: {len(p.get('SecurityGroupEgress', []))} egress rules"
     if kind == "AWS::EC2::VPCEndpoint":
         endpoint = create_vpc_endpoint(aws, p)
         values.refs[lid] = endpoint
