@@ -370,16 +370,12 @@ def inline_egress(aws: Clients, group_id: str, egress: list[dict[str, Any]]) -> 
 def update_egress(
     aws: Clients, group_id: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
 ) -> None:
-    """A group's inline egress changed from ``old`` to ``new`` as CloudFormation does: the
-    rules only ``old`` has revoked, those only ``new`` has authorized; the group's other
-    rules (``AWS::EC2::SecurityGroupEgress`` resources) stay. No inline rule is all
-    outbound, CloudFormation's default."""
-    gone = [_permission(rule) for rule in old if rule not in new]
-    added = [_permission(rule) for rule in new if rule not in old]
-    if not old and new:
-        gone = [_ALL]
-    if old and not new:
-        added = [_ALL]
+    """A group's inline egress from ``old`` to ``new`` as CloudFormation changes it (no rule:
+    all outbound); its other rules (``AWS::EC2::SecurityGroupEgress`` resources) stay."""
+    gone = [_permission(rule) for rule in old if rule not in new] if old else [_ALL]
+    added = [_permission(rule) for rule in new if rule not in old] if new else [_ALL]
+    if not old and not new:
+        return
     ec2 = aws("ec2")
     if gone:
         ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=gone)
