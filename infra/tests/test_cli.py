@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +172,21 @@ def test_closing_the_eks_egress_drops_every_eks_key(synthesized, contexts):
     assert "oldEksHandler" not in contexts["close-eks-egress.diff"]
 
 
+#: The edits of the included diffs as scripts (the rehearsal runs them as written): the
+#: traffic target (Switch 2, and back), the internal hop's two keys added, or removed one at
+#: a time, the EKS keys removed (Clean-up). Nothing else: any other pasted edit fails below.
+_EDIT = (
+    r'\s*context\["trafficTarget"\] = "(?:ecs|eks)"\n'
+    r'|\s*context\["enableLambdaRollbackSource"\] = True\n\s*context\["resultSource"\] = "lambda"\n'
+    r'|\s*del context\["(?:resultSource|enableLambdaRollbackSource)"\]\n'
+    r'|\s*del context\["oldEksHandlerUrl"\], context\["oldEksHandlerPeer"\], '
+    r'context\["oldEksHandlerPort"\]\n'
+)
 _EDIT_SCRIPT = re.compile(
     r"\s*python3 - <<'EOF'\n\s*import json, pathlib\n"
     r'\s*path = pathlib\.Path\("infra/cdk\.context\.json"\)\n'
     r"\s*context = json\.loads\(path\.read_text\(\)\)\n"
-    r'\s*context\["trafficTarget"\] = "(ecs|eks)"\n'
+    rf"(?:{_EDIT})"
     r'\s*path\.write_text\(json\.dumps\(context, indent=2\) \+ "\\n"\)\n\s*EOF\n\s*'
 )
 FENCE = re.compile(r"^( *)(`{3,})(\w*)\n(.*?)^\1\2$", re.MULTILINE | re.DOTALL)
@@ -202,3 +213,51 @@ def test_every_context_in_the_docs_is_an_example_file_this_test_synthesizes():
         # A one-off -c is undone by the next deploy: phases are edits of the file.
         assert not re.search(r"aws-cdk@2 deploy[^\n`]*(-c|--context) ", text), page
     assert included == {"cdk.context.json", *EDITS}
+
+
+def _edit_scripts() -> list[str]:
+    """Every edit script the docs show (what ``_EDIT_SCRIPT`` lets through)."""
+    pages = [DOCS.parent / "README.md"]
+    pages += [p for p in DOCS.rglob("*.md") if "node_modules" not in p.parts]
+    return [
+        body
+        for page in pages
+        for _, _, _, body in FENCE.findall(page.read_text())
+        if _EDIT_SCRIPT.fullmatch(body)
+    ]
+
+
+def _run_script(script: str, context: str, where: Path) -> dict[str, Any] | None:
+    """``context`` after ``script`` ran on it as the operator runs it; None if it failed."""
+    (where / "infra").mkdir(parents=True)
+    (where / "infra" / "cdk.context.json").write_text(context)
+    command = ["bash", "-e", "-c", textwrap.dedent(script)]
+    done = subprocess.run(command, cwd=where, capture_output=True, check=False)
+    if done.returncode != 0:
+        return None
+    return dict(json.loads((where / "infra" / "cdk.context.json").read_text()))
+
+
+def _part_of(ran: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """``ran`` differs from ``before`` only where ``after`` does, and there as ``after``."""
+    keys = {*ran, *before, *after}
+    return ran != before and all(ran.get(k) in (before.get(k), after.get(k)) for k in keys)
+
+
+def test_every_edit_script_is_an_included_edit_or_its_reverse(tmp_path, contexts):
+    """Each script the docs show turns the file one included diff starts from into the file it
+    ends with (or back), or does a part of that (the internal hop's reverse, a key at a time):
+    the script and the diff beside it say the same edit."""
+    steps = [(EDITS[edit], edit) for edit in EDITS]
+    steps += [(after, before) for before, after in steps]
+    scripts = _edit_scripts()
+    assert len(scripts) >= 6  # Switch 2, back, the internal hop and back (2), the EKS keys
+    for index, script in enumerate(scripts):
+        made = []
+        for number, (before, after) in enumerate(steps):
+            ran = _run_script(script, contexts[before], tmp_path / f"{index}-{number}")
+            if ran is not None and _part_of(
+                ran, json.loads(contexts[before]), json.loads(contexts[after])
+            ):
+                made.append((before, after))
+        assert made, f"this edit script is no included edit:\n{script}"

@@ -103,6 +103,34 @@ REHEARSED = [
         "query-migrate attach --stack QueryService-prod --context-file infra/cdk.context.json "
         "--record reattach-record.json --plan-hash <the hash the dry run printed>",
     ),
+    # Forward again after the rollback: Switch 2's edit, and the canary again.
+    ("Rollback: The public API itself", "python3 - <<'EOF' … EOF (5 lines)"),
+    ("Rollback: The public API itself", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    # The internal hop back on the direct invocation, compared, and forward again.
+    ("Rollback: Only the internal hop", "python3 - <<'EOF' … EOF (6 lines)"),
+    ("Rollback: Only the internal hop", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    (
+        "Rollback: Only the internal hop",
+        "function=$(aws cloudformation describe-stacks --stack-name QueryService-prod --output "
+        "text --query \"Stacks[0].Outputs[?OutputKey=='QueryResultFunctionName'].OutputValue\")",
+    ),
+    ("Rollback: Only the internal hop", "python3 - <<'EOF' … EOF (5 lines)"),
+    ("Rollback: Only the internal hop", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    ("Rollback: Only the internal hop", "python3 - <<'EOF' … EOF (5 lines)"),
+    ("Rollback: Only the internal hop", "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy"),
+    # The clean-up's context: the EKS keys removed, deployed, and the phase `eks gone`.
+    (
+        "Clean-up: Remove the EKS egress by context, not by hand",
+        "python3 - <<'EOF' … EOF (5 lines)",
+    ),
+    (
+        "Clean-up: Remove the EKS egress by context, not by hand",
+        "cd infra && npx aws-cdk@2 diff && npx aws-cdk@2 deploy",
+    ),
+    (
+        "Clean-up: Remove the EKS egress by context, not by hand",
+        "query-migrate preflight --stack QueryService-prod --context-file infra/cdk.context.json",
+    ),
 ]
 
 
@@ -116,6 +144,11 @@ def test_the_rehearsed_commands_are_pinned() -> None:
         ("Switch 2: Move the traffic", "deploy"),
         ("Rollback: During the canary", "failed-canary"),
         ("Rollback: After it", "deploy"),
+        ("Rollback: The public API itself", "deploy"),
+        ("Rollback: Only the internal hop", "deploy"),
+        ("Rollback: Only the internal hop", "deploy"),
+        ("Rollback: Only the internal hop", "deploy"),
+        ("Clean-up: Remove the EKS egress by context, not by hand", "deploy"),
     ]
     # The plan hash is read from the dry run's output when the block runs.
     assert list(runbook.output_fills) == ["<the hash the dry run printed>"]

@@ -192,18 +192,32 @@ def _alb_groups(aws: Aws, target_group: str) -> set[str]:
     return {g for lb in described["LoadBalancers"] for g in lb.get("SecurityGroups", [])}
 
 
+def _endpoint_groups(aws: Aws, vpc: str | None) -> set[str]:
+    """The security groups of the VPC's endpoints (the stack's and the VPC's own)."""
+    if not vpc:
+        return set()
+    with aws_errors(f"DescribeVpcEndpoints {vpc}"):
+        pages = aws.ec2.get_paginator("describe_vpc_endpoints").paginate(
+            Filters=[{"Name": "vpc-id", "Values": [vpc]}]
+        )
+        endpoints = [e for page in pages for e in page.get("VpcEndpoints", [])]
+    return {g["GroupId"] for e in endpoints for g in e.get("Groups", []) if g.get("GroupId")}
+
+
 def _eks_egress(aws: Aws, outputs: Outputs, own_groups: list[str]) -> bool | None:
-    """Whether the Query Lambda's groups allow egress to anything but the ALB's groups."""
+    """Whether the Query Lambda's groups allow egress to anything but the ALB: its other
+    rules may reach only the VPC's endpoints (their groups) and AWS's prefix lists (the S3
+    gateway's), which the stack gives it for the caller proof secret and the private API;
+    a CIDR or another group (the EKS nodes') may still be the EKS handler."""
     target_group = outputs.get("TargetGroupArn")
     if not own_groups or not target_group:
         return None
-    alb = _alb_groups(aws, target_group)
+    allowed = _alb_groups(aws, target_group) | _endpoint_groups(aws, outputs.get("VpcId"))
     with aws_errors(f"DescribeSecurityGroups {','.join(own_groups)}"):
         groups = aws.ec2.describe_security_groups(GroupIds=own_groups)["SecurityGroups"]
     for rule in (r for g in groups for r in g.get("IpPermissionsEgress", [])):
         peers = [p.get("GroupId") for p in rule.get("UserIdGroupPairs", [])]
-        others = rule.get("IpRanges", []) or rule.get("PrefixListIds", [])
-        if others or rule.get("Ipv6Ranges") or any(p not in alb for p in peers):
+        if rule.get("IpRanges") or rule.get("Ipv6Ranges") or any(p not in allowed for p in peers):
             return True
     return False
 

@@ -49,7 +49,7 @@ STACK = "QueryService-prod"
 #: moto's own setting: the tasks it counts for each ECS service it creates (it runs none). The
 #: stack's ``desiredCount`` (the CDK app's default, 2), so that the service is as a real deploy
 #: leaves it: that many tasks running, its rollout complete; the deploy starts that many tasks
-#: and registers them as the ALB's targets (``rehearsal.resources.start_tasks``).
+#: and registers them as the ALB's targets (``rehearsal.tasks.start_tasks``).
 MOTO_SETTINGS = {"MOTO_ECS_SERVICE_RUNNING": "2"}
 
 
@@ -72,15 +72,24 @@ def _cannot_start(why: str) -> NoReturn:
 class _StackStep:
     """``rehearse instead: deploy``: the real synth's cdk.out created in moto; once the stack
     exists, the context synthesized again (as ``cdk deploy`` does) and the stack updated
-    (``rehearsal.update``)."""
+    (``rehearsal.update``). Then, as ``cdk deploy`` waits for the ECS service's deployment,
+    the data plane follows what the account's service runs now (``follow``)."""
 
     def __init__(
         self, cwd: Path, env: dict[str, str], *, aws: Callable[[], Clients], account: str,
-        region: str, shift: Shift,
+        region: str, shift: Shift, follow: Callable[[], list[str]],
     ) -> None:  # fmt: skip
         self._cwd, self._env, self._aws = cwd, env, aws
         self._account, self._region, self._shift = account, region, shift
+        self._follow = follow
         self.deployed: list[Deployed] = []
+
+    def _followed(self, lines: list[str]) -> tuple[int, str]:
+        try:
+            lines += self._follow()
+        except (RuntimeError, OSError) as exc:  # its new task did not start
+            return 1, "\n".join([*lines, f"the ECS service's new task did not start: {exc}"])
+        return 0, "\n".join(lines)
 
     def __call__(self) -> tuple[int, str]:
         aws = self._aws()
@@ -95,7 +104,7 @@ class _StackStep:
         lines = [f"{p.logical_id}  {p.type}  {p.part}: {p.reason}" for p in done.resources]
         lines.append(f"{STACK}: {len(done.resources)} resources in {done.waves} waves, "
                      f"{len(done.outputs)} outputs")  # fmt: skip
-        return 0, "\n".join(lines)
+        return self._followed(lines)
 
     def _update(self, done: Deployed, aws: Clients) -> tuple[int, str]:
         npx = shutil.which("npx", path=self._env.get("PATH")) or "npx"  # missing_tools checked
@@ -117,7 +126,7 @@ class _StackStep:
             return 1, f"the update stopped: {exc}"
         lines = [f"{c.logical_id}  {c.type}  updated: {c.done}" for c in changes]
         lines.append(f"{STACK}: {len(changes)} resources updated")
-        return 0, "\n".join(lines)
+        return self._followed(lines)
 
 
 def _with_public_api(
@@ -168,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         integrations = Integrations(aws()("apigateway"), account.api_id)  # as it is today
         canary = Canary(aws(), invoked=front.invoked, crashed=front.crashed, logs=front.logs)
         stack = _StackStep(cwd, env, aws=aws, account=account.account, region=account.region,
-                           shift=canary.run)  # fmt: skip
+                           shift=canary.run, follow=lambda: standins.follow(front.url))  # fmt: skip
         stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,
                                     invoked=front.invoked, tolerate=watcher.tolerate)  # fmt: skip
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from rehearsal.bootstrap import bootstrap, clients
-from rehearsal.resources import API, NOT_CREATED, Clients, inline_egress, start_tasks
+from rehearsal.resources import API, NOT_CREATED, Clients, inline_egress
+from rehearsal.tasks import start_tasks
 from rehearsal.template import TemplateError, Values, dependencies, evaluate, rewrite
 
 __all__ = [
@@ -68,6 +69,14 @@ CLOUDFORMATION = frozenset(
 #: A function's properties a traffic deploy changes (the target's URL, the description): the
 #: deploy reads what they name, so that ``rehearsal.update`` can put them again.
 FUNCTION_UPDATES = ("Environment", "Description")
+#: The types an update may put again from all their properties (``rehearsal.update``): the
+#: deploy reads what they name.
+_UPDATED_WHOLE = (
+    "AWS::ECS::Service",
+    "AWS::ECS::TaskDefinition",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::IAM::Policy",
+)
 #: What moto's model of a type leaves undone, done through the service's API after the wave.
 AFTER = {
     "AWS::EC2::SecurityGroup": (
@@ -178,12 +187,14 @@ class _Deploy:
             if self.placed[lid].part != PART_CLOUDFORMATION
         ]
         # What the deploy does after CloudFormation, through the APIs: it reads these too.
-        for resource in self.resources.values():
+        for lid, resource in self.resources.items():
             properties = resource.get("Properties", {})
             if resource["Type"] == "AWS::EC2::SecurityGroup":
                 nodes.append(properties.get("SecurityGroupEgress", []))
+                # What an update may create names groups (a VPC endpoint's).
+                nodes.append({"Fn::GetAtt": [lid, "GroupId"]})
             # The service's tasks; what an update may put again through the APIs (``update``).
-            elif resource["Type"] in ("AWS::ECS::Service", "AWS::IAM::Policy"):
+            elif resource["Type"] in _UPDATED_WHOLE:
                 nodes.append(properties)
             elif resource["Type"] == "AWS::Lambda::Function":
                 nodes.append([properties.get(key) for key in FUNCTION_UPDATES])

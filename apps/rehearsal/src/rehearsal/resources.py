@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["API", "NOT_CREATED", "Clients", "Created", "inline_egress", "start_tasks"]
+__all__ = [
+    "API",
+    "NOT_CREATED",
+    "Clients",
+    "Created",
+    "create_vpc_endpoint",
+    "inline_egress",
+    "update_egress",
+]
 
 Clients = Callable[[str], Any]  # a boto3 client of the emulated account, by service name
 
@@ -359,36 +367,33 @@ def inline_egress(aws: Clients, group_id: str, egress: list[dict[str, Any]]) -> 
     )
 
 
-def start_tasks(aws: Clients, service_arn: str, p: dict[str, Any]) -> list[str]:
-    """An ECS service's tasks as its deployment leaves them, which moto does not run: moto
-    counts ``MOTO_ECS_SERVICE_RUNNING`` of them (its server's setting) with the rollout
-    complete; for each one counted, the network interface Fargate gives a task (in the
-    service's subnets, with its security groups) is created and its address registered in the
-    service's target groups, where moto answers ``healthy`` without probing it. moto's
-    ``RunTask`` cannot start the CDK's task definition (it sums the containers' ``memory``,
-    which a Fargate task sets on the task alone). Returns the interfaces' ids."""
-    service = aws("ecs").describe_services(cluster=p["Cluster"], services=[service_arn])[
-        "services"
-    ][0]
-    network = p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
-    subnets, groups = list(network.get("Subnets", [])), list(network.get("SecurityGroups", []))
-    count = int(service.get("runningCount", 0))
-    if not count or not subnets:
-        return []
-    interfaces = [
-        aws("ec2").create_network_interface(
-            SubnetId=subnets[index % len(subnets)],
-            Groups=groups,
-            Description=f"the task {index + 1} of {service['serviceName']} (rehearsal)",
-        )["NetworkInterface"]
-        for index in range(count)
-    ]
-    for balancer in p.get("LoadBalancers", []):
-        aws("elbv2").register_targets(
-            TargetGroupArn=balancer["TargetGroupArn"],
-            Targets=[
-                {"Id": eni["PrivateIpAddress"], "Port": int(balancer["ContainerPort"])}
-                for eni in interfaces
-            ],
-        )
-    return [eni["NetworkInterfaceId"] for eni in interfaces]
+def update_egress(
+    aws: Clients, group_id: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> None:
+    """A group's inline egress from ``old`` to ``new`` as CloudFormation changes it (no rule:
+    all outbound); its other rules (``AWS::EC2::SecurityGroupEgress`` resources) stay."""
+    gone = [_permission(rule) for rule in old if rule not in new] if old else [_ALL]
+    added = [_permission(rule) for rule in new if rule not in old] if new else [_ALL]
+    if not old and not new:
+        return
+    ec2 = aws("ec2")
+    if gone:
+        ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=gone)
+    if added:
+        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=added)
+
+
+def create_vpc_endpoint(aws: Clients, p: dict[str, Any]) -> str:
+    """An ``AWS::EC2::VPCEndpoint`` an update adds, through EC2's API; returns its id."""
+    fields = {
+        key[:1].upper() + key[1:]: p[key]
+        for key in ("SubnetIds", "SecurityGroupIds", "RouteTableIds", "PrivateDnsEnabled")
+        if key in p
+    }
+    done = aws("ec2").create_vpc_endpoint(
+        VpcId=p["VpcId"],
+        ServiceName=p["ServiceName"],
+        VpcEndpointType=p.get("VpcEndpointType", "Gateway"),
+        **fields,
+    )
+    return str(done["VpcEndpoint"]["VpcEndpointId"])
