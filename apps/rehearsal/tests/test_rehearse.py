@@ -252,7 +252,7 @@ def test_an_alarm_pattern_that_matches_nothing_fails_the_failed_canary(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "QueryLambda5xx now counts" in result.stdout
     assert "FAILED: step 'Rollback: During the canary' failed" in result.stdout
-    assert re.search(r"NewVersionErrorRate\w*: 0\.0 \(threshold 5\) -> OK", result.stdout)
+    assert re.search(r"NewVersionErrorRate\w*: 0\.0 \[[^]]*\] \(threshold 5\) -> OK", result.stdout)
     assert "the canary was not stopped: live now serves version" in result.stdout
 
 

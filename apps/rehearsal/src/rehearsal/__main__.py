@@ -31,6 +31,7 @@ from rehearsal.canary import Canary
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
 from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.failure import failed_canary
+from rehearsal.metrics import Metrics, alb_publisher
 from rehearsal.page import page, timeline
 from rehearsal.proxy import HostProxy
 from rehearsal.resources import Clients
@@ -175,7 +176,10 @@ def main(argv: list[str] | None = None) -> None:
             return clients(moto.endpoint_url, front.url, account.region)
 
         integrations = Integrations(aws()("apigateway"), account.api_id)  # as it is today
-        canary = Canary(aws(), invoked=front.invoked, crashed=front.crashed, logs=front.logs)
+        metrics = Metrics()  # what API Gateway and the ALB would publish, as their fronts count
+        standins.alb.on_answer = alb_publisher(aws()("elbv2"), metrics)
+        canary = Canary(aws(), invoked=front.invoked, crashed=front.crashed, logs=front.logs,
+                        metrics=metrics)  # fmt: skip
         stack = _StackStep(cwd, env, aws=aws, account=account.account, region=account.region,
                            shift=canary.run, follow=lambda: standins.follow(front.url))  # fmt: skip
         stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,

@@ -149,10 +149,14 @@ class Verdict:
     value: float | None
     threshold: float
     state: str
+    #: Each metric's Sum in the window, by the alarm's query id: what the value is of.
+    inputs: tuple[tuple[str, float], ...] = ()
 
     def line(self) -> str:
         value = "no data" if self.value is None else f"{self.value:.1f}"
-        return f"{self.alarm}: {value} (threshold {self.threshold:g}) -> {self.state}"
+        counted = ", ".join(f"{name} {got:g}" for name, got in self.inputs)
+        of = f" [{counted}]" if counted else ""
+        return f"{self.alarm}: {value}{of} (threshold {self.threshold:g}) -> {self.state}"
 
 
 class Canary:
@@ -265,7 +269,8 @@ class Canary:
         if compare is None:
             return Verdict(name, value, threshold, "not evaluated: its comparison")
         state = "OK" if value is None else ("ALARM" if compare(value, threshold) else "OK")
-        return Verdict(name, value, threshold, state)
+        inputs = tuple((k, v) for k, v in values.items() if v is not None)
+        return Verdict(name, value, threshold, state, inputs)
 
 
 def _current(answer: Mapping[str, Any]) -> list[dict[str, Any]]:

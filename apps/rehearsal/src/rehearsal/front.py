@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rehearsal._local import Http, Process, Served, post
@@ -40,6 +41,9 @@ class Front(Served):
         self._drain = drain_seconds
         #: Every target the ALB had, in order (the counts stay after it stopped).
         self.targets: list[Target] = []
+        #: Told of each answer: its status, and whether the front gave it itself (no target,
+        #: or one it could not reach: the load balancer's own 5xx, not the target's).
+        self.on_answer: Callable[[int, bool], None] | None = None
         self._http = Http(self.answer)
         self.url = self._http.url
 
@@ -54,21 +58,28 @@ class Front(Served):
         with self._lock:
             chosen = self._current
             if chosen is None:  # the ALB with no healthy target
+                self._told(503, own=True)
                 return 503, json_type, b'{"message":"Service Unavailable"}'
             chosen.requests += 1
             chosen.in_flight += 1
         sent = {k: v for k, v in headers.items() if k not in _HOP}
+        own = False
         try:
             status, got, payload = post(chosen.process.url, target, body, sent, method)
         except OSError:  # the ALB's own answer to a target it cannot reach
-            status, got, payload = 502, json_type, b'{"message":"Bad Gateway"}'
+            status, got, payload, own = 502, json_type, b'{"message":"Bad Gateway"}', True
         finally:
             with self._lock:
                 chosen.in_flight -= 1
         if status >= 500:
             with self._lock:
                 chosen.errors += 1
+        self._told(status, own=own)
         return status, {k: v for k, v in got.items() if k not in _HOP}, payload
+
+    def _told(self, status: int, *, own: bool) -> None:
+        if self.on_answer is not None:
+            self.on_answer(status, own)
 
     def replace(self, new: Target) -> Target | None:
         """``new`` takes the requests; the old target, once its requests in flight are

@@ -13,10 +13,11 @@ evaluated", never a silent 0.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Metrics", "Point"]
+__all__ = ["Metrics", "Point", "alb_publisher"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,42 @@ class Metrics:
         want = tuple(sorted(dimensions.items()))
         return sum(p.value for p in points
                    if (p.namespace, p.name, p.dimensions) == (namespace, name, want))  # fmt: skip
+
+
+_ELB = "AWS/ApplicationELB"
+
+
+def alb_publisher(elbv2: Any, metrics: Metrics) -> Callable[[int, bool], None]:
+    """What the ALB's front tells of each answer (its status, and whether it gave it itself)
+    -> the load balancer's metrics, as ELB publishes them: ``RequestCount`` and
+    ``HTTPCode_ELB_5XX_Count`` by ``LoadBalancer``, ``HTTPCode_Target_5XX_Count`` by
+    ``LoadBalancer`` and ``TargetGroup`` (their ARNs' full names, read from the account once
+    it has them; before the deploy the front's answers are the local chain's, counted by
+    nothing)."""
+    metrics.publishes(_ELB, "RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count")
+    names: dict[str, str] = {}
+
+    def full_names() -> dict[str, str]:
+        if names:
+            return names
+        for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
+            arn = balancer["LoadBalancerArn"]
+            groups = elbv2.describe_target_groups(LoadBalancerArn=arn)["TargetGroups"]
+            if groups:
+                names["LoadBalancer"] = arn.split(":loadbalancer/", 1)[1]
+                names["TargetGroup"] = groups[0]["TargetGroupArn"].rsplit(":", 1)[1]
+                break
+        return names
+
+    def told(status: int, own: bool) -> None:
+        dims = full_names()
+        if not dims:
+            return
+        balancer = {"LoadBalancer": dims["LoadBalancer"]}
+        metrics.add(_ELB, "RequestCount", balancer)
+        if status >= 500 and own:
+            metrics.add(_ELB, "HTTPCode_ELB_5XX_Count", balancer)
+        elif status >= 500:
+            metrics.add(_ELB, "HTTPCode_Target_5XX_Count", dims)
+
+    return told
