@@ -9,11 +9,13 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,6 +31,7 @@ from query_devstack import (
 )
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, rewrite_urls
 from rehearsal.proxy import HostProxy
+from rehearsal.retired import retired_path
 from rehearsal.stage import block_environment
 from rehearsal.standins import EKS_HOST, StandIns
 from rehearsal.watch import Watcher, table_contents
@@ -204,6 +207,114 @@ def test_unknown_user_is_401_and_unknown_path_403(plane: Plane) -> None:
     connection.request("POST", "/prod/nowhere", b"{}", {"authorization": "u-1001"})
     assert connection.getresponse().status == 403
     connection.close()
+
+
+def _send(plane: Plane, method: str, path: str, user: str) -> tuple[int, dict[str, str], bytes]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(plane.public.url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request(method, path, b'{"user_id": "u-1001"}', {"authorization": user,
+                           "user-agent": "the-test/1"})  # fmt: skip
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        connection.close()
+
+
+def _lines(plane: Plane, stage: str) -> list[str]:
+    logs = _client("logs", plane.moto)
+    group = plane.account.access_logs[stage]
+    return [event["message"] for event in logs.filter_log_events(logGroupName=group)["events"]]
+
+
+def test_each_request_is_a_line_of_the_stages_access_log_in_its_format(plane: Plane) -> None:
+    """Fails without the front's access log: each request (served, 401 or 403 alike) is one
+    line in the group of stage prod's accessLogSettings, its $context variables resolved;
+    a format changed with UpdateStage applies from the next request, an unknown variable is
+    ``-``; staging's log (a stage this front does not serve) gets none."""
+    before = len(_lines(plane, "prod"))
+    status, headers, body = _send(plane, "POST", "/prod/query/marketing/x?a=1", "u-1002")
+    refused, _, _ = _send(plane, "POST", "/prod/query/marketing", "u-9999")
+    nowhere, _, _ = _send(plane, "GET", "/prod/nowhere", "u-1001")
+    lines = [json.loads(line) for line in _lines(plane, "prod")[before:]]
+    assert [line["status"] for line in lines] == [str(status), str(refused), str(nowhere)]
+    served = lines[0]
+    assert served["requestId"] == headers["x-amzn-requestid"]
+    assert served["resourcePath"] == "/query/marketing/{proxy+}"
+    assert (served["httpMethod"], served["sub"], served["protocol"]) == ("POST", "u-1002",
+                                                                         "HTTP/1.1")  # fmt: skip
+    assert served["responseLength"] == str(len(body))
+    assert served["ip"] == "127.0.0.1"
+    assert served["caller"] == served["user"] == "-"  # IAM's: a Cognito authorizer has none
+    assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", served["requestTime"])
+    assert (refused, lines[1]["resourcePath"], lines[1]["sub"]) == (401, "/query/marketing", "-")
+    assert (nowhere, lines[2]["resourcePath"]) == (403, "-")
+    assert _lines(plane, "staging") == []
+    assert plane.public.access_log.undelivered == []
+
+    apigateway = _client("apigateway", plane.moto)
+    api, stage = plane.account.api_id, "prod"
+    kept = apigateway.get_stage(restApiId=api, stageName=stage)["accessLogSettings"]["format"]
+    common = ("$context.identity.sourceIp - $context.identity.caller [$context.requestTime] "
+              '"$context.httpMethod $context.path $context.protocol" $context.status '
+              "$context.responseLength $context.requestId "
+              "$context.integrationLatency.")  # fmt: skip
+    op = {"op": "replace", "path": "/accessLogSettings/format"}
+    apigateway.update_stage(restApiId=api, stageName=stage,
+                            patchOperations=[op | {"value": common}])  # fmt: skip
+    try:
+        status, headers, _ = _send(plane, "POST", "/prod/query/marketing", "u-1001")
+    finally:
+        apigateway.update_stage(restApiId=api, stageName=stage,
+                                patchOperations=[op | {"value": kept}])  # fmt: skip
+    line = _lines(plane, "prod")[-1]
+    assert re.fullmatch(
+        rf'127\.0\.0\.1 - - \[[^]]+\] "POST /prod/query/marketing HTTP/1\.1" {status} \d+ '
+        rf"{headers['x-amzn-requestid']} -\.",
+        line,
+    ), line
+
+
+def _point_marketing(plane: Plane, function_arn: str) -> None:
+    """What ``retire-marketing`` (and ``detach`` of its record) do: the marketing methods' uri."""
+    apigw = _client("apigateway", plane.moto)
+    api = plane.account.api_id
+    uri = (f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}"
+           "/invocations")  # fmt: skip
+    for resource in apigw.get_resources(restApiId=api)["items"]:
+        if resource["path"].startswith("/query/marketing"):
+            apigw.put_integration(restApiId=api, resourceId=resource["id"], httpMethod="ANY",
+                                  type="AWS_PROXY", integrationHttpMethod="POST",
+                                  uri=uri)  # fmt: skip
+
+
+def test_the_retired_path_check_wants_the_contracts_410_from_alias_live(
+    plane: Plane, tmp_path: Path
+) -> None:
+    """``rehearse instead: retired-path``. Fails while the marketing methods invoke the old
+    Query Lambda (here the repository's handler, which answers 410 as well: the check names
+    the function the integration invoked), passes once they invoke alias live, and needs the
+    test identity from the blocks' context."""
+    context = tmp_path / "cdk.context.json"
+    context.write_text(json.dumps({"canaryTestUserId": "u-1001"}))
+    code, output = retired_path(plane.public.url, context)
+    assert code == 1, output
+    assert "/prod/query/marketing as u-1001: 410" in output
+    assert "FAILED (want 410 with a detail from alias live)" in output
+    alias = _new_query_lambda(plane, "RetiredPathQueryLambda", split=True)
+    _point_marketing(plane, alias)
+    try:
+        code, output = retired_path(plane.public.url, context)
+    finally:
+        _point_marketing(plane, plane.account.old_function_arn)
+    assert code == 0, output
+    assert output.count("  ok") == 3
+    assert "retired" in output  # the contract's detail, shown
+    context.write_text("{}")
+    assert retired_path(plane.public.url, context)[0] == 1
 
 
 #: A block's two kinds of client in one process: boto3 (to the emulated APIs on 127.0.0.1)

@@ -35,9 +35,11 @@ from rehearsal.page import page, timeline
 from rehearsal.proxy import HostProxy
 from rehearsal.resources import Clients
 from rehearsal.restored import Integrations
+from rehearsal.retired import retired_path
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
+from rehearsal.stagefront import StageKeepingFront
 from rehearsal.standins import StandIns
 from rehearsal.update import Shift, update
 from rehearsal.watch import Watcher, table_contents
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         account = load_account(moto.endpoint_url)
         standins = StandIns(moto.endpoint_url, region=account.region, table=account.table)
         front = LambdaDataPlane(moto.endpoint_url, hosts=standins.hosts(), region=account.region)
+        apigateway = StageKeepingFront(moto.endpoint_url, region=account.region)
         public = RestApiDataPlane(moto.endpoint_url, front.url, api_id=account.api_id,
                                   users=account.users, stage=account.stage,
                                   region=account.region)  # fmt: skip
@@ -159,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
         watcher = Watcher(public.url, expected)
         env = block_environment(os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url,
                                 region=account.region, http_proxy=proxy.url,
-                                ca_file=proxy.ca_file)  # fmt: skip
+                                ca_file=proxy.ca_file,
+                                apigateway_url=apigateway.url)  # fmt: skip
         cwd = lay_out(repo, Path(root))
 
         def aws() -> Clients:
@@ -172,12 +176,16 @@ def main(argv: list[str] | None = None) -> None:
         stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,
                                     invoked=front.invoked, tolerate=watcher.tolerate)  # fmt: skip
 
-        with standins, front, public, proxy, watcher:
+        retired = functools.partial(retired_path, public.url,
+                                    cwd / "infra" / "cdk.context.json")  # fmt: skip
+
+        with standins, front, public, proxy, apigateway, watcher:
             print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
                   f"(ALB); Lambda {front.url}; the public API {public.url}; the blocks' "
                   f"http_proxy {proxy.url}")  # fmt: skip
             rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
-                                   instead={"deploy": stack, "failed-canary": stopped},
+                                   instead={"deploy": stack, "failed-canary": stopped,
+                                            "retired-path": retired},
                                    before=lambda n, _block: watcher.mark(str(n)),
                                    after=integrations.after)  # fmt: skip
             watcher.mark("end")
@@ -185,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     print(timeline(rehearsal, watched))
     for line in watching:
         print(f"the watching client: {line}")
+    for line in public.access_log.undelivered:
+        print(f"the public API's access log: not delivered: {line}", file=sys.stderr)
     if not args.no_page:
         target = args.page or repo / "docs" / "rehearsal.md"
         fixture = "packages/query_devstack/src/query_devstack/accounts/running.toml"

@@ -56,11 +56,14 @@ def block_environment(
     region: str,
     http_proxy: str | None = None,
     ca_file: Path | None = None,
+    apigateway_url: str | None = None,
 ) -> dict[str, str]:
     """``base`` with every AWS client (boto3, the CDK CLI) pointed at the emulator (Lambda at
     its front), its dummy credentials, and the CLI kept offline (the lock's CLI or a failure,
-    no telemetry); with ``http_proxy``, HTTP and HTTPS to any host but 127.0.0.1 go there (the
-    account's hosts: ``rehearsal.proxy``), and TLS trusts ``ca_file`` (the proxy's CA)."""
+    no telemetry); with ``apigateway_url``, API Gateway's calls go there
+    (``rehearsal.stagefront``); with ``http_proxy``, HTTP and HTTPS to any host but 127.0.0.1
+    go there (the account's hosts: ``rehearsal.proxy``), and TLS trusts ``ca_file`` (the
+    proxy's CA)."""
     env = {
         key: value
         for key, value in base.items()
@@ -82,6 +85,8 @@ def block_environment(
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    if apigateway_url is not None:
+        env["AWS_ENDPOINT_URL_API_GATEWAY"] = apigateway_url
     if http_proxy is not None:
         local = ",".join(
             dict.fromkeys(["127.0.0.1", "localhost", *env.get("no_proxy", "").split(",")])
