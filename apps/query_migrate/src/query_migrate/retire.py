@@ -182,7 +182,9 @@ def _count_metric(aws: Aws, dimensions: dict[str, str], start: datetime, end: da
 def caller_of(line: str, log_format: str, variable: str) -> str | None:
     """The value of ``variable`` in an access log ``line`` written in ``log_format``; None when
     the line does not fit the format (written before the format changed) or lacks it."""
-    names, pattern, last = [], [], 0
+    names: list[str] = []
+    pattern: list[str] = []
+    last = 0
     for found in _VARIABLE.finditer(log_format):
         pattern.append(re.escape(log_format[last : found.start()]))
         pattern.append("(.*?)")
