@@ -38,7 +38,8 @@ def retired_path(public_url: str, context_file: Path) -> tuple[int, str]:
     stage = urlsplit(public_url).path.rstrip("/")
     body = json.dumps({"user_id": user, "limit": 2}).encode()
     headers = {"authorization": user, "content-type": "application/json"}
-    lines, failed = [], 0
+    lines: list[str] = []
+    failed = 0
     for path, want in _CHECKS:
         status, got, payload = post(public_url, f"{stage}{path}", body, headers)
         detail = ""
