@@ -29,6 +29,7 @@ from query_devstack import (
     load_account,
     port_is_free,
 )
+from rehearsal._local import post
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, rewrite_urls
 from rehearsal.proxy import HostProxy
 from rehearsal.retired import retired_path
@@ -210,18 +211,8 @@ def test_unknown_user_is_401_and_unknown_path_403(plane: Plane) -> None:
 
 
 def _send(plane: Plane, method: str, path: str, user: str) -> tuple[int, dict[str, str], bytes]:
-    import http.client
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(plane.public.url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-    try:
-        connection.request(method, path, b'{"user_id": "u-1001"}', {"authorization": user,
-                           "user-agent": "the-test/1"})  # fmt: skip
-        answer = connection.getresponse()
-        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
-    finally:
-        connection.close()
+    headers = {"authorization": user, "user-agent": "the-test/1"}
+    return post(plane.public.url, path, b'{"user_id": "u-1001"}', headers, method)
 
 
 def _lines(plane: Plane, stage: str) -> list[str]:
