@@ -85,8 +85,8 @@ class StageKeepingFront(Served):
         self, method: str, target: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         match = _DEPLOYMENTS.match(target) if method == "POST" else None
-        request = json.loads(body or b"{}") if match else {}
-        stage_name, before = request.get("stageName"), None
+        request: dict[str, Any] = json.loads(body or b"{}") if match else {}
+        stage_name, before = str(request.get("stageName") or ""), None
         if match and stage_name:
             stages = self._apigateway.get_stages(restApiId=match["api"])["item"]
             before = next((s for s in stages if s["stageName"] == stage_name), None)
@@ -98,5 +98,5 @@ class StageKeepingFront(Served):
                 self._apigateway.update_stage(
                     restApiId=match["api"], stageName=stage_name, patchOperations=ops
                 )
-            self.kept.append((match["api"], stage_name, len(ops)))
+            self.kept.append((str(match["api"]), stage_name, len(ops)))
         return status, {k: v for k, v in got.items() if k not in _HOP}, payload
