@@ -15,7 +15,6 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,7 +31,6 @@ from query_devstack import (
 from rehearsal._local import post
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, rewrite_urls
 from rehearsal.proxy import HostProxy
-from rehearsal.retired import retired_path
 from rehearsal.stage import block_environment
 from rehearsal.standins import EKS_HOST, StandIns
 from rehearsal.watch import Watcher, table_contents
@@ -267,45 +265,6 @@ def test_each_request_is_a_line_of_the_stages_access_log_in_its_format(plane: Pl
         rf"{headers['x-amzn-requestid']} -\.",
         line,
     ), line
-
-
-def _point_marketing(plane: Plane, function_arn: str) -> None:
-    """What ``retire-marketing`` (and ``detach`` of its record) do: the marketing methods' uri."""
-    apigw = _client("apigateway", plane.moto)
-    api = plane.account.api_id
-    uri = (f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}"
-           "/invocations")  # fmt: skip
-    for resource in apigw.get_resources(restApiId=api)["items"]:
-        if resource["path"].startswith("/query/marketing"):
-            apigw.put_integration(restApiId=api, resourceId=resource["id"], httpMethod="ANY",
-                                  type="AWS_PROXY", integrationHttpMethod="POST",
-                                  uri=uri)  # fmt: skip
-
-
-def test_the_retired_path_check_wants_the_contracts_410_from_alias_live(
-    plane: Plane, tmp_path: Path
-) -> None:
-    """``rehearse instead: retired-path``. Fails while the marketing methods invoke the old
-    Query Lambda (here the repository's handler, which answers 410 as well: the check names
-    the function the integration invoked), passes once they invoke alias live, and needs the
-    test identity from the blocks' context."""
-    context = tmp_path / "cdk.context.json"
-    context.write_text(json.dumps({"canaryTestUserId": "u-1001"}))
-    code, output = retired_path(plane.public.url, context)
-    assert code == 1, output
-    assert "/prod/query/marketing as u-1001: 410" in output
-    assert "FAILED (want 410 with a detail from alias live)" in output
-    alias = _new_query_lambda(plane, "RetiredPathQueryLambda", split=True)
-    _point_marketing(plane, alias)
-    try:
-        code, output = retired_path(plane.public.url, context)
-    finally:
-        _point_marketing(plane, plane.account.old_function_arn)
-    assert code == 0, output
-    assert output.count("  ok") == 3
-    assert "retired" in output  # the contract's detail, shown
-    context.write_text("{}")
-    assert retired_path(plane.public.url, context)[0] == 1
 
 
 #: A block's two kinds of client in one process: boto3 (to the emulated APIs on 127.0.0.1)

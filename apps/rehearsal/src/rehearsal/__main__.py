@@ -35,7 +35,6 @@ from rehearsal.page import page, timeline
 from rehearsal.proxy import HostProxy
 from rehearsal.resources import Clients
 from rehearsal.restored import Integrations
-from rehearsal.retired import retired_path
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
@@ -176,16 +175,12 @@ def main(argv: list[str] | None = None) -> None:
         stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,
                                     invoked=front.invoked, tolerate=watcher.tolerate)  # fmt: skip
 
-        retired = functools.partial(retired_path, public.url,
-                                    cwd / "infra" / "cdk.context.json")  # fmt: skip
-
         with standins, front, public, proxy, apigateway, watcher:
             print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
                   f"(ALB); Lambda {front.url}; the public API {public.url}; the blocks' "
                   f"http_proxy {proxy.url}")  # fmt: skip
             rehearsal = run_blocks(runbook, cwd=cwd, env=env, echo=print,
-                                   instead={"deploy": stack, "failed-canary": stopped,
-                                            "retired-path": retired},
+                                   instead={"deploy": stack, "failed-canary": stopped},
                                    before=lambda n, _block: watcher.mark(str(n)),
                                    after=integrations.after)  # fmt: skip
             watcher.mark("end")

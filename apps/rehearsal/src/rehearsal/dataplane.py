@@ -382,7 +382,6 @@ class RestApiDataPlane(Served):
             out = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
             out["x-amzn-requestid"] = request_id
             out["x-rehearsal-executed-version"] = got.get("x-amz-executed-version", "")
-            out["x-rehearsal-function"] = function  # what the integration named
             return int(result["statusCode"]), out, (result.get("body") or "").encode()
         except (ValueError, KeyError, TypeError, AttributeError):
             return 502, json_type, b'{"message":"Internal server error"}'

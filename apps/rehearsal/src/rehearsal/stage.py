@@ -43,6 +43,8 @@ def missing_tools(repo: Path, path: str) -> list[str]:
         for tool in ("bash", "npx", "query-migrate", "aws")
         if shutil.which(tool, path=path) is None
     ]
+    if shutil.which("curl", path=path) is None:  # the runbook's check of the public API
+        missing.append("curl on PATH (Debian's package curl)")
     if not (repo / "infra" / "node_modules" / "aws-cdk").is_dir():
         missing.append("infra/node_modules/aws-cdk (npm ci --prefix infra, as `nox -s infra`)")
     return missing
