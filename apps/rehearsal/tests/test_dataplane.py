@@ -323,6 +323,22 @@ def test_the_blocks_reach_the_accounts_hosts_through_the_proxy(plane: Plane, tmp
             env=untrusted, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert "CERTIFICATE_VERIFY_FAILED" in done.stdout, done.stdout + done.stderr
+        # curl (the runbook's check after retire-marketing) trusts it through CURL_CA_BUNDLE.
+        curl = [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            "-d",
+            '{"user_id": "u-1001", "limit": 2}',
+            "-H",
+            "content-type: application/json",
+            f"https://{EKS_HOST}/query/result",
+        ]
+        done = subprocess.run(curl, env=env, capture_output=True, text=True, timeout=60,
+                              check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["count"] == 2
 
 
 def test_rewrite_urls_maps_only_the_fixtures_hosts() -> None:

@@ -65,7 +65,7 @@ def block_environment(
     no telemetry); with ``apigateway_url``, API Gateway's calls go there
     (``rehearsal.stagefront``); with ``http_proxy``, HTTP and HTTPS to any host but 127.0.0.1
     go there (the account's hosts: ``rehearsal.proxy``), and TLS trusts ``ca_file`` (the
-    proxy's CA)."""
+    proxy's CA: Python's and curl's)."""
     env = {
         key: value
         for key, value in base.items()
@@ -96,6 +96,6 @@ def block_environment(
         env |= {"http_proxy": http_proxy, "HTTP_PROXY": http_proxy}
         env |= {"https_proxy": http_proxy, "HTTPS_PROXY": http_proxy}
         env |= {"no_proxy": local, "NO_PROXY": local}
-    if ca_file is not None:
-        env["SSL_CERT_FILE"] = str(ca_file)
+    if ca_file is not None:  # Python's ssl reads SSL_CERT_FILE; Debian's curl, CURL_CA_BUNDLE
+        env["SSL_CERT_FILE"] = env["CURL_CA_BUNDLE"] = str(ca_file)
     return env
