@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import zipfile
@@ -27,6 +28,7 @@ from query_devstack import (
     load_account,
     port_is_free,
 )
+from rehearsal._local import post
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane, rewrite_urls
 from rehearsal.proxy import HostProxy
 from rehearsal.stage import block_environment
@@ -206,6 +208,65 @@ def test_unknown_user_is_401_and_unknown_path_403(plane: Plane) -> None:
     connection.close()
 
 
+def _send(plane: Plane, method: str, path: str, user: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {"authorization": user, "user-agent": "the-test/1"}
+    return post(plane.public.url, path, b'{"user_id": "u-1001"}', headers, method)
+
+
+def _lines(plane: Plane, stage: str) -> list[str]:
+    logs = _client("logs", plane.moto)
+    group = plane.account.access_logs[stage]
+    return [event["message"] for event in logs.filter_log_events(logGroupName=group)["events"]]
+
+
+def test_each_request_is_a_line_of_the_stages_access_log_in_its_format(plane: Plane) -> None:
+    """Fails without the front's access log: each request (served, 401 or 403 alike) is one
+    line in the group of stage prod's accessLogSettings, its $context variables resolved;
+    a format changed with UpdateStage applies from the next request, an unknown variable is
+    ``-``; staging's log (a stage this front does not serve) gets none."""
+    before = len(_lines(plane, "prod"))
+    status, headers, body = _send(plane, "POST", "/prod/query/marketing/x?a=1", "u-1002")
+    refused, _, _ = _send(plane, "POST", "/prod/query/marketing", "u-9999")
+    nowhere, _, _ = _send(plane, "GET", "/prod/nowhere", "u-1001")
+    lines = [json.loads(line) for line in _lines(plane, "prod")[before:]]
+    assert [line["status"] for line in lines] == [str(status), str(refused), str(nowhere)]
+    served = lines[0]
+    assert served["requestId"] == headers["x-amzn-requestid"]
+    assert served["resourcePath"] == "/query/marketing/{proxy+}"
+    assert (served["httpMethod"], served["sub"], served["protocol"]) == ("POST", "u-1002",
+                                                                         "HTTP/1.1")  # fmt: skip
+    assert served["responseLength"] == str(len(body))
+    assert served["ip"] == "127.0.0.1"
+    assert served["caller"] == served["user"] == "-"  # IAM's: a Cognito authorizer has none
+    assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", served["requestTime"])
+    assert (refused, lines[1]["resourcePath"], lines[1]["sub"]) == (401, "/query/marketing", "-")
+    assert (nowhere, lines[2]["resourcePath"]) == (403, "-")
+    assert _lines(plane, "staging") == []
+    assert plane.public.access_log.undelivered == []
+
+    apigateway = _client("apigateway", plane.moto)
+    api, stage = plane.account.api_id, "prod"
+    kept = apigateway.get_stage(restApiId=api, stageName=stage)["accessLogSettings"]["format"]
+    common = ("$context.identity.sourceIp - $context.identity.caller [$context.requestTime] "
+              '"$context.httpMethod $context.path $context.protocol" $context.status '
+              "$context.responseLength $context.requestId "
+              "$context.integrationLatency.")  # fmt: skip
+    op = {"op": "replace", "path": "/accessLogSettings/format"}
+    apigateway.update_stage(restApiId=api, stageName=stage,
+                            patchOperations=[op | {"value": common}])  # fmt: skip
+    try:
+        status, headers, _ = _send(plane, "POST", "/prod/query/marketing", "u-1001")
+    finally:
+        apigateway.update_stage(restApiId=api, stageName=stage,
+                                patchOperations=[op | {"value": kept}])  # fmt: skip
+    line = _lines(plane, "prod")[-1]
+    assert re.fullmatch(
+        rf'127\.0\.0\.1 - - \[[^]]+\] "POST /prod/query/marketing HTTP/1\.1" {status} \d+ '
+        rf"{headers['x-amzn-requestid']} -\.",
+        line,
+    ), line
+
+
 #: A block's two kinds of client in one process: boto3 (to the emulated APIs on 127.0.0.1)
 #: and a plain HTTP client (urllib, as httpx does, follows the environment's proxy) to the URL
 #: of the account's EKS handler and to a host the account does not have.
@@ -262,6 +323,22 @@ def test_the_blocks_reach_the_accounts_hosts_through_the_proxy(plane: Plane, tmp
             env=untrusted, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert "CERTIFICATE_VERIFY_FAILED" in done.stdout, done.stdout + done.stderr
+        # curl (the runbook's check after retire-marketing) trusts it through CURL_CA_BUNDLE.
+        curl = [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            "-d",
+            '{"user_id": "u-1001", "limit": 2}',
+            "-H",
+            "content-type: application/json",
+            f"https://{EKS_HOST}/query/result",
+        ]
+        done = subprocess.run(curl, env=env, capture_output=True, text=True, timeout=60,
+                              check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["count"] == 2
 
 
 def test_rewrite_urls_maps_only_the_fixtures_hosts() -> None:

@@ -81,6 +81,17 @@ REHEARSED = [
         "Watch",
         "query-migrate status --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
+    (
+        "Retire /query/marketing",
+        "query-migrate retire-marketing --stack QueryService-prod --context-file "
+        "infra/cdk.context.json --days 30 --dry-run",
+    ),
+    (
+        "Retire /query/marketing",
+        "status=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H \"Authorization: u-1001\" "
+        "-H 'Content-Type: application/json' -d '{}' "
+        '"https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/query/marketing")',
+    ),
     # `rehearse instead: failed-canary`: a canary made to fail, stopped by its alarm.
     (
         "Rollback: During the canary",
@@ -92,6 +103,7 @@ REHEARSED = [
         "Rollback: After it",
         "query-migrate status --stack QueryService-prod --context-file infra/cdk.context.json",
     ),
+    ("Rollback: The public API itself", "query-migrate detach retire-record.json --dry-run"),
     ("Rollback: The public API itself", "query-migrate detach attach-record.json --dry-run"),
     (
         "Rollback: The public API itself",

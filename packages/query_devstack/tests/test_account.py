@@ -59,6 +59,23 @@ def test_the_public_api_proxies_every_path_to_the_old_lambda_behind_its_authoriz
     }
 
 
+def test_each_stage_keeps_an_access_log_that_names_the_path_and_the_caller(loaded):
+    """What retire-marketing counts the use of /query/marketing from, as a well-run account
+    has it: each stage's own log group, a format with the resource path and the caller."""
+    url, account = loaded
+    apigateway, logs = _client(url, "apigateway"), _client(url, "logs")
+    assert set(account.access_logs) == {"prod", "staging"}
+    for stage, group in account.access_logs.items():
+        settings = apigateway.get_stage(restApiId=account.api_id, stageName=stage)[
+            "accessLogSettings"
+        ]
+        assert settings["destinationArn"].endswith(f":log-group:{group}")
+        assert stage in group
+        for variable in ("$context.resourcePath", "$context.authorizer.claims.sub"):
+            assert variable in settings["format"]
+        assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+
+
 def test_the_old_lambda_runs_in_a_vpc_with_two_blocks_and_reaches_eks(loaded):
     url, account = loaded
     config = _client(url, "lambda").get_function_configuration(FunctionName="old-query-lambda")

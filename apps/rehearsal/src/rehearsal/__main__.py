@@ -39,6 +39,7 @@ from rehearsal.restored import Integrations
 from rehearsal.run import run_blocks
 from rehearsal.runbook import parse
 from rehearsal.stage import block_environment, lay_out, missing_tools
+from rehearsal.stagefront import StageKeepingFront
 from rehearsal.standins import StandIns
 from rehearsal.update import Shift, update
 from rehearsal.watch import Watcher, table_contents
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         account = load_account(moto.endpoint_url)
         standins = StandIns(moto.endpoint_url, region=account.region, table=account.table)
         front = LambdaDataPlane(moto.endpoint_url, hosts=standins.hosts(), region=account.region)
+        apigateway = StageKeepingFront(moto.endpoint_url, region=account.region)
         public = RestApiDataPlane(moto.endpoint_url, front.url, api_id=account.api_id,
                                   users=account.users, stage=account.stage,
                                   region=account.region)  # fmt: skip
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         watcher = Watcher(public.url, expected)
         env = block_environment(os.environ, endpoint_url=moto.endpoint_url, lambda_url=front.url,
                                 region=account.region, http_proxy=proxy.url,
-                                ca_file=proxy.ca_file)  # fmt: skip
+                                ca_file=proxy.ca_file,
+                                apigateway_url=apigateway.url)  # fmt: skip
         cwd = lay_out(repo, Path(root))
 
         def aws() -> Clients:
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         stopped = functools.partial(failed_canary, stack.deployed, aws=aws(), canary=canary,
                                     invoked=front.invoked, tolerate=watcher.tolerate)  # fmt: skip
 
-        with standins, front, public, proxy, watcher:
+        with standins, front, public, proxy, apigateway, watcher:
             print(f"the data plane: stand-ins {standins.eks_url} (EKS), {standins.alb_url} "
                   f"(ALB); Lambda {front.url}; the public API {public.url}; the blocks' "
                   f"http_proxy {proxy.url}")  # fmt: skip
@@ -198,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     print(timeline(rehearsal, watched))
     for line in watching:
         print(f"the watching client: {line}")
+    for line in public.access_log.undelivered:
+        print(f"the public API's access log: not delivered: {line}", file=sys.stderr)
     if not args.no_page:
         target = args.page or repo / "docs" / "rehearsal.md"
         fixture = "packages/query_devstack/src/query_devstack/accounts/running.toml"

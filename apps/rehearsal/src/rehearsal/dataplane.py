@@ -22,7 +22,8 @@ docs/decisions/0015-runbook-rehearsal.md#the-data-plane. Three parts, all on 127
   request reads the method's integration from moto (``GetIntegration``: what ``attach`` and
   ``detach`` write) and invokes the function its ``uri`` names through ``LambdaDataPlane``.
   The authorizer is simulated: ``Authorization: <user_id>`` of a known user is that user, as
-  the Cognito claim ``sub`` (the claim ``discover`` finds); any other value is 401.
+  the Cognito claim ``sub`` (the claim ``discover`` finds); any other value is 401. Each
+  request, whatever its answer, is a line of the stage's access log (``rehearsal.accesslog``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from query_devstack import LambdaAccountFront, RecordedRequest, free_port
 
 from rehearsal._local import Http, Process, Served, client, gateway, local_env, post
+from rehearsal.accesslog import AccessLog, LoggedRequest
 
 __all__ = ["HANDLERS", "LambdaDataPlane", "Resolved", "RestApiDataPlane", "rewrite_urls"]
 
@@ -290,6 +292,22 @@ class RestApiDataPlane(Served):
         self._stage = stage
         self._http = Http(self.answer)
         self.url = f"{self._http.url}/{stage}"
+        self.access_log = AccessLog(moto_url, api_id=api_id, stage=stage, region=region)
+
+    def answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The stage's answer, and its line in the stage's access log."""
+        started, seen = time.time(), {"requestId": str(uuid.uuid4())}
+        status, out, payload = self._answer(method, target, headers, body, seen)
+        self.access_log.write(LoggedRequest(
+            seen["requestId"], method, target.partition("?")[0], seen.get("resourcePath", "-"),
+            status, len(payload), started, self._api_id, self._stage,
+            resource_id=seen.get("resourceId", "-"), user_agent=headers.get("user-agent", "-"),
+            domain=headers.get("host", "-"), latency_ms=round((time.time() - started) * 1000),
+            claims={"sub": seen["sub"]} if "sub" in seen else {},
+        ))  # fmt: skip
+        return status, out, payload
 
     def _route(self, path: str, method: str) -> tuple[dict[str, Any], dict[str, str], str] | None:
         resources = self._apigw.get_resources(restApiId=self._api_id, limit=500)["items"]
@@ -308,8 +326,8 @@ class RestApiDataPlane(Served):
             return resource, params, integration["uri"]
         return None
 
-    def answer(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
+    def _answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, seen: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         json_type = {"content-type": "application/json"}
         path, _, query = target.partition("?")
@@ -321,11 +339,13 @@ class RestApiDataPlane(Served):
         if route is None:
             return 403, json_type, b'{"message":"Missing Authentication Token"}'
         resource, params, uri = route
+        seen |= {"resourcePath": resource["path"], "resourceId": resource["id"]}
         user = headers.get("authorization", "")
         if user not in self._users:
             return 401, json_type, b'{"message":"Unauthorized"}'
+        seen["sub"] = user
         function = uri.split("/functions/", 1)[1].removesuffix("/invocations")
-        request_id = str(uuid.uuid4())
+        request_id = seen["requestId"]
         multi_query: dict[str, list[str]] = parse_qs(query, keep_blank_values=True)
         event = {
             "resource": resource["path"],

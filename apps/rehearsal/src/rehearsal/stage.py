@@ -43,6 +43,8 @@ def missing_tools(repo: Path, path: str) -> list[str]:
         for tool in ("bash", "npx", "query-migrate", "aws")
         if shutil.which(tool, path=path) is None
     ]
+    if shutil.which("curl", path=path) is None:  # the runbook's check of the public API
+        missing.append("curl on PATH (Debian's package curl)")
     if not (repo / "infra" / "node_modules" / "aws-cdk").is_dir():
         missing.append("infra/node_modules/aws-cdk (npm ci --prefix infra, as `nox -s infra`)")
     return missing
@@ -56,11 +58,14 @@ def block_environment(
     region: str,
     http_proxy: str | None = None,
     ca_file: Path | None = None,
+    apigateway_url: str | None = None,
 ) -> dict[str, str]:
     """``base`` with every AWS client (boto3, the CDK CLI) pointed at the emulator (Lambda at
     its front), its dummy credentials, and the CLI kept offline (the lock's CLI or a failure,
-    no telemetry); with ``http_proxy``, HTTP and HTTPS to any host but 127.0.0.1 go there (the
-    account's hosts: ``rehearsal.proxy``), and TLS trusts ``ca_file`` (the proxy's CA)."""
+    no telemetry); with ``apigateway_url``, API Gateway's calls go there
+    (``rehearsal.stagefront``); with ``http_proxy``, HTTP and HTTPS to any host but 127.0.0.1
+    go there (the account's hosts: ``rehearsal.proxy``), and TLS trusts ``ca_file`` (the
+    proxy's CA: Python's and curl's)."""
     env = {
         key: value
         for key, value in base.items()
@@ -82,6 +87,8 @@ def block_environment(
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    if apigateway_url is not None:
+        env["AWS_ENDPOINT_URL_API_GATEWAY"] = apigateway_url
     if http_proxy is not None:
         local = ",".join(
             dict.fromkeys(["127.0.0.1", "localhost", *env.get("no_proxy", "").split(",")])
@@ -89,6 +96,6 @@ def block_environment(
         env |= {"http_proxy": http_proxy, "HTTP_PROXY": http_proxy}
         env |= {"https_proxy": http_proxy, "HTTPS_PROXY": http_proxy}
         env |= {"no_proxy": local, "NO_PROXY": local}
-    if ca_file is not None:
-        env["SSL_CERT_FILE"] = str(ca_file)
+    if ca_file is not None:  # Python's ssl reads SSL_CERT_FILE; Debian's curl, CURL_CA_BUNDLE
+        env["SSL_CERT_FILE"] = env["CURL_CA_BUNDLE"] = str(ca_file)
     return env

@@ -47,6 +47,8 @@ class RunningAccount:
     #: Security group ids by the fixture's names (``eks-nodes``, ``endpoints``, ...).
     groups: dict[str, str] = field(default_factory=dict)
     users: tuple[str, ...] = DEMO_USERS
+    #: Each stage's access log group (CloudWatch Logs), by stage name.
+    access_logs: dict[str, str] = field(default_factory=dict)
 
     @property
     def stage(self) -> str:
@@ -101,6 +103,7 @@ def load_account(endpoint_url: str, spec: dict[str, Any] | None = None) -> Runni
         Environment={"Variables": dict(old["environment"])},
     )["FunctionArn"]
     api_id, authorizer_id = _public_api(client, spec["api"], region, function_arn)
+    access_logs = _access_logs(client, spec["api"], api_id, region)
     return RunningAccount(
         region=region,
         account=_ACCOUNT,
@@ -114,6 +117,7 @@ def load_account(endpoint_url: str, spec: dict[str, Any] | None = None) -> Runni
         zones=[subnet["zone"] for subnet in spec["vpc"]["subnets"]],
         route_tables=route_tables,
         groups=groups,
+        access_logs=access_logs,
     )
 
 
@@ -222,6 +226,28 @@ def _public_api(
         SourceArn=f"arn:aws:execute-api:{region}:{_ACCOUNT}:{api_id}/*",
     )
     return api_id, authorizer_id
+
+
+def _access_logs(client: Any, api: dict[str, Any], api_id: str, region: str) -> dict[str, str]:
+    """Each stage's access log: its group created, the stage's settings pointed at it."""
+    settings = api.get("access_log")
+    if not settings:
+        return {}
+    apigateway, logs, groups = client("apigateway"), client("logs"), {}
+    for stage in api["stages"]:
+        group = settings["group"].format(stage=stage)
+        logs.create_log_group(logGroupName=group)
+        arn = f"arn:aws:logs:{region}:{_ACCOUNT}:log-group:{group}"
+        apigateway.update_stage(
+            restApiId=api_id,
+            stageName=stage,
+            patchOperations=[
+                {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+                {"op": "replace", "path": "/accessLogSettings/format", "value": settings["format"]},
+            ],
+        )
+        groups[stage] = group
+    return groups
 
 
 def _resource(apigateway: Any, api_id: str, ids: dict[str, str], path: str) -> str:

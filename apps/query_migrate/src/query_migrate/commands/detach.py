@@ -74,10 +74,10 @@ def detach(options: DetachOptions) -> int:
     problems = apply_detach(inputs.aws, data, plan, options.record, force=options.force)
     stage = (
         f"stage {data['stage']} back on deployment {data['detachDeploymentId']}, its deployment "
-        "before attach"
+        "before the recorded change"
         if data["stageRestored"] == "previous"
         else f"stage {data['stage']} deployed ({data['detachDeploymentId']}): it had been "
-        "deployed since attach"
+        "deployed since the recorded change"
     )
     done = f"detached; every integration is the recorded one, byte for byte; {stage}"
     report.result(

@@ -13,6 +13,7 @@ from query_migrate.commands._options import Inputs, command, option
 from query_migrate.commands._reporter import Reporter
 from query_migrate.commands.attach import ApiOptions, attach_paths, existing_api
 from query_migrate.retire import is_marketing, marketing_use, refuse_used
+from query_migrate.smoke_identity import read_identity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,10 +34,12 @@ def retire_marketing(options: RetireOptions) -> int:
     """Retire /query/marketing: its use over the last --days, then the alias answers 410.
 
     Counts the requests on /query/marketing and below from the stage's detailed CloudWatch
-    metrics (Count by Resource and Method), else from its access log; refuses when they were
-    used, or when neither source exists, unless --force. Then repoints those integrations at
-    the alias live (whose Query Lambda answers 410 there) exactly as attach does, with its
-    own record: `detach RECORD` brings the path back, on its own.
+    metrics (Count by Resource and Method), else from its access log; an access log that
+    names the caller is preferred, and leaves out the test identity's requests
+    (canaryTestUserId: smoke's own); refuses when they were used, or when neither source
+    exists, unless --force. Then repoints those integrations at the alias live (whose Query
+    Lambda answers 410 there) exactly as attach does, with its own record: `detach RECORD`
+    brings the path back, on its own.
     """
     inputs = Inputs.load(options)
     api = existing_api(inputs, options)
@@ -50,7 +53,15 @@ def retire_marketing(options: RetireOptions) -> int:
         for verb in sorted(by_path.get(path, {}).get("resourceMethods", {}))
         if verb != "OPTIONS"
     ]
-    usage = marketing_use(inputs.aws, api.api_id, api.stage, methods, days=options.days)
+    identity = read_identity(None, inputs.context)
+    usage = marketing_use(
+        inputs.aws,
+        api.api_id,
+        api.stage,
+        methods,
+        days=options.days,
+        test_identity=(identity.user, identity.claim) if identity else None,
+    )
     report = Reporter(as_json=options.as_json)
     used = (
         "unknown"
