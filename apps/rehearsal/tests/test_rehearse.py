@@ -141,6 +141,26 @@ def test_a_detach_that_does_not_restore_fails_with_its_step(whole_run) -> None:
     assert "reattach-record.json:" not in result.stdout
 
 
+def test_the_canary_evaluates_its_four_alarms_over_the_traffic_it_saw(whole_run) -> None:
+    """Each alarm of the deployment group is computed from what the data plane counted: the
+    Query Lambda's log lines and invocations, the ALB's requests (its front's), the public
+    API's (the public front's). Fails when an alarm is "not evaluated", or its request count
+    is 0 (its metrics' dimensions match nothing: the deploy once put the ALB's alarm with
+    moto's unresolved "{'Fn::GetAtt': ...}" as its LoadBalancer); in the failed canary the
+    public API's 5XX are the broken version's."""
+    result, _ = whole_run
+    out = result.stdout
+    switch = out[out.index("── Switch 2: Move the traffic") : out.index("── Watch")]
+    assert "not evaluated" not in switch
+    for alarm in ("NewVersionErrorRate", "NewVersionExtra4xx", "AlbErrorRate", "PublicApi5xxRate"):
+        found = re.search(rf"{alarm}\w*: [\d.]+ \[requests (\d+)[^]]*\] \(threshold 5\) -> OK",
+                          switch)  # fmt: skip
+        assert found, (alarm, switch[-3000:])
+        assert int(found[1]) > 0, alarm
+    during = out[out.index("── Rollback: During the canary") : out.index("── Rollback: After it")]
+    assert re.search(r"PublicApi5xxRate\w*: [\d.]+ \[requests \d+, server5xx [1-9]", during)
+
+
 def test_verify_runs_smoke_and_shadow_through_the_real_handlers(whole_run) -> None:
     """Verify's blocks run (not skipped): smoke's public URL is reached as clients reach it
     (every public check run, none "not reachable"); its hop through alias live is the real

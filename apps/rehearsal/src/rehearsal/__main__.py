@@ -31,7 +31,7 @@ from rehearsal.canary import Canary
 from rehearsal.dataplane import LambdaDataPlane, RestApiDataPlane
 from rehearsal.deploy import Deployed, DeployError, clients, deploy
 from rehearsal.failure import failed_canary
-from rehearsal.metrics import Metrics, alb_publisher
+from rehearsal.metrics import Metrics, alb_publisher, api_publisher
 from rehearsal.page import page, timeline
 from rehearsal.proxy import HostProxy
 from rehearsal.resources import Clients
@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         integrations = Integrations(aws()("apigateway"), account.api_id)  # as it is today
         metrics = Metrics()  # what API Gateway and the ALB would publish, as their fronts count
         standins.alb.on_answer = alb_publisher(aws()("elbv2"), metrics)
+        public.on_answer = api_publisher(aws()("apigateway"), account.api_id, account.stage,
+                                         metrics)  # fmt: skip
         canary = Canary(aws(), invoked=front.invoked, crashed=front.crashed, logs=front.logs,
                         metrics=metrics)  # fmt: skip
         stack = _StackStep(cwd, env, aws=aws, account=account.account, region=account.region,

@@ -293,6 +293,8 @@ class RestApiDataPlane(Served):
         self._http = Http(self.answer)
         self.url = f"{self._http.url}/{stage}"
         self.access_log = AccessLog(moto_url, api_id=api_id, stage=stage, region=region)
+        #: Told each answer's status (API Gateway's metrics: ``rehearsal.metrics``).
+        self.on_answer: Callable[[int], None] | None = None
 
     def answer(
         self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -307,6 +309,8 @@ class RestApiDataPlane(Served):
             domain=headers.get("host", "-"), latency_ms=round((time.time() - started) * 1000),
             claims={"sub": seen["sub"]} if "sub" in seen else {},
         ))  # fmt: skip
+        if self.on_answer is not None:
+            self.on_answer(status)
         return status, out, payload
 
     def _route(self, path: str, method: str) -> tuple[dict[str, Any], dict[str, str], str] | None:

@@ -101,6 +101,11 @@ _DERIVED: dict[tuple[str, str], Callable[[str], str]] = {
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): lambda arn: arn.split(
         ":", 5
     )[5],
+    # moto answers this one with the output's own text, "{'Fn::GetAtt': [...]}": the canary's
+    # AlbErrorRate alarm had that as its LoadBalancer dimension, and counted nothing.
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): lambda arn: arn.split(
+        ":loadbalancer/", 1
+    )[1],
 }
 PART_CLOUDFORMATION = "CloudFormation"
 PART_API = "its API"
@@ -287,6 +292,8 @@ class _Deploy:
                     answer = derive(self.values.refs[logical_id])
                 else:
                     answer = answered[_output_key(logical_id, attribute)]
+                    if str(answer).startswith(("{'Fn::", '{"Fn::')):  # moto left it unresolved
+                        raise DeployError(f"{logical_id}.{attribute}: moto answers {answer}")
                 self.values.attributes[(logical_id, attribute)] = answer
         for logical_id in ready:
             self._after_cloudformation(logical_id)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Metrics", "Point", "alb_publisher"]
+__all__ = ["Metrics", "Point", "alb_publisher", "api_publisher"]
 
 
 @dataclass(frozen=True)
@@ -109,5 +109,27 @@ def alb_publisher(elbv2: Any, metrics: Metrics) -> Callable[[int, bool], None]:
             metrics.add(_ELB, "HTTPCode_ELB_5XX_Count", balancer)
         elif status >= 500:
             metrics.add(_ELB, "HTTPCode_Target_5XX_Count", dims)
+
+    return told
+
+
+_API = "AWS/ApiGateway"
+
+
+def api_publisher(
+    apigateway: Any, api_id: str, stage: str, metrics: Metrics
+) -> Callable[[int], None]:
+    """Each status the public API's stage answers -> API Gateway's metrics of the stage:
+    ``Count``, ``4XXError`` and ``5XXError`` by ``ApiName`` (the API's name, as the stack's
+    alarm names it) and ``Stage``."""
+    metrics.publishes(_API, "Count", "4XXError", "5XXError")
+    dims = {"ApiName": str(apigateway.get_rest_api(restApiId=api_id)["name"]), "Stage": stage}
+
+    def told(status: int) -> None:
+        metrics.add(_API, "Count", dims)
+        if 400 <= status < 500:
+            metrics.add(_API, "4XXError", dims)
+        elif status >= 500:
+            metrics.add(_API, "5XXError", dims)
 
     return told
