@@ -50,11 +50,17 @@ class Process:
         return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def wait(self, timeout: float = 30.0) -> None:
+        """Until it listens; one that does not (it exited, or the time is up) is stopped, and
+        the error names its last line of output. Any other interruption stops it too."""
         try:
             wait_listening(self.port, name=self.name, process=self._process, timeout=timeout)
         except RuntimeError as exc:
             last = self.output().strip().splitlines()[-1:] or ["(no output)"]
+            self.stop()
             raise RuntimeError(f"{exc}: {last[0]}") from exc
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self._process.poll() is None:

@@ -210,11 +210,7 @@ class LambdaDataPlane:
                 name = f"{resolved.function}:{resolved.version}"
                 worker = self._starter.submit(Process, name, command, port, env).result()
                 worker.function = resolved.function
-                try:
-                    worker.wait()
-                except BaseException:
-                    worker.stop()
-                    raise
+                worker.wait()  # stopped if it never listens
                 self._workers[resolved.key] = worker
             return worker
 

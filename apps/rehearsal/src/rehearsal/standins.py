@@ -160,11 +160,7 @@ class StandIns:
         env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
         name = f"alb-task {task_definition.rsplit('/', 1)[-1]}"
         process = Process(name, [sys.executable, "-m", "ecs_service"], port, env)
-        try:
-            process.wait()
-        except BaseException:
-            process.stop()
-            raise
+        process.wait()  # stopped if it never listens
         return Target(task_definition, process)
 
     def follow(self, lambda_url: str) -> list[str]:
@@ -204,11 +200,7 @@ class StandIns:
         port = free_port()
         process = Process(f"internal-api {config['FunctionName']}",
                           gateway(handler, port, "--stage", "prod"), port, env)  # fmt: skip
-        try:
-            process.wait()
-        except BaseException:
-            process.stop()
-            raise
+        process.wait()  # stopped if it never listens
         self.internal.replace(Target(runs, process))
         return [f"the internal API's target: {config['FunctionName']} as configured now"]
 
