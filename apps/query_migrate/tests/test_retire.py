@@ -179,31 +179,9 @@ def test_caller_of_reads_the_variable_where_the_format_puts_it() -> None:
 
 
 def test_retire_counts_the_access_log_lines(run, public_api, moto, aws, tmp_path) -> None:
-    logs = aws("logs")
-    logs.create_log_group(logGroupName="api-access")
-    logs.create_log_stream(logGroupName="api-access", logStreamName="s")
-    now = int(time.time() * 1000)
-    logs.put_log_events(
-        logGroupName="api-access",
-        logStreamName="s",
-        logEvents=[
-            {"timestamp": now - 2000, "message": '{"path": "/query/result", "status": 200}'},
-            {"timestamp": now - 1000, "message": '{"path": "/query/marketing/x", "status": 200}'},
-        ],
-    )
-    arn = "arn:aws:logs:us-east-1:123456789012:log-group:api-access"
-    aws("apigateway").update_stage(
-        restApiId=public_api.api_id,
-        stageName="prod",
-        patchOperations=[
-            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
-            {
-                "op": "replace",
-                "path": "/accessLogSettings/format",
-                "value": '{"path": "$context.resourcePath", "status": "$context.status"}',
-            },
-        ],
-    )
+    _access_log(aws, public_api, '{"path": "$context.resourcePath", "status": "$context.status"}',
+                ['{"path": "/query/result", "status": 200}',
+                 '{"path": "/query/marketing/x", "status": 200}'])  # fmt: skip
     result = run("retire-marketing", *_args(public_api, tmp_path / "r.json"))
     assert result.exit_code == 1
     assert "answered 1 requests in the last 30 days (access log)" in result.stderr
