@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from query_core import RETIRED_PATH, is_retired_path
+
 from query_migrate._aws import Aws, aws_errors
 from query_migrate._errors import RefusedError
 
@@ -42,7 +44,9 @@ __all__ = [
 ]
 
 #: The retired path (``query_core.RETIRED_PATH``; this app does not depend on query-core).
-MARKETING_PATH = "/query/marketing"
+MARKETING_PATH = RETIRED_PATH
+#: ``/query/marketing`` itself or a path below it: the contract's own rule.
+is_marketing = is_retired_path
 #: filter_log_events stops counting here: any use is enough to refuse.
 _LOG_LINES_COUNTED = 1000
 #: The access log variable that holds the caller, by the owner claim (``ownerClaim``) the
@@ -53,11 +57,6 @@ CALLER_VARIABLES = {
     "caller": "$context.identity.caller",
 }
 _VARIABLE = re.compile(r"\$context\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
-
-
-def is_marketing(path: str) -> bool:
-    """``/query/marketing`` itself or a path below it."""
-    return path.rstrip("/") == MARKETING_PATH or path.startswith(MARKETING_PATH + "/")
 
 
 @dataclass

@@ -23,18 +23,11 @@ from urllib.parse import urlencode
 
 from rehearsal._local import post
 
-__all__ = ["handler", "is_marketing", "marketing_answer"]
+__all__ = ["handler", "marketing_answer"]
 
-_MARKETING = "/query/marketing"
 #: The headers the old Query Lambda passed on, each way.
 _PASSED = ("content-type", "x-request-id")
 _JSON = {"content-type": "application/json"}
-
-
-def is_marketing(path: str) -> bool:
-    """``/query/marketing`` itself or a path below it (the query string aside)."""
-    path = path.split("?", 1)[0]
-    return path == _MARKETING or path.startswith(_MARKETING + "/")
 
 
 def _answer(status: int, document: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -13,12 +13,13 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
+from query_core import is_retired_path
 from query_devstack import DEFAULT_TABLE_NAME, free_port
 
 from rehearsal._local import Http, Process, client, gateway, local_env, post
 from rehearsal.dataplane import AWS_IS_MOTO, HANDLERS, rewrite_urls
 from rehearsal.front import Front, Target
-from rehearsal.legacy import is_marketing, marketing_answer
+from rehearsal.legacy import marketing_answer
 
 __all__ = [
     "EKS_HOST",
@@ -61,7 +62,7 @@ def _old_spelling(  # noqa: PLR0917 - one request's parts, as Http hands them
     in base64url. A token not so spelled (the new side's) is 400, as the contract's answer to
     a malformed one, so a page that crosses paths is refused as it would be there. The
     marketing paths are the old handler's own query (``legacy.marketing_answer``)."""
-    if is_marketing(target):
+    if is_retired_path(target.partition("?")[0]):
         return marketing(body, headers)
     json_type = {"content-type": "application/json"}
     sent = {k: v for k, v in headers.items() if k not in _HOP}
