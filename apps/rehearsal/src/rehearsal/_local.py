@@ -17,7 +17,17 @@ from urllib.parse import urlsplit
 
 from query_devstack import emulator_client, orphan_safe, wait_listening
 
-__all__ = ["Http", "Process", "Served", "client", "gateway", "local_env", "post"]
+__all__ = [
+    "HOP_HEADERS",
+    "Http",
+    "Process",
+    "Served",
+    "client",
+    "gateway",
+    "local_env",
+    "post",
+    "relay",
+]
 
 _LOCAL_KEY = "testing"
 
@@ -172,6 +182,23 @@ def post(
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
     finally:
         connection.close()
+
+
+#: Headers of one connection, not of the request or the answer: never relayed either way.
+HOP_HEADERS = frozenset(
+    {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
+)
+
+
+def relay(  # noqa: PLR0917 - a request's parts, as Http hands them
+    url: str, target: str, body: bytes, headers: Mapping[str, str], method: str = "POST",
+    hop: frozenset[str] = HOP_HEADERS,
+) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+    """The request passed on to ``url`` and its answer passed back, neither with the headers
+    of its own connection (``hop``)."""
+    sent = {k: v for k, v in headers.items() if k not in hop}
+    status, got, payload = post(url, target, body, sent, method)
+    return status, {k: v for k, v in got.items() if k not in hop}, payload
 
 
 class Served:

@@ -8,11 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rehearsal._local import Http, Process, Served, post
+from rehearsal._local import Http, Process, Served, relay
 
 __all__ = ["Front", "Target"]
-
-_HOP = {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
 
 
 @dataclass
@@ -62,10 +60,9 @@ class Front(Served):
                 return 503, json_type, b'{"message":"Service Unavailable"}'
             chosen.requests += 1
             chosen.in_flight += 1
-        sent = {k: v for k, v in headers.items() if k not in _HOP}
         own = False
         try:
-            status, got, payload = post(chosen.process.url, target, body, sent, method)
+            status, got, payload = relay(chosen.process.url, target, body, headers, method)
         except OSError:  # the ALB's own answer to a target it cannot reach
             status, got, payload, own = 502, json_type, b'{"message":"Bad Gateway"}', True
         finally:
@@ -75,7 +72,7 @@ class Front(Served):
             with self._lock:
                 chosen.errors += 1
         self._told(status, own=own)
-        return status, {k: v for k, v in got.items() if k not in _HOP}, payload
+        return status, got, payload
 
     def _told(self, status: int, *, own: bool) -> None:
         if self.on_answer is not None:

@@ -28,24 +28,12 @@ from urllib.parse import urlsplit
 
 import trustme
 
-from rehearsal._local import Http, Served, post
+from rehearsal._local import HOP_HEADERS, Http, Served, relay
 
 __all__ = ["HostProxy"]
 
-#: Hop-by-hop and per-connection headers, not forwarded either way.
-_HOP = frozenset(
-    {
-        "host",
-        "content-length",
-        "connection",
-        "proxy-connection",
-        "proxy-authorization",
-        "keep-alive",
-        "transfer-encoding",
-        "date",
-        "server",
-    }
-)
+#: Hop-by-hop and per-connection headers, not forwarded either way: a proxy's too.
+_HOP = HOP_HEADERS | {"proxy-connection", "proxy-authorization", "keep-alive"}
 
 
 class HostProxy(Served):
@@ -92,7 +80,5 @@ class HostProxy(Served):
         path = (urlsplit(base).path.rstrip("/") + parts.path) or "/"
         if parts.query:
             path += f"?{parts.query}"
-        sent = {k: v for k, v in headers.items() if k not in _HOP}
         self.forwarded.append((parts.hostname, path))
-        status, got, payload = post(base, path, body, sent, method)
-        return status, {k: v for k, v in got.items() if k not in _HOP}, payload
+        return relay(base, path, body, headers, method, _HOP)

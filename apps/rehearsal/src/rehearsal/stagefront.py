@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from rehearsal._local import Http, Served, client, post
+from rehearsal._local import Http, Served, client, relay
 
 __all__ = ["StageKeepingFront", "kept_settings"]
 
@@ -34,8 +34,6 @@ _METHOD_SETTING_PATHS = {
     "requireAuthorizationForCacheControl": "caching/requireAuthorizationForCacheControl",
     "unauthorizedCacheControlHeaderStrategy": "caching/unauthorizedCacheControlHeaderStrategy",
 }
-#: Headers that describe one connection, not the request or the answer.
-_HOP = {"host", "connection", "content-length", "transfer-encoding", "date", "server"}
 
 
 def _text(value: object) -> str:
@@ -90,8 +88,7 @@ class StageKeepingFront(Served):
         if match and stage_name:
             stages = self._apigateway.get_stages(restApiId=match["api"])["item"]
             before = next((s for s in stages if s["stageName"] == stage_name), None)
-        sent = {k: v for k, v in headers.items() if k not in _HOP}
-        status, got, payload = post(self._moto_url, target, body, sent, method)
+        status, got, payload = relay(self._moto_url, target, body, headers, method)
         if match and before is not None and status < 300:
             ops = kept_settings(before, request.get("variables") or {})
             if ops:
@@ -99,4 +96,4 @@ class StageKeepingFront(Served):
                     restApiId=match["api"], stageName=stage_name, patchOperations=ops
                 )
             self.kept.append((str(match["api"]), stage_name, len(ops)))
-        return status, {k: v for k, v in got.items() if k not in _HOP}, payload
+        return status, got, payload

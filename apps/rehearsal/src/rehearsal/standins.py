@@ -16,7 +16,7 @@ from typing import Any, Self
 from query_core import is_retired_path
 from query_devstack import DEFAULT_TABLE_NAME, free_port
 
-from rehearsal._local import Http, Process, client, gateway, local_env, post
+from rehearsal._local import Http, Process, client, gateway, local_env, relay
 from rehearsal.dataplane import AWS_IS_MOTO, HANDLERS, rewrite_urls
 from rehearsal.front import Front, Target
 from rehearsal.legacy import marketing_answer
@@ -38,7 +38,6 @@ _RESULT_HANDLER = "lambdas.query_result.handler:handler"
 #: How the EKS stand-in spells its tokens: not this service's shape (decision 11).
 OLD_TOKEN_PREFIX = "eks-"  # noqa: S105 - a token's spelling, not a secret
 _REFUSED = b'{"detail":"next_token is malformed"}'
-_HOP = {"host", "content-length", "connection", "transfer-encoding", "date", "server"}
 #: The EKS handler's marketing query: (body, headers) -> its answer.
 Marketing = Callable[[bytes, dict[str, str]], tuple[int, dict[str, str], bytes]]
 #: The ALB's first target, until the account has an ECS service behind a load balancer: the
@@ -65,7 +64,6 @@ def _old_spelling(  # noqa: PLR0917 - one request's parts, as Http hands them
     if is_retired_path(target.partition("?")[0]):
         return marketing(body, headers)
     json_type = {"content-type": "application/json"}
-    sent = {k: v for k, v in headers.items() if k not in _HOP}
     try:
         document = json.loads(body) if body else None
     except ValueError:
@@ -81,9 +79,8 @@ def _old_spelling(  # noqa: PLR0917 - one request's parts, as Http hands them
         except (ValueError, UnicodeDecodeError):
             return 400, json_type, _REFUSED
         body = json.dumps(document).encode()
-    status, got, payload = post(upstream, target, body, sent, method)
-    out = {k: v for k, v in got.items() if k not in _HOP}
-    if status == 200 and got.get("content-type", "").startswith("application/json"):
+    status, out, payload = relay(upstream, target, body, headers, method)
+    if status == 200 and out.get("content-type", "").startswith("application/json"):
         answer = json.loads(payload)
         if isinstance(answer, dict) and isinstance(answer.get("next_token"), str):
             spelled = base64.urlsafe_b64encode(answer["next_token"].encode()).decode()
